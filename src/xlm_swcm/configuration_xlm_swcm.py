@@ -1,0 +1,219 @@
+# Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
+"""XLM-SWCM configuration.
+
+This file is copied next to the weights by `save_pretrained` so that `trust_remote_code=True` works without the
+package installed: it may import only the standard library, torch and transformers.
+"""
+
+from transformers import PretrainedConfig
+
+WEIGHT_SHARING_MODES = ("copy", "tie")
+POSITION_STYLES = ("roberta", "bert")
+_LAYOUT_FIELDS = ("num_hidden_layers", "insert_every", "trailing_normal_layer")
+
+
+class XLMSWCMConfig(PretrainedConfig):
+    r"""
+    Configuration of an XLM-SWCM model: an XLM-R-family encoder and a decoder whose "custom" layers start from the
+    encoder's layers, with a randomly initialised "normal" layer inserted after every `insert_every` custom layers
+    (Su et al. 2025, "Shared Weights Pretraining for Extremely Low-Resource Languages").
+
+    The encoder arguments have the names and defaults of [`XLMRobertaConfig`] (XLM-R base), so an XLM-R config maps
+    one to one. The decoder has no size arguments of its own: it mirrors the encoder.
+
+    Args:
+        vocab_size (`int`, *optional*, defaults to 250002):
+            Number of tokens of the shared vocabulary (encoder input, decoder input and LM head).
+        hidden_size (`int`, *optional*, defaults to 768):
+            Width of every layer, encoder and decoder.
+        num_hidden_layers (`int`, *optional*, defaults to 12):
+            Number of encoder layers. The decoder has one custom layer per encoder layer plus the normal layers.
+        num_attention_heads (`int`, *optional*, defaults to 12):
+            Attention heads in every attention block. Must divide `hidden_size`.
+        intermediate_size (`int`, *optional*, defaults to 3072):
+            Inner width of every feed-forward block.
+        hidden_act (`str`, *optional*, defaults to `"gelu"`):
+            Activation of the feed-forward blocks (a key of `transformers.activations.ACT2FN`).
+        hidden_dropout_prob (`float`, *optional*, defaults to 0.1):
+            Dropout on embeddings and on every sublayer output before its residual addition.
+        attention_probs_dropout_prob (`float`, *optional*, defaults to 0.1):
+            Dropout on attention probabilities.
+        max_position_embeddings (`int`, *optional*, defaults to 514):
+            Rows of the position embedding table. With `position_style="roberta"` the first `pad_token_id + 1`
+            rows are reserved, so sequences hold at most `max_position_embeddings - pad_token_id - 1` tokens.
+        type_vocab_size (`int`, *optional*, defaults to 1):
+            Rows of the token-type embedding table (XLM-R: 1, BERT: 2). Type 0 is used unless ids are given.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the normal initialisation of randomly initialised weights (normal layers, and
+            everything when the model is built from a config alone).
+        layer_norm_eps (`float`, *optional*, defaults to 1e-5):
+            Epsilon of every LayerNorm (XLM-R: 1e-5, BERT: 1e-12).
+        position_style (`str`, *optional*, defaults to `"roberta"`):
+            How position ids are made. `"roberta"` (XLM-R, RoBERTa, CINO): non-padding tokens count from
+            `pad_token_id + 1` and padding tokens get `pad_token_id`. `"bert"`: 0, 1, 2, ... for every token.
+        insert_every (`int`, *optional*, defaults to 3):
+            X in the paper: a normal layer (self-attention -> cross-attention -> FFN, random init) follows every X
+            custom layers.
+        trailing_normal_layer (`bool`, *optional*, defaults to `False`):
+            Whether a normal layer also follows the last custom layer when `num_hidden_layers` is a multiple of
+            `insert_every`. `False` matches the released checkpoint (12 layers, X=3: 15 decoder layers); `True`
+            matches the paper's formula n + floor(n / X) (16 decoder layers).
+        weight_sharing (`str`, *optional*, defaults to `"copy"`):
+            `"copy"`: decoder custom layers own independent parameters (initialised from the encoder by
+            [`~XLMSWCMForConditionalGeneration.from_encoder`]). `"tie"`: their attention and feed-forward parameters
+            ARE the encoder's (same storage, stored once in the checkpoint, updated once per optimizer step).
+        tie_word_embeddings (`bool`, *optional*, defaults to `True`):
+            Whether the LM head weight is the word embedding matrix. Independent of `weight_sharing`: encoder and
+            decoder always share their embeddings.
+        pad_token_id (`int`, *optional*, defaults to 1):
+            Padding id (`<pad>` in XLM-R).
+        bos_token_id (`int`, *optional*, defaults to 0):
+            Begin-of-sequence id (`<s>` in XLM-R).
+        eos_token_id (`int`, *optional*, defaults to 2):
+            End-of-sequence id (`</s>` in XLM-R).
+        decoder_start_token_id (`int`, *optional*, defaults to 2):
+            First decoder input token. Must not be `pad_token_id` (with roberta positions it would get a padding
+            position).
+        use_cache (`bool`, *optional*, defaults to `True`):
+            Whether the model returns key/value caches for fast decoding.
+
+    Example:
+
+    ```python
+    >>> from xlm_swcm import XLMSWCMConfig
+    >>> config = XLMSWCMConfig(num_hidden_layers=12, insert_every=3)
+    >>> config.decoder_layer_types.count("normal"), config.decoder_layers
+    (3, 15)
+    ```
+    """
+
+    model_type = "xlm-swcm"
+    keys_to_ignore_at_inference = ["cache"]
+
+    vocab_size: int = 250002
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float | int = 0.1
+    attention_probs_dropout_prob: float | int = 0.1
+    max_position_embeddings: int = 514
+    type_vocab_size: int = 1
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-5
+    position_style: str = "roberta"
+    insert_every: int = 3
+    trailing_normal_layer: bool = False
+    weight_sharing: str = "copy"
+    tie_word_embeddings: bool = True
+    pad_token_id: int | None = 1
+    bos_token_id: int | None = 0
+    eos_token_id: int | list[int] | None = 2
+    decoder_start_token_id: int | None = 2
+    use_cache: bool = True
+    is_encoder_decoder: bool = True
+    # Derived from the layout fields (kept up to date by __setattr__; setting it has no effect): the number of
+    # decoder layers. transformers reads it through `get_text_config(decoder=True)` to size key/value caches.
+    decoder_layers: int | None = None
+
+    def __post_init__(self, **kwargs):
+        # Checked here rather than through huggingface_hub's @strict, whose wrapper error is not a ValueError.
+        self.validate_architecture()
+        self._validate_start_token()
+        self._update_decoder_layers()
+        super().__post_init__(**kwargs)
+
+    def __setattr__(self, key, value):
+        super().__setattr__(key, value)
+        if key in _LAYOUT_FIELDS + ("decoder_layers",) and getattr(self, "_post_init_done", False):
+            self._update_decoder_layers()
+
+    def _update_decoder_layers(self):
+        valid = isinstance(self.insert_every, int) and self.insert_every >= 1
+        super().__setattr__("decoder_layers", len(self.decoder_layer_types) if valid else None)
+
+    def validate_architecture(self):
+        """Raises a ValueError naming the argument when a value cannot build a model."""
+        if not isinstance(self.insert_every, int) or self.insert_every < 1:
+            raise ValueError(f"insert_every must be an integer >= 1 (X in the paper), got {self.insert_every!r}.")
+        if self.num_hidden_layers < 1:
+            raise ValueError(f"num_hidden_layers must be >= 1, got {self.num_hidden_layers}.")
+        if self.hidden_size % self.num_attention_heads != 0:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
+                f"({self.num_attention_heads})."
+            )
+        if self.weight_sharing not in WEIGHT_SHARING_MODES:
+            raise ValueError(f"weight_sharing must be one of {WEIGHT_SHARING_MODES}, got {self.weight_sharing!r}.")
+        if self.position_style not in POSITION_STYLES:
+            raise ValueError(f"position_style must be one of {POSITION_STYLES}, got {self.position_style!r}.")
+
+    def _validate_start_token(self):
+        if self.decoder_start_token_id is not None and self.decoder_start_token_id == self.pad_token_id:
+            raise ValueError(
+                f"decoder_start_token_id ({self.decoder_start_token_id}) must differ from pad_token_id: padding "
+                "tokens get no position. Use eos_token_id (</s>) or bos_token_id (<s>)."
+            )
+
+    @property
+    def decoder_layer_types(self) -> list[str]:
+        """Decoder layer kinds in order: `"custom"` (from an encoder layer) or `"normal"` (random)."""
+        types = []
+        for i in range(self.num_hidden_layers):
+            types.append("custom")
+            is_last = i == self.num_hidden_layers - 1
+            if (i + 1) % self.insert_every == 0 and (not is_last or self.trailing_normal_layer):
+                types.append("normal")
+        return types
+
+    @property
+    def decoder_layer_sources(self) -> list[int | None]:
+        """For each decoder layer, the index of the encoder layer it starts from (`None` for normal layers)."""
+        sources, i = [], 0
+        for kind in self.decoder_layer_types:
+            sources.append(i if kind == "custom" else None)
+            i += kind == "custom"
+        return sources
+
+    @property
+    def position_offset(self) -> int:
+        """Position id of the first token (roberta style reserves the ids up to the padding id)."""
+        return self.pad_token_id + 1 if self.position_style == "roberta" else 0
+
+    @classmethod
+    def from_encoder_config(cls, encoder_config: PretrainedConfig, **kwargs) -> "XLMSWCMConfig":
+        """Builds a config from an `XLMRobertaConfig`, `RobertaConfig` or `BertConfig` (or any config with the same
+        fields); `kwargs` set the decoder arguments or override encoder ones.
+
+        Example:
+
+        ```python
+        >>> from transformers import XLMRobertaConfig
+        >>> XLMSWCMConfig.from_encoder_config(XLMRobertaConfig(num_hidden_layers=6), insert_every=2).decoder_layers
+        8
+        ```
+        """
+        model_type = getattr(encoder_config, "model_type", None)
+        if model_type not in ENCODER_POSITION_STYLES:
+            raise ValueError(
+                f"Unsupported encoder model_type {model_type!r}: XLM-SWCM takes a post-LayerNorm BERT-family encoder "
+                f"({', '.join(sorted(ENCODER_POSITION_STYLES))})."
+            )
+        fields = (
+            "vocab_size hidden_size num_hidden_layers num_attention_heads intermediate_size hidden_act "
+            "hidden_dropout_prob attention_probs_dropout_prob max_position_embeddings type_vocab_size "
+            "initializer_range layer_norm_eps pad_token_id bos_token_id eos_token_id"
+        ).split()
+        values = {name: getattr(encoder_config, name) for name in fields if getattr(encoder_config, name, None) is not None}
+        values["position_style"] = ENCODER_POSITION_STYLES[model_type]
+        values.update(kwargs)
+        # BERT configs carry no bos/eos ids: then the caller must name the start token (from its tokenizer).
+        values.setdefault("decoder_start_token_id", values.get("eos_token_id", values.get("bos_token_id")))
+        return cls(**values)
+
+
+# Which position ids each supported encoder family uses.
+ENCODER_POSITION_STYLES = {"xlm-roberta": "roberta", "roberta": "roberta", "camembert": "roberta", "bert": "bert"}
+
+__all__ = ["XLMSWCMConfig"]

@@ -1,0 +1,686 @@
+# Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
+"""PyTorch XLM-SWCM: an XLM-R-family encoder and a decoder that starts from the encoder's weights.
+
+This file is copied next to the weights by `save_pretrained` so that `trust_remote_code=True` works without the
+package installed: it may import only the standard library, torch, transformers and (with a single-dot relative
+import) `configuration_xlm_swcm`.
+"""
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
+from transformers.generation import GenerationMixin
+from transformers.masking_utils import create_bidirectional_mask, create_causal_mask
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import (
+    BaseModelOutput,
+    BaseModelOutputWithPastAndCrossAttentions,
+    Seq2SeqLMOutput,
+    Seq2SeqModelOutput,
+)
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
+from transformers.utils import is_torchdynamo_compiling
+from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
+from transformers.utils.output_capturing import OutputRecorder, capture_outputs
+
+from .configuration_xlm_swcm import XLMSWCMConfig
+
+
+def shift_tokens_right(input_ids: torch.Tensor, pad_token_id: int, decoder_start_token_id: int | None) -> torch.Tensor:
+    """Decoder inputs for teacher forcing: `decoder_start_token_id` then the labels shifted right, -100 -> pad."""
+    if decoder_start_token_id is None:
+        raise ValueError(
+            "config.decoder_start_token_id is not set, so decoder inputs cannot be made from labels. Set it to the "
+            "id of </s> (XLM-R: 2) or <s> (XLM-R: 0), or pass decoder_input_ids."
+        )
+    shifted = input_ids.new_empty(input_ids.shape)
+    shifted[:, 1:] = input_ids[:, :-1]
+    shifted[:, 0] = decoder_start_token_id
+    return shifted.masked_fill_(shifted == -100, pad_token_id)
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Plain softmax attention; `attention_mask` is additive (0 / dtype min), as transformers' mask utils make it."""
+    weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        weights = weights + attention_mask
+    weights = nn.functional.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    weights = nn.functional.dropout(weights, p=dropout, training=module.training)
+    output = torch.matmul(weights, value).transpose(1, 2).contiguous()
+    return output, weights
+
+
+class XLMSWCMEmbeddings(nn.Module):
+    """Word + position + token-type embeddings, then LayerNorm and dropout: XLM-R's embedding block. The decoder
+    owns a second instance whose parameters are tied to the encoder's (see `XLMSWCMModel`)."""
+
+    def __init__(self, config: XLMSWCMConfig):
+        super().__init__()
+        self.config = config
+        position_padding = config.pad_token_id if config.position_style == "roberta" else None
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(
+            config.max_position_embeddings, config.hidden_size, padding_idx=position_padding
+        )
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        past_length: int = 0,
+    ) -> torch.Tensor:
+        config = self.config
+        seq_length = (input_ids if input_ids is not None else inputs_embeds).shape[1]
+        if past_length + seq_length + config.position_offset > config.max_position_embeddings:
+            raise ValueError(
+                f"Sequence of {past_length + seq_length} tokens is longer than the model's "
+                f"{config.max_position_embeddings - config.position_offset} positions: truncate the input (tokenizer "
+                "truncation=True, max_length=...) or generate fewer tokens."
+            )
+        if input_ids is not None and not is_torchdynamo_compiling() and input_ids.numel() > 0:
+            low, high = input_ids.min().item(), input_ids.max().item()
+            if low < 0 or high >= config.vocab_size:
+                raise ValueError(
+                    f"Token id {high if high >= config.vocab_size else low} is outside the vocabulary "
+                    f"(vocab_size={config.vocab_size}): the tokenizer does not belong to this model, or the embeddings "
+                    "were not resized after adding tokens (model.resize_token_embeddings(len(tokenizer)))."
+                )
+        if position_ids is None:
+            position_ids = self._position_ids(input_ids, inputs_embeds, past_length)
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)
+        if token_type_ids is None:
+            # Type 0 everywhere: adding the row equals looking it up, without building an index tensor.
+            embeddings = inputs_embeds + self.token_type_embeddings.weight[0]
+        else:
+            embeddings = inputs_embeds + self.token_type_embeddings(token_type_ids)
+        embeddings = embeddings + self.position_embeddings(position_ids)
+        return self.dropout(self.LayerNorm(embeddings))
+
+    def _position_ids(self, input_ids, inputs_embeds, past_length: int) -> torch.Tensor:
+        config = self.config
+        if config.position_style == "roberta" and input_ids is not None:
+            # XLM-R: non-padding tokens count from pad_token_id + 1, padding keeps pad_token_id (left padding works).
+            mask = input_ids.ne(config.pad_token_id).int()
+            return (torch.cumsum(mask, dim=1).type_as(mask) + past_length) * mask + config.pad_token_id
+        reference = input_ids if input_ids is not None else inputs_embeds
+        start = past_length + config.position_offset
+        return torch.arange(start, start + reference.shape[1], device=reference.device).unsqueeze(0)
+
+
+class XLMSWCMAttention(nn.Module):
+    """Multi-head attention with one fused Q/K/V projection (`qkv`, rows ordered Q, K, V) and an output projection.
+
+    Self-attention projects all three from `hidden_states`. Cross-attention (`is_cross_attention=True`) takes Q from
+    `hidden_states` and K/V from `key_value_states` through slices of the same weight, so that one layout serves the
+    encoder, the decoder's self-attention and its cross-attention, and tie mode can share the very same tensor.
+    """
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int | None = None, is_causal: bool = False):
+        super().__init__()
+        self.config = config
+        self.layer_idx = layer_idx
+        self.is_causal = is_causal
+        self.hidden_size = config.hidden_size
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.scaling = self.head_dim**-0.5
+        self.dropout = config.attention_probs_dropout_prob
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.o_proj = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        key_value_states: torch.Tensor | None = None,
+        cache: Cache | None = None,
+        **kwargs,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        batch, length = hidden_states.shape[:2]
+        heads = (batch, -1, self.config.num_attention_heads, self.head_dim)
+        if key_value_states is None:
+            query, key, value = self.qkv(hidden_states).view(batch, length, 3, *heads[2:]).unbind(2)
+            query, key, value = query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2)
+            if cache is not None:
+                self_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
+                key, value = self_cache.update(key, value, self.layer_idx)
+        else:
+            weight, bias = self.qkv.weight, self.qkv.bias
+            query = nn.functional.linear(hidden_states, weight[: self.hidden_size], bias[: self.hidden_size])
+            query = query.view(heads).transpose(1, 2)
+            if cache is not None and cache.is_updated.get(self.layer_idx):
+                # The source does not change while decoding: its K/V were projected at the first step.
+                layer = cache.cross_attention_cache.layers[self.layer_idx]
+                key, value = layer.keys, layer.values
+            else:
+                kv = nn.functional.linear(key_value_states, weight[self.hidden_size :], bias[self.hidden_size :])
+                key, value = kv.view(batch, -1, 2, *heads[2:]).unbind(2)
+                key, value = key.transpose(1, 2), value.transpose(1, 2)
+                if cache is not None:
+                    key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
+                    cache.is_updated[self.layer_idx] = True
+
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation, eager_attention_forward
+        )
+        output, weights = attention_interface(
+            self,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=self.dropout if self.training else 0.0,
+            scaling=self.scaling,
+            **kwargs,
+        )
+        return self.o_proj(output.reshape(batch, length, -1)), weights
+
+
+class XLMSWCMFeedForward(nn.Module):
+    """Position-wise feed-forward block: fc1 -> activation -> fc2 (XLM-R's intermediate and output dense)."""
+
+    def __init__(self, config: XLMSWCMConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.act = ACT2FN[config.hidden_act]
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(hidden_states)))
+
+
+class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
+    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x))."""
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
+        super().__init__()
+        self.attention = XLMSWCMAttention(config, layer_idx)
+        self.attention_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn = XLMSWCMFeedForward(config)
+        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs):
+        attn_output, _ = self.attention(hidden_states, attention_mask, **kwargs)
+        hidden_states = self.attention_layer_norm(hidden_states + self.dropout(attn_output))
+        return self.ffn_layer_norm(hidden_states + self.dropout(self.ffn(hidden_states)))
+
+
+class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
+    """Base of the two decoder layer kinds: every sublayer is pre-LayerNorm with its own residual,
+    x = x + dropout(sublayer(LN(x)))."""
+
+    def _self_attention(self, hidden_states, attention_mask, cache, **kwargs):
+        output, _ = self.self_attn(self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs)
+        return hidden_states + self.dropout(output)
+
+    def _cross_attention(self, hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs):
+        output, _ = self.cross_attn(
+            self.cross_attn_layer_norm(hidden_states),
+            encoder_attention_mask,
+            key_value_states=encoder_hidden_states,
+            cache=cache,
+            **kwargs,
+        )
+        return hidden_states + self.dropout(output)
+
+    def _feed_forward(self, hidden_states, ffn, layer_norm):
+        return hidden_states + self.dropout(ffn(layer_norm(hidden_states)))
+
+
+class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
+    """Decoder layer built from encoder layer `i`: self-attention -> FFN1 -> cross-attention -> FFN2.
+
+    Self- and cross-attention start from encoder layer i's attention, FFN1 and FFN2 from its feed-forward block.
+    """
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
+        super().__init__()
+        eps = config.layer_norm_eps
+        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.ffn1 = XLMSWCMFeedForward(config)
+        self.ffn1_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.cross_attn = XLMSWCMAttention(config, layer_idx)
+        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.ffn2 = XLMSWCMFeedForward(config)
+        self.ffn2_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+        cache: EncoderDecoderCache | None = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        hidden_states = self._self_attention(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = self._feed_forward(hidden_states, self.ffn1, self.ffn1_layer_norm)
+        hidden_states = self._cross_attention(
+            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+        )
+        return self._feed_forward(hidden_states, self.ffn2, self.ffn2_layer_norm)
+
+
+class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
+    """Randomly initialised Transformer decoder layer: self-attention -> cross-attention -> FFN."""
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
+        super().__init__()
+        eps = config.layer_norm_eps
+        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.cross_attn = XLMSWCMAttention(config, layer_idx)
+        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.ffn = XLMSWCMFeedForward(config)
+        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+        cache: EncoderDecoderCache | None = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        hidden_states = self._self_attention(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = self._cross_attention(
+            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+        )
+        return self._feed_forward(hidden_states, self.ffn, self.ffn_layer_norm)
+
+
+DECODER_LAYER_CLASSES = {"custom": XLMSWCMCustomDecoderLayer, "normal": XLMSWCMNormalDecoderLayer}
+
+
+class XLMSWCMPreTrainedModel(PreTrainedModel):
+    config: XLMSWCMConfig
+    config_class = XLMSWCMConfig
+    base_model_prefix = "model"
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMEncoderLayer", "XLMSWCMDecoderLayer"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+    _can_compile_fullgraph = True
+
+
+class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
+    """The XLM-R encoder: embeddings and `num_hidden_layers` post-LayerNorm layers; numerically the same function as
+    `transformers.XLMRobertaModel` (without pooler) for the same weights."""
+
+    _can_record_outputs = {"hidden_states": XLMSWCMEncoderLayer, "attentions": XLMSWCMAttention}
+
+    def __init__(self, config: XLMSWCMConfig):
+        super().__init__(config)
+        self.embeddings = XLMSWCMEmbeddings(config)
+        self.layers = nn.ModuleList(XLMSWCMEncoderLayer(config, i) for i in range(config.num_hidden_layers))
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.embeddings.word_embeddings = value
+
+    @merge_with_config_defaults
+    @capture_outputs
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        **kwargs,
+    ) -> BaseModelOutput:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
+        hidden_states = self.embeddings(input_ids, inputs_embeds, position_ids, token_type_ids)
+        attention_mask = create_bidirectional_mask(
+            config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask
+        )
+        for layer in self.layers:
+            hidden_states = layer(hidden_states, attention_mask, **kwargs)
+        return BaseModelOutput(last_hidden_state=hidden_states)
+
+
+class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
+    """The SWCM decoder: custom layers (one per encoder layer) with a normal layer after every `insert_every` of
+    them, pre-LayerNorm throughout, and a final LayerNorm. Its embeddings are tied to the encoder's."""
+
+    _can_record_outputs = {
+        "hidden_states": XLMSWCMDecoderLayer,
+        "attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="self_attn"),
+        "cross_attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="cross_attn"),
+    }
+
+    def __init__(self, config: XLMSWCMConfig):
+        super().__init__(config)
+        self.embeddings = XLMSWCMEmbeddings(config)
+        self.layers = nn.ModuleList(
+            DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
+        )
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.embeddings.word_embeddings = value
+
+    @merge_with_config_defaults
+    @capture_outputs
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        encoder_attention_mask: torch.Tensor | None = None,
+        cache: EncoderDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutputWithPastAndCrossAttentions:
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of decoder_input_ids or decoder_inputs_embeds to the decoder.")
+        if encoder_hidden_states is None:
+            raise ValueError("The XLM-SWCM decoder needs encoder_hidden_states: every layer cross-attends.")
+        if encoder_hidden_states.shape[-1] != self.config.hidden_size:
+            raise ValueError(
+                f"encoder_hidden_states have hidden size {encoder_hidden_states.shape[-1]} but the decoder expects "
+                f"{self.config.hidden_size}: pass the outputs of this model's own encoder."
+            )
+        if use_cache and cache is None:
+            cache = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
+        past_length = cache.get_seq_length() if cache is not None else 0
+
+        hidden_states = self.embeddings(input_ids, inputs_embeds, past_length=past_length)
+        self_cache = cache.self_attention_cache if cache is not None else None
+        attention_mask = create_causal_mask(
+            config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask, cache=self_cache
+        )
+        encoder_attention_mask = create_bidirectional_mask(
+            config=self.config,
+            inputs_embeds=hidden_states,
+            attention_mask=encoder_attention_mask,
+            encoder_hidden_states=encoder_hidden_states,
+        )
+        for layer in self.layers:
+            hidden_states = layer(
+                hidden_states,
+                attention_mask,
+                encoder_hidden_states,  # positional, so gradient checkpointing passes it through
+                encoder_attention_mask=encoder_attention_mask,
+                cache=cache,
+                **kwargs,
+            )
+        return BaseModelOutputWithPastAndCrossAttentions(
+            last_hidden_state=self.layer_norm(hidden_states), cache=cache
+        )
+
+
+class XLMSWCMModel(XLMSWCMPreTrainedModel):
+    """Encoder and decoder without the LM head.
+
+    Parameter sharing goes through transformers' tying (`_tied_weights_keys`, target -> source), so save/load,
+    `from_pretrained` and `push_to_hub` keep it: the decoder's embeddings are always the encoder's, and with
+    `weight_sharing="tie"` each custom decoder layer's attention (self and cross) and FFNs (1 and 2) are the parameters
+    of its encoder layer.
+    """
+
+    def __init__(self, config: XLMSWCMConfig):
+        super().__init__(config)
+        self._tied_weights_keys = sharing_map(config)
+        self.encoder = XLMSWCMEncoder(config)
+        self.decoder = XLMSWCMDecoder(config)
+        self.post_init()
+
+    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
+        if all_submodels:
+            return super().get_expanded_tied_weights_keys(all_submodels=True)
+        # Unlike the base class, sharing here does not depend on tie_word_embeddings (which only governs the LM head).
+        return dict(self._tied_weights_keys)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.encoder.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.encoder.embeddings.word_embeddings = value
+        self.decoder.embeddings.word_embeddings = value
+
+    def get_encoder(self) -> XLMSWCMEncoder:
+        return self.encoder
+
+    def get_decoder(self) -> XLMSWCMDecoder:
+        return self.decoder
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        cache: EncoderDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        **kwargs,
+    ) -> Seq2SeqModelOutput:
+        r"""
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from xlm_swcm import XLMSWCMConfig, XLMSWCMModel
+        >>> model = XLMSWCMModel(XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
+        ...                                    num_attention_heads=4, intermediate_size=37))
+        >>> out = model(input_ids=torch.tensor([[0, 5, 6, 2]]), decoder_input_ids=torch.tensor([[2, 7]]))
+        >>> tuple(out.last_hidden_state.shape)
+        (1, 2, 32)
+        ```
+        """
+        if encoder_outputs is None:
+            encoder_outputs = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **kwargs
+            )
+        elif not isinstance(encoder_outputs, BaseModelOutput):
+            encoder_outputs = BaseModelOutput(*encoder_outputs)
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            raise ValueError("Pass decoder_input_ids (or labels to XLMSWCMForConditionalGeneration).")
+        decoder_outputs = self.decoder(
+            input_ids=decoder_input_ids,
+            attention_mask=decoder_attention_mask,
+            encoder_hidden_states=encoder_outputs.last_hidden_state,
+            encoder_attention_mask=attention_mask,
+            cache=cache,
+            inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        return Seq2SeqModelOutput(
+            last_hidden_state=decoder_outputs.last_hidden_state,
+            cache=decoder_outputs.cache,
+            decoder_hidden_states=decoder_outputs.hidden_states,
+            decoder_attentions=decoder_outputs.attentions,
+            cross_attentions=decoder_outputs.cross_attentions,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            encoder_attentions=encoder_outputs.attentions,
+        )
+
+
+class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
+    """XLM-SWCM with a language-modelling head; works with `generate()`, pipelines and `Seq2SeqTrainer`.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+    >>> config = XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+    ...                        intermediate_size=37)
+    >>> model = XLMSWCMForConditionalGeneration(config)
+    >>> out = model(input_ids=torch.tensor([[0, 5, 6, 2]]), labels=torch.tensor([[7, 8, 2]]))
+    >>> out.logits.shape[-1], out.loss.ndim
+    (99, 0)
+    ```
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "model.encoder.embeddings.word_embeddings.weight"}
+
+    def __init__(self, config: XLMSWCMConfig):
+        super().__init__(config)
+        self.model = XLMSWCMModel(config)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+        # Labels are already aligned with the logits (decoder inputs are shifted), so no second shift: the masked-LM
+        # loss, not the causal-LM loss that the class name would select.
+        self.loss_type = "ForMaskedLM"
+
+    def get_encoder(self) -> XLMSWCMEncoder:
+        return self.model.encoder
+
+    def get_decoder(self) -> XLMSWCMDecoder:
+        return self.model.decoder
+
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        cache: EncoderDecoderCache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs,
+    ) -> Seq2SeqLMOutput:
+        r"""
+        labels (`torch.LongTensor` of shape `(batch_size, target_length)`, *optional*):
+            Target token ids; -100 is ignored by the loss. When no decoder inputs are given they are made from the
+            labels with `shift_tokens_right`.
+        logits_to_keep (`int` or `torch.Tensor`, *optional*, defaults to 0):
+            Compute logits only for the last `logits_to_keep` positions (0: all). `generate()` sets 1, so the
+            vocabulary-sized LM head runs on one position per step.
+        """
+        if labels is not None:
+            use_cache = False
+            if decoder_input_ids is None and decoder_inputs_embeds is None:
+                decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+        outputs = self.model(
+            input_ids,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            decoder_attention_mask=decoder_attention_mask,
+            encoder_outputs=encoder_outputs,
+            cache=cache,
+            inputs_embeds=inputs_embeds,
+            decoder_inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        hidden_states = outputs.last_hidden_state
+        if isinstance(logits_to_keep, int):
+            hidden_states = hidden_states[:, -logits_to_keep:] if logits_to_keep else hidden_states
+        else:
+            hidden_states = hidden_states[:, logits_to_keep]
+        logits = self.lm_head(hidden_states)
+
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
+        return Seq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            cache=outputs.cache,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            decoder_attentions=outputs.decoder_attentions,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+            encoder_attentions=outputs.encoder_attentions,
+        )
+
+
+def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
+    """Tied parameters of `XLMSWCMModel` as `{decoder parameter: encoder parameter}` (names relative to the model).
+
+    Always: the decoder's embedding block is the encoder's. With `weight_sharing="tie"`, also, for each custom decoder
+    layer j built from encoder layer i: `self_attn` and `cross_attn` <- `encoder.layers.i.attention`, `ffn1` and
+    `ffn2` <- `encoder.layers.i.ffn`.
+    """
+    tied = {
+        f"decoder.embeddings.{name}": f"encoder.embeddings.{name}"
+        for name in (
+            "word_embeddings.weight",
+            "position_embeddings.weight",
+            "token_type_embeddings.weight",
+            "LayerNorm.weight",
+            "LayerNorm.bias",
+        )
+    }
+    if config.weight_sharing == "tie":
+        for target, source in custom_layer_mapping(config).items():
+            tied[target] = source
+    return tied
+
+
+def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
+    """`{decoder parameter: encoder parameter}` for every parameter of every custom decoder layer that starts from
+    the encoder (attention and feed-forward weights; LayerNorms are not in it). Names are relative to the model."""
+    mapping = {}
+    blocks = {"self_attn": "attention", "cross_attn": "attention", "ffn1": "ffn", "ffn2": "ffn"}
+    leaves = {"attention": ("qkv", "o_proj"), "ffn": ("fc1", "fc2")}
+    for j, i in enumerate(config.decoder_layer_sources):
+        if i is None:
+            continue
+        for decoder_block, encoder_block in blocks.items():
+            for leaf in leaves[encoder_block]:
+                for kind in ("weight", "bias"):
+                    mapping[f"decoder.layers.{j}.{decoder_block}.{leaf}.{kind}"] = (
+                        f"encoder.layers.{i}.{encoder_block}.{leaf}.{kind}"
+                    )
+    return mapping
+
+
+__all__ = [
+    "XLMSWCMPreTrainedModel",
+    "XLMSWCMModel",
+    "XLMSWCMForConditionalGeneration",
+    "XLMSWCMEncoder",
+    "XLMSWCMDecoder",
+    "shift_tokens_right",
+]
