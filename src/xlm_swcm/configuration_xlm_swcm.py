@@ -136,7 +136,9 @@ class XLMSWCMConfig(PretrainedConfig):
     def validate_architecture(self):
         """Raises a ValueError naming the argument when a value cannot build a model."""
         if not isinstance(self.insert_every, int) or self.insert_every < 1:
-            raise ValueError(f"insert_every must be an integer >= 1 (X in the paper), got {self.insert_every!r}.")
+            raise ValueError(
+                f"insert_every must be an integer >= 1 (X in the paper), got {self.insert_every!r}."
+            )
         if self.num_hidden_layers < 1:
             raise ValueError(f"num_hidden_layers must be >= 1, got {self.num_hidden_layers}.")
         if self.hidden_size % self.num_attention_heads != 0:
@@ -145,7 +147,9 @@ class XLMSWCMConfig(PretrainedConfig):
                 f"({self.num_attention_heads})."
             )
         if self.weight_sharing not in WEIGHT_SHARING_MODES:
-            raise ValueError(f"weight_sharing must be one of {WEIGHT_SHARING_MODES}, got {self.weight_sharing!r}.")
+            raise ValueError(
+                f"weight_sharing must be one of {WEIGHT_SHARING_MODES}, got {self.weight_sharing!r}."
+            )
         if self.position_style not in POSITION_STYLES:
             raise ValueError(f"position_style must be one of {POSITION_STYLES}, got {self.position_style!r}.")
 
@@ -205,7 +209,11 @@ class XLMSWCMConfig(PretrainedConfig):
             "hidden_dropout_prob attention_probs_dropout_prob max_position_embeddings type_vocab_size "
             "initializer_range layer_norm_eps pad_token_id bos_token_id eos_token_id"
         ).split()
-        values = {name: getattr(encoder_config, name) for name in fields if getattr(encoder_config, name, None) is not None}
+        values = {
+            name: getattr(encoder_config, name)
+            for name in fields
+            if getattr(encoder_config, name, None) is not None
+        }
         values["position_style"] = ENCODER_POSITION_STYLES[model_type]
         values.update(kwargs)
         # BERT configs carry no bos/eos ids: then the caller must name the start token (from its tokenizer).
@@ -214,6 +222,11 @@ class XLMSWCMConfig(PretrainedConfig):
 
 
 # Which position ids each supported encoder family uses.
-ENCODER_POSITION_STYLES = {"xlm-roberta": "roberta", "roberta": "roberta", "camembert": "roberta", "bert": "bert"}
+ENCODER_POSITION_STYLES = {
+    "xlm-roberta": "roberta",
+    "roberta": "roberta",
+    "camembert": "roberta",
+    "bert": "bert",
+}
 
 __all__ = ["XLMSWCMConfig"]

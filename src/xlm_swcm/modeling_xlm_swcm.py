@@ -29,7 +29,9 @@ from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 from .configuration_xlm_swcm import XLMSWCMConfig
 
 
-def shift_tokens_right(input_ids: torch.Tensor, pad_token_id: int, decoder_start_token_id: int | None) -> torch.Tensor:
+def shift_tokens_right(
+    input_ids: torch.Tensor, pad_token_id: int, decoder_start_token_id: int | None
+) -> torch.Tensor:
     """Decoder inputs for teacher forcing: `decoder_start_token_id` then the labels shifted right, -100 -> pad."""
     if decoder_start_token_id is None:
         raise ValueError(
@@ -70,7 +72,9 @@ class XLMSWCMEmbeddings(nn.Module):
         super().__init__()
         self.config = config
         position_padding = config.pad_token_id if config.position_style == "roberta" else None
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
         self.position_embeddings = nn.Embedding(
             config.max_position_embeddings, config.hidden_size, padding_idx=position_padding
         )
@@ -170,7 +174,9 @@ class XLMSWCMAttention(nn.Module):
                 layer = cache.cross_attention_cache.layers[self.layer_idx]
                 key, value = layer.keys, layer.values
             else:
-                kv = nn.functional.linear(key_value_states, weight[self.hidden_size :], bias[self.hidden_size :])
+                kv = nn.functional.linear(
+                    key_value_states, weight[self.hidden_size :], bias[self.hidden_size :]
+                )
                 key, value = kv.view(batch, -1, 2, *heads[2:]).unbind(2)
                 key, value = key.transpose(1, 2), value.transpose(1, 2)
                 if cache is not None:
@@ -228,7 +234,9 @@ class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
     x = x + dropout(sublayer(LN(x)))."""
 
     def _self_attention(self, hidden_states, attention_mask, cache, **kwargs):
-        output, _ = self.self_attn(self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs)
+        output, _ = self.self_attn(
+            self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs
+        )
         return hidden_states + self.dropout(output)
 
     def _cross_attention(self, hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs):
@@ -562,6 +570,39 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         # Labels are already aligned with the logits (decoder inputs are shifted), so no second shift: the masked-LM
         # loss, not the causal-LM loss that the class name would select.
         self.loss_type = "ForMaskedLM"
+
+    @classmethod
+    def from_encoder(
+        cls,
+        encoder,
+        insert_every: int = 3,
+        trailing_normal_layer: bool = False,
+        weight_sharing: str = "copy",
+        seed: int = 0,
+        **config_overrides,
+    ) -> "XLMSWCMForConditionalGeneration":
+        """Builds a seed whose decoder starts from `encoder` (a BERT-family model, folder or Hub id); see
+        `xlm_swcm.conversion` for the mapping. Needs the `xlm-swcm` package installed.
+
+        Example:
+
+        ```python
+        >>> model = XLMSWCMForConditionalGeneration.from_encoder("path/to/xlm-roberta-base")  # doctest: +SKIP
+        ```
+        """
+        try:
+            from xlm_swcm.conversion import build_seed
+        except ImportError as error:
+            raise ImportError("from_encoder needs the xlm-swcm package: pip install xlm-swcm") from error
+        model, _ = build_seed(
+            encoder,
+            insert_every=insert_every,
+            trailing_normal_layer=trailing_normal_layer,
+            weight_sharing=weight_sharing,
+            seed=seed,
+            **config_overrides,
+        )
+        return model
 
     def get_encoder(self) -> XLMSWCMEncoder:
         return self.model.encoder
