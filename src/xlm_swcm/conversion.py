@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
