@@ -1,0 +1,423 @@
+"""Core model: configuration, layout, encoder equivalence, caching, generation, loss, save/load, errors."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForSeq2SeqLM,
+    BertConfig,
+    GPT2Config,
+    RobertaConfig,
+    XLMRobertaConfig,
+    XLMRobertaModel,
+)
+
+import xlm_swcm  # noqa: F401  (registers the Auto classes)
+from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration, XLMSWCMModel, shift_tokens_right
+from xlm_swcm.conversion import encoder_state_dict
+
+TINY = dict(
+    vocab_size=99,
+    hidden_size=32,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    intermediate_size=37,
+    max_position_embeddings=64,
+)
+
+
+def tiny_model(seed=0, **overrides) -> XLMSWCMForConditionalGeneration:
+    torch.manual_seed(seed)
+    return XLMSWCMForConditionalGeneration(XLMSWCMConfig(**{**TINY, **overrides})).eval()
+
+
+def padded_batch():
+    # right padding, left padding and no padding in one batch (pad id 1)
+    ids = torch.tensor([[0, 5, 6, 7, 8, 9, 2], [0, 8, 9, 2, 1, 1, 1], [1, 1, 0, 4, 5, 6, 2]])
+    return ids, ids.ne(1).long()
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize("trailing", [False, True])
+@pytest.mark.parametrize("x", [1, 2, 3, 4])
+def test_decoder_layout(x, trailing):
+    n = 6
+    config = XLMSWCMConfig(**{**TINY, "num_hidden_layers": n}, insert_every=x, trailing_normal_layer=trailing)
+    # Expected layout written out independently: a normal layer after custom layer i when (i + 1) % x == 0,
+    # except after the last custom layer unless trailing.
+    expected = {
+        (1, False): "CNCNCNCNCNC",
+        (1, True): "CNCNCNCNCNCN",
+        (2, False): "CCNCCNCC",
+        (2, True): "CCNCCNCCN",
+        (3, False): "CCCNCCC",
+        (3, True): "CCCNCCCN",
+        (4, False): "CCCCNCC",
+        (4, True): "CCCCNCC",
+    }[(x, trailing)]
+    types = "".join("C" if t == "custom" else "N" for t in config.decoder_layer_types)
+    assert types == expected
+    assert config.decoder_layers == len(expected)
+    model = XLMSWCMModel(config)
+    classes = "".join("C" if "Custom" in type(layer).__name__ else "N" for layer in model.decoder.layers)
+    assert classes == expected
+    # custom layers map to encoder layers 0..n-1 in order
+    assert [s for s in config.decoder_layer_sources if s is not None] == list(range(n))
+
+
+def test_paper_and_released_layer_counts():
+    assert XLMSWCMConfig().decoder_layers == 15  # released checkpoint: 12 encoder layers, X=3
+    assert XLMSWCMConfig(trailing_normal_layer=True).decoder_layers == 16  # paper: n + floor(n/X)
+
+
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"insert_every": 0}, "insert_every"),
+        ({"hidden_size": 30}, "hidden_size"),
+        ({"weight_sharing": "share"}, "weight_sharing"),
+        ({"position_style": "t5"}, "position_style"),
+        ({"decoder_start_token_id": 1}, "decoder_start_token_id"),
+    ],
+)
+def test_invalid_config_values(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        XLMSWCMConfig(**{**TINY, **kwargs})
+
+
+def test_layout_follows_config_changes():
+    config = XLMSWCMConfig(**TINY)
+    config.insert_every = 1
+    assert config.decoder_layers == len(config.decoder_layer_types) == 7
+    # the cache is sized from the decoder's layer count, which transformers reads this way
+    assert config.get_text_config(decoder=True).num_hidden_layers == 7
+
+
+@pytest.mark.parametrize(
+    "encoder_config, style",
+    [(XLMRobertaConfig(**TINY), "roberta"), (RobertaConfig(**TINY), "roberta"), (BertConfig(**TINY), "bert")],
+)
+def test_from_encoder_config(encoder_config, style):
+    config = XLMSWCMConfig.from_encoder_config(encoder_config, insert_every=2)
+    for name in TINY:
+        assert getattr(config, name) == getattr(encoder_config, name)
+    assert config.layer_norm_eps == encoder_config.layer_norm_eps
+    assert config.position_style == style
+    assert config.insert_every == 2
+
+
+def test_from_encoder_config_rejects_other_families():
+    with pytest.raises(ValueError, match="gpt2"):
+        XLMSWCMConfig.from_encoder_config(GPT2Config())
+
+
+# ---------------------------------------------------------------- encoder equivalence
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+def test_encoder_matches_xlm_roberta(attn):
+    torch.manual_seed(0)
+    reference = XLMRobertaModel(
+        XLMRobertaConfig(**TINY, attn_implementation=attn), add_pooling_layer=False
+    ).eval()
+    config = XLMSWCMConfig.from_encoder_config(reference.config, attn_implementation=attn)
+    model = XLMSWCMModel(config).eval()
+    model.encoder.load_state_dict(encoder_state_dict(reference))
+    assert model.config._attn_implementation == attn
+    ids, mask = padded_batch()
+    with torch.no_grad():
+        expected = reference(input_ids=ids, attention_mask=mask).last_hidden_state
+        actual = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+    keep = mask.bool()
+    assert (expected[keep] - actual[keep]).abs().max().item() <= 1e-5
+
+
+# ---------------------------------------------------------------- loss and gradients
+
+
+def test_loss_equals_hand_computed_cross_entropy():
+    model = tiny_model()
+    ids, mask = padded_batch()
+    labels = torch.tensor([[7, 8, 9, 2], [9, 2, -100, -100], [5, 6, 2, -100]])
+    out = model(input_ids=ids, attention_mask=mask, labels=labels)
+    # decoder inputs are the labels shifted right after the start token, -100 -> pad
+    decoder_input_ids = torch.tensor([[2, 7, 8, 9], [2, 9, 2, 1], [2, 5, 6, 2]])
+    assert torch.equal(shift_tokens_right(labels, 1, 2), decoder_input_ids)
+    logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_input_ids).logits
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    picked = [-log_probs[b, t, labels[b, t]] for b in range(3) for t in range(4) if labels[b, t] != -100]
+    assert torch.allclose(out.loss, torch.stack(picked).mean(), atol=1e-6)
+    # Trainer's num_items_in_batch: summed loss divided by the given count
+    summed = model(
+        input_ids=ids, attention_mask=mask, labels=labels, num_items_in_batch=torch.tensor(20)
+    ).loss
+    assert torch.allclose(summed, torch.stack(picked).sum() / 20, atol=1e-6)
+
+
+def test_every_parameter_gets_a_gradient():
+    model = tiny_model(hidden_dropout_prob=0.0).train()
+    ids, mask = padded_batch()
+    labels = torch.tensor([[7, 8, 9, 2], [9, 2, -100, -100], [5, 6, 2, -100]])
+    model(input_ids=ids, attention_mask=mask, labels=labels, token_type_ids=None).loss.backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None and param.grad.abs().sum() > 0, name
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    ids, mask = padded_batch()
+    labels = torch.tensor([[7, 8, 9, 2], [9, 2, -100, -100], [5, 6, 2, -100]])
+    grads = []
+    for checkpointing in (False, True):
+        model = tiny_model(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0).train()
+        if checkpointing:
+            model.activation_checkpointing_enable()  # v5's name for gradient_checkpointing_enable
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+    for name, grad in grads[0].items():
+        assert torch.allclose(grad, grads[1][name], atol=1e-6), name
+
+
+# ---------------------------------------------------------------- caching and generation
+
+
+def test_cached_forward_equals_full_forward():
+    model = tiny_model()
+    ids, mask = padded_batch()
+    decoder_input_ids = torch.tensor([[2, 7, 8, 9, 10], [2, 9, 11, 12, 13], [2, 5, 6, 30, 40]])
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_input_ids).logits
+        out = model(
+            input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_input_ids[:, :2], use_cache=True
+        )
+        steps = [out.logits]
+        for t in range(2, 5):
+            out = model(
+                encoder_outputs=(out.encoder_last_hidden_state,),
+                attention_mask=mask,
+                decoder_input_ids=decoder_input_ids[:, t : t + 1],
+                cache=out.cache,
+                use_cache=True,
+            )
+            steps.append(out.logits)
+    assert torch.allclose(full, torch.cat(steps, dim=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_generation_with_cache_equals_without(attn, num_beams):
+    model = tiny_model(seed=1, attn_implementation=attn)
+    ids, mask = padded_batch()
+    kwargs = dict(
+        input_ids=ids, attention_mask=mask, max_new_tokens=12, min_new_tokens=12, num_beams=num_beams
+    )
+    cached = model.generate(**kwargs, use_cache=True)
+    uncached = model.generate(**kwargs, use_cache=False)
+    assert cached.shape == (3, 13)  # start token + 12 new tokens
+    assert torch.equal(cached, uncached)
+    assert (cached[:, 0] == model.config.decoder_start_token_id).all()
+
+
+def test_generation_options_behave_as_in_transformers():
+    model = tiny_model(seed=2)
+    ids, mask = padded_batch()
+    out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=5, min_new_tokens=5)
+    assert out.shape == (3, 6)
+    beams = model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        num_beams=4,
+        num_return_sequences=2,
+        max_new_tokens=6,
+        early_stopping=True,
+    )
+    assert beams.shape[0] == 6 and beams.shape[1] <= 7
+    torch.manual_seed(0)
+    sample_a = model.generate(
+        input_ids=ids, attention_mask=mask, do_sample=True, max_new_tokens=8, min_new_tokens=8
+    )
+    torch.manual_seed(0)
+    sample_b = model.generate(
+        input_ids=ids, attention_mask=mask, do_sample=True, max_new_tokens=8, min_new_tokens=8
+    )
+    assert torch.equal(sample_a, sample_b)
+    # generation stops at eos: make the final hidden state constant and eos the only token with a non-zero logit
+    biased = tiny_model(seed=2, tie_word_embeddings=False)
+    with torch.no_grad():
+        biased.model.decoder.layer_norm.weight.zero_()
+        biased.model.decoder.layer_norm.bias.fill_(1.0)
+        biased.lm_head.weight.zero_()
+        biased.lm_head.weight[2] = 1.0  # logits: eos = hidden_size, every other token 0
+    stopped = biased.generate(input_ids=ids, attention_mask=mask, max_new_tokens=10)
+    assert stopped.tolist() == [[2, 2]] * 3
+
+
+def test_generation_starts_positions_right_after_the_start_token():
+    # The first generated token must be predicted at the same position as in a full forward pass.
+    model = tiny_model(seed=3)
+    ids, mask = padded_batch()
+    generated = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=4, min_new_tokens=4)
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=generated[:, :-1]).logits
+    logits[..., model.config.eos_token_id] = float("-inf")  # what min_new_tokens does
+    assert torch.equal(logits.argmax(-1), generated[:, 1:])
+
+
+def test_outputs_can_be_recorded():
+    model = tiny_model(attn_implementation="eager")
+    ids, mask = padded_batch()
+    out = model(
+        input_ids=ids,
+        attention_mask=mask,
+        decoder_input_ids=torch.tensor([[2, 5]] * 3),
+        output_hidden_states=True,
+        output_attentions=True,
+    )
+    layers = model.config.decoder_layers
+    assert len(out.decoder_attentions) == layers and len(out.cross_attentions) == layers
+    assert out.cross_attentions[0].shape == (3, 4, 2, 7)
+    assert len(out.encoder_attentions) == model.config.num_hidden_layers
+    assert len(out.decoder_hidden_states) == layers + 1
+    assert len(out.encoder_hidden_states) == model.config.num_hidden_layers + 1
+    # padded source positions get no cross-attention
+    assert out.cross_attentions[0][1, :, :, 4:].abs().max() == 0
+
+
+# ---------------------------------------------------------------- save / load
+
+
+def test_auto_round_trip_gives_identical_logits(tmp_path):
+    model = tiny_model(seed=4)
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "xlm-swcm"
+    assert config["auto_map"]["AutoModelForSeq2SeqLM"] == "modeling_xlm_swcm.XLMSWCMForConditionalGeneration"
+    assert (tmp_path / "modeling_xlm_swcm.py").exists() and (tmp_path / "configuration_xlm_swcm.py").exists()
+    reloaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path).eval()
+    assert type(reloaded) is XLMSWCMForConditionalGeneration
+    assert type(AutoModel.from_config(AutoConfig.from_pretrained(tmp_path))) is XLMSWCMModel
+    ids, mask = padded_batch()
+    dec = torch.tensor([[2, 5, 6]] * 3)
+    with torch.no_grad():
+        assert torch.equal(
+            model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits,
+            reloaded(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits,
+        )
+    # tied weights stay tied: same storage after reload
+    assert (
+        reloaded.lm_head.weight.data_ptr()
+        == reloaded.model.encoder.embeddings.word_embeddings.weight.data_ptr()
+    )
+    decoder_embeddings = reloaded.model.decoder.embeddings
+    assert (
+        decoder_embeddings.position_embeddings.weight
+        is reloaded.model.encoder.embeddings.position_embeddings.weight
+    )
+
+
+def test_untied_lm_head_round_trip(tmp_path):
+    model = tiny_model(seed=5, tie_word_embeddings=False)
+    assert model.lm_head.weight is not model.model.encoder.embeddings.word_embeddings.weight
+    # decoder embeddings stay shared even when the LM head is not
+    assert (
+        model.model.decoder.embeddings.word_embeddings.weight
+        is model.model.encoder.embeddings.word_embeddings.weight
+    )
+    model.save_pretrained(tmp_path)
+    reloaded = XLMSWCMForConditionalGeneration.from_pretrained(tmp_path)
+    assert torch.equal(reloaded.lm_head.weight, model.lm_head.weight)
+    shared = reloaded.model.decoder.embeddings.word_embeddings.weight
+    assert shared is reloaded.model.encoder.embeddings.word_embeddings.weight
+
+
+def test_trust_remote_code_without_the_package(tmp_path):
+    model = tiny_model(seed=6)
+    folder = tmp_path / "checkpoint"
+    model.save_pretrained(folder)
+    ids, mask = padded_batch()
+    dec = torch.tensor([[2, 5, 6]] * 3)
+    with torch.no_grad():
+        expected = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+    torch.save({"ids": ids, "mask": mask, "dec": dec}, tmp_path / "inputs.pt")
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, sys, torch
+        assert importlib.util.find_spec("xlm_swcm") is None, "package must not be importable here"
+        from transformers import AutoModelForSeq2SeqLM
+        model = AutoModelForSeq2SeqLM.from_pretrained({str(folder)!r}, trust_remote_code=True).eval()
+        batch = torch.load({str(tmp_path / "inputs.pt")!r})
+        with torch.no_grad():
+            logits = model(input_ids=batch["ids"], attention_mask=batch["mask"], decoder_input_ids=batch["dec"]).logits
+        torch.save(logits, {str(tmp_path / "logits.pt")!r})
+        print(type(model).__module__)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf_home"), PYTHONNOUSERSITE="1")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    if "package must not be importable" in result.stderr:
+        pytest.skip("xlm_swcm is installed in site-packages, so a Python without it cannot be made here")
+    assert result.returncode == 0, result.stderr
+    assert "transformers_modules" in result.stdout  # the code came from the checkpoint folder
+    assert torch.equal(torch.load(tmp_path / "logits.pt"), expected)
+
+
+# ---------------------------------------------------------------- dtypes
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_weights(dtype):
+    model = tiny_model(seed=7)
+    ids, mask = padded_batch()
+    dec = torch.tensor([[2, 5, 6]] * 3)
+    with torch.no_grad():
+        reference = model(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+        half = model.to(dtype)
+        logits = half(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+    assert logits.dtype == dtype
+    assert (logits.float() - reference).abs().max() < 0.1
+    generated = half.generate(input_ids=ids, attention_mask=mask, max_new_tokens=4, min_new_tokens=4)
+    assert generated.shape == (3, 5)
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_decoder_input_longer_than_positions():
+    model = tiny_model()
+    ids, mask = padded_batch()
+    too_long = torch.full((1, 64), 5)  # 64 tokens, but roberta positions leave 64 - 2 = 62
+    with pytest.raises(ValueError, match="longer than the model's 62 positions"):
+        model(input_ids=ids[:1], decoder_input_ids=too_long)
+
+
+def test_token_id_outside_vocabulary():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        model(input_ids=torch.tensor([[0, 99, 2]]), decoder_input_ids=torch.tensor([[2]]))
+
+
+def test_encoder_outputs_with_wrong_hidden_size():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="hidden size 16"):
+        model(encoder_outputs=(torch.zeros(1, 3, 16),), decoder_input_ids=torch.tensor([[2]]))
+
+
+def test_missing_decoder_start_token_id():
+    model = tiny_model(decoder_start_token_id=None, bos_token_id=None)
+    with pytest.raises(ValueError, match="decoder_start_token_id"):
+        model(input_ids=torch.tensor([[0, 5, 2]]), labels=torch.tensor([[5, 2]]))
+    model.generation_config.decoder_start_token_id = None
+    model.generation_config.bos_token_id = None
+    with pytest.raises(ValueError, match="decoder_start_token_id"):
+        model.generate(input_ids=torch.tensor([[0, 5, 2]]), max_new_tokens=2)

@@ -1,0 +1,426 @@
+"""ROUGE-L and chrF that score Tibetan, Uyghur, Kazakh (Arabic script), Mongolian and Chinese text.
+
+The usual ROUGE tokenizer (``rouge_score``, which ``evaluate.load("rouge")`` wraps) lower-cases the text and
+replaces every character outside ``[a-z0-9]`` with a space, so a Tibetan, Arabic-script, Mongolian or Chinese
+sentence becomes an empty token list and scores 0.0 whatever the model wrote. This module tokenizes per script:
+
+* Tibetan (U+0F00-U+0FFF): one token per syllable; tsheg (U+0F0B, U+0F0C), shad (U+0F0D-U+0F12), other Tibetan
+  punctuation/symbols and whitespace separate syllables and are dropped.
+* Arabic script (Uyghur, Kazakh) and traditional Mongolian (U+1800-U+18AF): words split on whitespace and
+  punctuation (Arabic comma, Mongolian birga/comma/full stop, hyphens...), punctuation dropped. Word-internal
+  joiners (ZWNJ, ZWJ, Mongolian vowel separator U+180E) stay inside the word; tatweel (U+0640) is removed.
+* CJK ideographs, kana and hangul: one token per character (punctuation dropped).
+* Latin and every other script: lower-cased runs of letters and digits. On ASCII text this is exactly
+  ``rouge_score.tokenize`` without stemming (lowercase, non ``[a-z0-9]`` becomes a separator), so English scores
+  are identical to ``rouge_score.rouge_scorer.RougeScorer(["rougeL"])``. Unlike rouge_score, letters outside
+  ASCII (é, Cyrillic, Greek...) are kept inside words instead of being deleted.
+* Mixed-script text is cut into runs: a token never spans two of the script classes above.
+
+chrF is the character n-gram F-score of Popović (2015) with sacrebleu's defaults (``CHRF()``: 6 character
+orders, beta=2, whitespace removed, case kept, averages over the orders that both strings have); it needs no
+tokenizer, so it works on every script as is.
+
+This file is an ``evaluate`` metric module: it imports only the standard library, ``evaluate`` and ``datasets``
+(``evaluate.load`` copies the file into its module cache, so it cannot use package-relative imports).
+
+Example:
+    >>> import evaluate
+    >>> from xlm_swcm.metrics import METRIC_PATH
+    >>> metric = evaluate.load(METRIC_PATH)  # a local file: works with HF_HUB_OFFLINE=1
+    >>> metric.compute(predictions=["人人享有自由"], references=["人人有权享有自由"])["rougeL"]
+    0.8571428571428571
+"""
+
+import bisect
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import datasets
+import evaluate
+
+_CITATION = """\
+@inproceedings{lin-2004-rouge,
+    title = "{ROUGE}: A Package for Automatic Evaluation of Summaries",
+    author = "Lin, Chin-Yew",
+    booktitle = "Text Summarization Branches Out",
+    year = "2004",
+    url = "https://aclanthology.org/W04-1013",
+}
+@inproceedings{popovic-2015-chrf,
+    title = "chr{F}: character n-gram {F}-score for automatic {MT} evaluation",
+    author = "Popovi{\\'c}, Maja",
+    booktitle = "Proceedings of the Tenth Workshop on Statistical Machine Translation",
+    year = "2015",
+    url = "https://aclanthology.org/W15-3049",
+}
+"""
+
+_DESCRIPTION = """\
+ROUGE-L (longest common subsequence F1, precision and recall, averaged over prediction/reference pairs) with a
+script-aware tokenizer that keeps Tibetan syllables, Arabic-script and Mongolian words and CJK characters
+(the rouge_score tokenizer deletes them and scores such text 0.0), plus corpus-level chrF (sacrebleu's
+default CHRF: character 6-grams, beta=2, whitespace removed, 0..100). On English (ASCII) text rougeL equals
+rouge_score's RougeScorer(["rougeL"]) without stemming.
+"""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `str`): model outputs.
+    references (`list` of `str`, or `list` of `list` of `str`): one reference per prediction, or several; with
+        several, each pair is scored against the reference giving the best ROUGE-L F1 (like rouge_score's
+        `score_multi`) and, for chrF, the best chrF (like sacrebleu).
+    tokenize (`str`, default `"script"`): `"script"` for the script-aware tokenizer, `"whitespace"` for plain
+        `str.split()` (for text that is already segmented). Ignored when `tokenizer` is given.
+    tokenizer (callable or tokenizer object, optional): score ROUGE-L over these tokens instead, e.g. a
+        transformers tokenizer (its `.tokenize(text)` pieces are used) or any function `str -> list of tokens`.
+        chrF is character-based and does not use it.
+    char_order (`int`, default 6), beta (`float`, default 2): chrF settings.
+Returns:
+    rougeL: mean ROUGE-L F1 over pairs (0..1).
+    rougeL_precision: mean ROUGE-L precision (0..1).
+    rougeL_recall: mean ROUGE-L recall (0..1).
+    chrf: corpus-level chrF (0..100): n-gram statistics summed over all pairs, as sacrebleu's corpus_score.
+Examples:
+    >>> metric = evaluate.load(__file__)  # this file; from the package: xlm_swcm.metrics.METRIC_PATH
+    >>> results = metric.compute(predictions=["སྐྱེ་བོ་དག"], references=["སྐྱེ་བོ་དག་གིས"])
+    >>> results["rougeL_precision"], results["rougeL_recall"]
+    (1.0, 0.75)
+"""
+
+# --------------------------------------------------------------------------------------------------------------
+# Script classes. Only the classes matter for tokenization: Tibetan, Arabic and Mongolian runs become words,
+# CJK characters become one token each, everything else follows the rouge_score rule.
+# --------------------------------------------------------------------------------------------------------------
+_OTHER, _TIBETAN, _ARABIC, _MONGOLIAN, _CJK = "other", "tibetan", "arabic", "mongolian", "cjk"
+
+# (first code point, last code point, class), sorted and non-overlapping so a bisect finds the block.
+_SCRIPT_BLOCKS = sorted(
+    [
+        (0x0600, 0x06FF, _ARABIC),  # Arabic
+        (0x0750, 0x077F, _ARABIC),  # Arabic Supplement
+        (0x0870, 0x089F, _ARABIC),  # Arabic Extended-B
+        (0x08A0, 0x08FF, _ARABIC),  # Arabic Extended-A
+        (0x0F00, 0x0FFF, _TIBETAN),  # Tibetan
+        (0x1100, 0x11FF, _CJK),  # Hangul Jamo
+        (0x1800, 0x18AF, _MONGOLIAN),  # Mongolian
+        (0x2E80, 0x2FDF, _CJK),  # CJK Radicals Supplement, Kangxi Radicals
+        (0x3000, 0x303F, _CJK),  # CJK Symbols and Punctuation (々 〆 〇 are letters/numbers)
+        (0x3040, 0x30FF, _CJK),  # Hiragana, Katakana
+        (0x3100, 0x312F, _CJK),  # Bopomofo
+        (0x3130, 0x318F, _CJK),  # Hangul Compatibility Jamo
+        (0x31A0, 0x31BF, _CJK),  # Bopomofo Extended
+        (0x31F0, 0x31FF, _CJK),  # Katakana Phonetic Extensions
+        (0x3400, 0x4DBF, _CJK),  # CJK Unified Ideographs Extension A
+        (0x4E00, 0x9FFF, _CJK),  # CJK Unified Ideographs
+        (0xA960, 0xA97F, _CJK),  # Hangul Jamo Extended-A
+        (0xAC00, 0xD7FF, _CJK),  # Hangul Syllables, Hangul Jamo Extended-B
+        (0xF900, 0xFAFF, _CJK),  # CJK Compatibility Ideographs
+        (0xFB50, 0xFDFF, _ARABIC),  # Arabic Presentation Forms-A
+        (0xFE70, 0xFEFF, _ARABIC),  # Arabic Presentation Forms-B
+        (0xFF66, 0xFFDC, _CJK),  # Halfwidth Katakana and Hangul
+        (0x11660, 0x1167F, _MONGOLIAN),  # Mongolian Supplement
+        (0x1AFF0, 0x1B16F, _CJK),  # Kana Extended-B, Kana Supplement, Kana Extended-A, Small Kana Extension
+        (0x20000, 0x323AF, _CJK),  # CJK Unified Ideographs Extensions B-H, Compatibility Supplement
+    ]
+)
+_BLOCK_STARTS = [start for start, _, _ in _SCRIPT_BLOCKS]
+
+# Invisible format characters that shape a word from inside (Persian/Uyghur ZWNJ, ZWJ, the Mongolian vowel
+# separator in e.g. "ᠨᠡᠷ᠎ᠡ"): they must not split the word, so they stay inside the token.
+_JOINERS = "\u200c\u200d\u180e"
+# Arabic tatweel only stretches a word for justification: drop it so "كـتاب" matches "كتاب".
+_REMOVED = "\u0640"
+
+_TOKENIZE_MODES = ("script", "whitespace")
+
+# A function str -> tokens, or any object with .tokenize(str) -> tokens (e.g. a transformers tokenizer).
+TokenizerLike = Any
+
+
+def _script_of(char: str) -> str:
+    """Script class of one character (a binary search over ``_SCRIPT_BLOCKS``)."""
+    code = ord(char)
+    index = bisect.bisect_right(_BLOCK_STARTS, code) - 1
+    if index >= 0:
+        start, end, script = _SCRIPT_BLOCKS[index]
+        if start <= code <= end:
+            return script
+    return _OTHER
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into ROUGE tokens, script by script (see the module docstring for the rules).
+
+    Example:
+        >>> tokenize("བོད་ཡིག། Hello, World! 中文")
+        ['བོད', 'ཡིག', 'hello', 'world', '中', '文']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"tokenize() expects a str, got {type(text).__name__}; pass the decoded text.")
+    tokens: list[str] = []
+    current: list[str] = []
+    current_script = None
+
+    def close() -> None:
+        # Joiners only make sense between letters: drop them at the edges, and drop joiner-only tokens.
+        token = "".join(current).strip(_JOINERS)
+        if token:
+            tokens.append(token)
+        current.clear()
+
+    # Lower-case the whole text first, exactly like rouge_score (Tibetan, Arabic, Mongolian, CJK have no case).
+    for char in text.lower():
+        if char in _REMOVED:
+            continue
+        if char in _JOINERS:
+            if current:
+                current.append(char)
+            continue
+        major_category = unicodedata.category(char)[0]
+        if major_category == "M":
+            # Combining marks (Tibetan subjoined letters and vowel signs, Arabic harakat, kana voicing marks)
+            # belong to the character before them; a mark with nothing to attach to is dropped.
+            if current:
+                current.append(char)
+            continue
+        if major_category not in "LN":
+            # Whitespace, punctuation (tsheg, shad, birga, Arabic comma, ASCII punctuation), symbols and
+            # control characters separate tokens and are dropped.
+            close()
+            continue
+        script = _script_of(char)
+        if current and script == current_script and script != _CJK:
+            current.append(char)
+        else:
+            # A new script run, or a CJK character (always its own token).
+            close()
+            current.append(char)
+            current_script = script
+    close()
+    return tokens
+
+
+class RougeLScore(NamedTuple):
+    """ROUGE-L of one prediction/reference pair, with the field names of ``rouge_score.scoring.Score``."""
+
+    precision: float
+    recall: float
+    fmeasure: float
+
+
+def _lcs_length(first: Sequence[Any], second: Sequence[Any]) -> int:
+    """Length of the longest common subsequence (dynamic programming, two rows of the table)."""
+    if len(second) > len(first):
+        first, second = second, first
+    previous = [0] * (len(second) + 1)
+    for item in first:
+        current = [0]
+        for j, other in enumerate(second):
+            current.append(previous[j] + 1 if item == other else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def _tokens(text: str, tokenize_mode: str, tokenizer: TokenizerLike | None) -> list[Any]:
+    """Tokens of ``text`` for ROUGE-L: the tokenizer's pieces when one is given, else the ``tokenize`` mode."""
+    if not isinstance(text, str):
+        raise TypeError(f"predictions and references must be str, got {type(text).__name__}: {text!r}.")
+    if tokenizer is not None:
+        tokenize_method = getattr(tokenizer, "tokenize", None)
+        if callable(tokenize_method):
+            pieces = tokenize_method(text)
+        elif callable(tokenizer):
+            pieces = tokenizer(text)
+        else:
+            raise TypeError(
+                f"tokenizer must be a function str -> list of tokens or an object with .tokenize(text) "
+                f"(e.g. a transformers tokenizer); got {type(tokenizer).__name__}."
+            )
+        if isinstance(pieces, (str, bytes, Mapping)) or not isinstance(pieces, Iterable):
+            raise TypeError(
+                f"tokenizer returned {type(pieces).__name__}, expected a list of tokens; pass a function that "
+                "returns tokens (e.g. tokenizer.tokenize), not one that returns text or an encoding dict."
+            )
+        return list(pieces)
+    if tokenize_mode == "script":
+        return tokenize(text)
+    if tokenize_mode == "whitespace":
+        return text.split()
+    raise ValueError(f"tokenize must be one of {_TOKENIZE_MODES}, got {tokenize_mode!r}.")
+
+
+def _as_reference_list(reference: str | Sequence[str]) -> list[str]:
+    references = [reference] if isinstance(reference, str) else list(reference)
+    if not references:
+        raise ValueError("Each prediction needs at least one reference; got an empty list of references.")
+    return references
+
+
+def _rouge_l_tokens(prediction_tokens: Sequence[Any], reference_tokens: Sequence[Any]) -> RougeLScore:
+    # Same conventions as rouge_score: empty side scores 0, P = LCS/|prediction|, R = LCS/|reference|.
+    if not prediction_tokens or not reference_tokens:
+        return RougeLScore(0.0, 0.0, 0.0)
+    lcs = _lcs_length(reference_tokens, prediction_tokens)
+    precision = lcs / len(prediction_tokens)
+    recall = lcs / len(reference_tokens)
+    fmeasure = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return RougeLScore(precision, recall, fmeasure)
+
+
+def rouge_l(
+    prediction: str,
+    reference: str | Sequence[str],
+    *,
+    tokenize: str = "script",
+    tokenizer: TokenizerLike | None = None,
+) -> RougeLScore:
+    """ROUGE-L precision, recall and F1 of one prediction against one reference (or the best of several).
+
+    ``tokenize="script"`` uses :func:`tokenize`, ``"whitespace"`` uses ``str.split``; ``tokenizer`` (a function
+    or an object with ``.tokenize``, e.g. a transformers tokenizer) overrides both.
+
+    Example:
+        >>> rouge_l("人人享有自由", "人人有权享有自由")  # LCS 6 of 6 predicted and 8 reference characters
+        RougeLScore(precision=1.0, recall=0.75, fmeasure=0.8571428571428571)
+    """
+    prediction_tokens = _tokens(prediction, tokenize, tokenizer)
+    best = None
+    for ref in _as_reference_list(reference):
+        score = _rouge_l_tokens(prediction_tokens, _tokens(ref, tokenize, tokenizer))
+        # Several references: keep the best F1, first one on ties (rouge_score's score_multi).
+        if best is None or score.fmeasure > best.fmeasure:
+            best = score
+    return best
+
+
+def _check_chrf_settings(char_order: int, beta: float) -> None:
+    if not isinstance(char_order, int) or char_order < 1:
+        raise ValueError(f"char_order must be a positive int (sacrebleu's default is 6), got {char_order!r}.")
+    if not isinstance(beta, (int, float)) or beta <= 0:
+        raise ValueError(f"beta must be a positive number (sacrebleu's default is 2), got {beta!r}.")
+
+
+def _char_ngrams(text: str, char_order: int) -> list[Counter]:
+    # chrF ignores whitespace: remove it (str.split() rules) before taking n-grams.
+    text = "".join(text.split())
+    return [Counter(text[i : i + n] for i in range(len(text) - n + 1)) for n in range(1, char_order + 1)]
+
+
+def _chrf_statistics(prediction_ngrams: list[Counter], reference_ngrams: list[Counter]) -> list[int]:
+    """[predicted, reference, matched] n-gram counts for each order, flattened."""
+    statistics = []
+    for predicted, expected in zip(prediction_ngrams, reference_ngrams, strict=True):
+        matched = sum(min(count, expected[ngram]) for ngram, count in predicted.items() if ngram in expected)
+        # An order the reference is too short to have counts no predicted n-grams, so it drops out of the
+        # average below (sacrebleu's "effective order").
+        statistics += [sum(predicted.values()) if expected else 0, sum(expected.values()), matched]
+    return statistics
+
+
+def _chrf_from_statistics(statistics: Sequence[int], beta: float) -> float:
+    """chrF (0..100) from summed statistics: average P and R over orders present on both sides, then F-beta."""
+    precisions, recalls = [], []
+    for i in range(0, len(statistics), 3):
+        predicted, expected, matched = statistics[i : i + 3]
+        if predicted > 0 and expected > 0:
+            precisions.append(matched / predicted)
+            recalls.append(matched / expected)
+    if not precisions:
+        return 0.0
+    precision = sum(precisions) / len(precisions)
+    recall = sum(recalls) / len(recalls)
+    if precision + recall == 0:
+        return 0.0
+    factor = beta**2
+    return 100 * ((1 + factor) * precision * recall / (factor * precision + recall))
+
+
+def _best_chrf_statistics(prediction: str, references: list[str], char_order: int, beta: float) -> list[int]:
+    prediction_ngrams = _char_ngrams(prediction, char_order)
+    best_statistics, best_score = None, -1.0
+    for reference in references:
+        if not isinstance(reference, str):
+            raise TypeError(f"references must be str, got {type(reference).__name__}: {reference!r}.")
+        statistics = _chrf_statistics(prediction_ngrams, _char_ngrams(reference, char_order))
+        score = _chrf_from_statistics(statistics, beta)
+        if score > best_score:  # several references: the best-scoring one, first on ties (sacrebleu)
+            best_statistics, best_score = statistics, score
+    return best_statistics
+
+
+def chrf(prediction: str, reference: str | Sequence[str], *, char_order: int = 6, beta: float = 2) -> float:
+    """Sentence chrF (0..100) as sacrebleu's ``CHRF().sentence_score(prediction, [reference])``.
+
+    Example:
+        >>> chrf("自由 人", "人自由")  # orders 1-3: P=R=1, 1/2, 0 -> mean 1/2 -> F2 = 50
+        50.0
+    """
+    if not isinstance(prediction, str):
+        raise TypeError(f"prediction must be str, got {type(prediction).__name__}: {prediction!r}.")
+    _check_chrf_settings(char_order, beta)
+    statistics = _best_chrf_statistics(prediction, _as_reference_list(reference), char_order, beta)
+    return _chrf_from_statistics(statistics, beta)
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class ScriptRouge(evaluate.Metric):
+    """``evaluate`` metric: script-aware ROUGE-L (F1, precision, recall) and chrF."""
+
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            # One reference per prediction first: evaluate tries the options in order, and a plain string
+            # must not be read as a list of one-character references.
+            features=[
+                datasets.Features(
+                    {
+                        "predictions": datasets.Value("string", id="sequence"),
+                        "references": datasets.Value("string", id="sequence"),
+                    }
+                ),
+                datasets.Features(
+                    {
+                        "predictions": datasets.Value("string", id="sequence"),
+                        "references": datasets.Sequence(datasets.Value("string", id="sequence")),
+                    }
+                ),
+            ],
+            reference_urls=["https://aclanthology.org/W04-1013", "https://aclanthology.org/W15-3049"],
+        )
+
+    def _compute(
+        self,
+        predictions: Sequence[str],
+        references: Sequence[str | Sequence[str]],
+        tokenize: str = "script",
+        tokenizer: TokenizerLike | None = None,
+        char_order: int = 6,
+        beta: float = 2,
+    ) -> dict[str, float]:
+        if len(predictions) != len(references):
+            raise ValueError(
+                f"Got {len(predictions)} predictions and {len(references)} references; pass one reference "
+                "(or one list of references) per prediction."
+            )
+        if not predictions:
+            raise ValueError("No predictions to score: pass at least one prediction/reference pair.")
+        _check_chrf_settings(char_order, beta)
+        scores = [
+            rouge_l(prediction, reference, tokenize=tokenize, tokenizer=tokenizer)
+            for prediction, reference in zip(predictions, references, strict=True)
+        ]
+        # Corpus chrF: add up every pair's best-reference statistics, then one F-score (sacrebleu corpus_score).
+        totals = [0] * (3 * char_order)
+        for prediction, reference in zip(predictions, references, strict=True):
+            statistics = _best_chrf_statistics(prediction, _as_reference_list(reference), char_order, beta)
+            totals = [total + value for total, value in zip(totals, statistics, strict=True)]
+        return {
+            "rougeL": sum(score.fmeasure for score in scores) / len(scores),
+            "rougeL_precision": sum(score.precision for score in scores) / len(scores),
+            "rougeL_recall": sum(score.recall for score in scores) / len(scores),
+            "chrf": _chrf_from_statistics(totals, beta),
+        }
