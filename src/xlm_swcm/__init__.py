@@ -22,6 +22,7 @@ from .modeling_xlm_swcm import (
     XLMSWCMPreTrainedModel,
     shift_tokens_right,
 )
+from .pipelines import Seq2SeqGenerationPipeline
 
 __version__ = "0.1.0"
 
@@ -42,4 +43,5 @@ __all__ = [
     "XLMSWCMEncoder",
     "XLMSWCMDecoder",
     "shift_tokens_right",
+    "Seq2SeqGenerationPipeline",
 ]
