@@ -1,0 +1,785 @@
+"""Tokenizer and vocabulary surgery for XLM-R-family (SentencePiece Unigram) tokenizers.
+
+Every function works on a transformers tokenizer backed by the ``tokenizers`` library (``XLMRobertaTokenizer``
+in transformers v5, ``XLMRobertaTokenizerFast`` before) whose model is a Unigram vocabulary, and on any
+``PreTrainedModel`` whose input embedding is ``model.get_input_embeddings()`` (an ``nn.Embedding``) and whose
+output layer, if any, is ``model.get_output_embeddings()`` (an ``nn.Linear``, with or without a bias, possibly
+tied to the input embedding). Rows are resized through transformers' own ``resize_token_embeddings`` (which
+updates ``config.vocab_size``, re-ties tied weights and resizes e.g. BART's ``final_logits_bias``); the rows
+are then filled explicitly, because transformers' default ``mean_resizing`` *samples* new rows around the mean
+instead of using the mean itself.
+
+Public functions:
+
+* :func:`add_language_tokens` -- ``<bo>``-style special tokens, mean-initialised rows.
+* :func:`trim_vocabulary` -- keep only the pieces a corpus uses; identical segmentation of that corpus.
+* :func:`extend_vocabulary` -- learn Unigram pieces for text the vocabulary turns into ``<unk>``.
+* :func:`unk_rate` -- share of ``<unk>`` tokens per script (Tibetan, Mongolian, Arabic, Han, ...).
+
+Limits: only the embedding from ``get_input_embeddings()``, the output layer and vocabulary-sized biases are
+remapped; any other vocabulary-sized module must be tied to them (as BART's and XLM-SWCM's decoder embeddings
+are). Special tokens come first in XLM-R, so trimming never moves ``<pad>``; were it to move, model attributes
+derived from ``config.pad_token_id`` at construction (e.g. RoBERTa's position padding index) would not follow.
+
+Example::
+
+    >>> tok = XLMRobertaTokenizer(tokenizer_file="tokenizer.json")  # doctest: +SKIP
+    >>> unk_rate(tok, ["ༀ་མ་ཎི་པདྨེ་ཧཱུྃ"])  # doctest: +SKIP
+    {'Tibetan': 0.5}
+    >>> report = extend_vocabulary(tok, model, tibetan_lines)  # doctest: +SKIP
+    >>> report["unk_rate_after"]  # doctest: +SKIP
+    {'Tibetan': 0.0}
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import unicodedata
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+from tokenizers import models as tk_models
+from tokenizers.trainers import UnigramTrainer
+from torch import nn
+
+__all__ = [
+    "SCRIPT_RANGES",
+    "add_language_tokens",
+    "extend_vocabulary",
+    "language_token",
+    "script_of",
+    "trim_vocabulary",
+    "unk_rate",
+]
+
+# Unicode blocks per script (inclusive code point ranges). Characters outside every range count as "Other"
+# when they are letters or marks, and are ignored otherwise (spaces, digits, punctuation: "Common").
+SCRIPT_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
+    "Tibetan": ((0x0F00, 0x0FFF),),
+    "Mongolian": ((0x1800, 0x18AF), (0x11660, 0x1167F)),
+    "Arabic": (
+        (0x0600, 0x06FF),
+        (0x0750, 0x077F),
+        (0x0870, 0x08FF),
+        (0xFB50, 0xFDFF),
+        (0xFE70, 0xFEFF),
+    ),
+    "Han": (
+        (0x2E80, 0x2FDF),
+        (0x3005, 0x3007),
+        (0x3021, 0x3029),
+        (0x3038, 0x303B),
+        (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF),
+        (0xF900, 0xFAFF),
+        (0x20000, 0x3134F),
+    ),
+    "Cyrillic": ((0x0400, 0x052F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)),
+    "Latin": (
+        (0x0041, 0x005A),
+        (0x0061, 0x007A),
+        (0x00C0, 0x00D6),
+        (0x00D8, 0x00F6),
+        (0x00F8, 0x024F),
+        (0x1E00, 0x1EFF),
+        (0x2C60, 0x2C7F),
+        (0xA720, 0xA7FF),
+        (0xFF21, 0xFF3A),
+        (0xFF41, 0xFF5A),
+    ),
+}
+_RANGE_TABLE: list[tuple[int, int, str]] = []
+for _script, _ranges in SCRIPT_RANGES.items():
+    _RANGE_TABLE.extend((lo, hi, _script) for lo, hi in _ranges)
+_RANGE_TABLE.sort()
+_RANGE_STARTS: list[int] = [lo for lo, _, _ in _RANGE_TABLE]
+
+COMMON = "Common"
+OTHER = "Other"
+_BATCH = 1024
+# Config attributes whose names end like this hold token ids (pad_token_id, decoder_start_token_id, ...).
+_CONFIG_ID_SUFFIX = "_token_id"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Scripts and <unk> rates
+# --------------------------------------------------------------------------------------------------------------
+
+
+def script_of(char: str) -> str | None:
+    """Script name of one character by Unicode block, ``"Other"`` for other letters, ``None`` for the rest.
+
+    >>> script_of("ཀ"), script_of("ᠮ"), script_of("ئ"), script_of("中"), script_of("a"), script_of("7")
+    ('Tibetan', 'Mongolian', 'Arabic', 'Han', 'Latin', None)
+    """
+    cp = ord(char)
+    i = bisect_right(_RANGE_STARTS, cp) - 1
+    if i >= 0:
+        lo, hi, script = _RANGE_TABLE[i]
+        if lo <= cp <= hi:
+            return script
+    return OTHER if unicodedata.category(char)[0] in "LM" else None
+
+
+def _word_scripts(text: str) -> tuple[list[int], list[str]]:
+    """For each character of ``text``: the index of its whitespace-separated word (-1 for spaces), and the
+    majority script of each word (``"Common"`` when it holds no letters, e.g. a number)."""
+    owner = [-1] * len(text)
+    scripts: list[str] = []
+    for w, match in enumerate(re.finditer(r"\S+", text)):
+        start, end = match.span()
+        owner[start:end] = [w] * (end - start)
+        votes = Counter(s for s in map(script_of, match.group()) if s is not None)
+        scripts.append(votes.most_common(1)[0][0] if votes else COMMON)
+    return owner, scripts
+
+
+def _token_words(text: str, offsets: Sequence[tuple[int, int]], owner: list[int]) -> list[int]:
+    """Word index of each token. A token is anchored at its first non-space character; a bare ``▁`` token
+    (its offsets point at the space) belongs to the word that follows it, as in SentencePiece's view."""
+    n = len(text)
+    result = []
+    for start, _end in offsets:
+        pos = start
+        while pos < n and owner[pos] < 0:
+            pos += 1
+        result.append(owner[pos] if pos < n else -1)
+    return result
+
+
+def _as_texts(texts: str | Iterable[str]) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    result = list(texts)
+    bad = [type(t).__name__ for t in result if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"Expected texts as strings, got {bad[0]}: pass an iterable of str.")
+    return result
+
+
+def _unk_counts(tokenizer: Any, texts: list[str], level: str) -> dict[str, list[int]]:
+    backend = _backend(tokenizer)
+    unk_id = _unk_id(tokenizer)
+    counts: dict[str, list[int]] = {}
+    for start in range(0, len(texts), _BATCH):
+        batch = texts[start : start + _BATCH]
+        for text, enc in zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True):
+            owner, word_script = _word_scripts(text)
+            if level == "token":
+                for tok_id, w in zip(enc.ids, _token_words(text, enc.offsets, owner), strict=True):
+                    if w < 0:
+                        continue
+                    entry = counts.setdefault(word_script[w], [0, 0])
+                    entry[0] += tok_id == unk_id
+                    entry[1] += 1
+            else:
+                in_unk = [False] * len(text)
+                for tok_id, (a, b) in zip(enc.ids, enc.offsets, strict=True):
+                    if tok_id == unk_id:
+                        in_unk[a:b] = [True] * (b - a)
+                for pos, char in enumerate(text):
+                    script = script_of(char)
+                    if script is not None:
+                        entry = counts.setdefault(script, [0, 0])
+                        entry[0] += in_unk[pos]
+                        entry[1] += 1
+    return counts
+
+
+def unk_rate(tokenizer: Any, texts: str | Iterable[str], level: str = "token") -> dict[str, float]:
+    """Share of ``<unk>`` per script.
+
+    ``level="token"`` (default): among the tokens of the words written in a script (a word is a run of
+    non-spaces; its script is the majority script of its letters; a ``▁`` token belongs to the next word), the
+    share that are ``<unk>``. With XLM-R, consecutive unknown characters fuse into one ``<unk>``, so this is the
+    share of the *sequence* that is unknown. ``level="char"``: among the characters of a script, the share that
+    end up inside an ``<unk>`` token. Scripts are found by Unicode block (:data:`SCRIPT_RANGES`); words
+    without letters count as ``"Common"`` (token level only).
+
+    >>> tok.convert_ids_to_tokens(tok("Hello ༄༅། ᠮᠣᠩᠭᠣᠯ", add_special_tokens=False)["input_ids"])  # doctest: +SKIP
+    ['▁Hello', '▁', '<unk>', '▁', '<unk>', 'ᠭ', '<unk>']
+    >>> unk_rate(tok, ["Hello ༄༅། ᠮᠣᠩᠭᠣᠯ"])  # doctest: +SKIP
+    {'Latin': 0.0, 'Mongolian': 0.5, 'Tibetan': 0.5}
+    """
+    if level not in ("token", "char"):
+        raise ValueError(f"level must be 'token' or 'char', got {level!r}.")
+    counts = _unk_counts(tokenizer, _as_texts(texts), level)
+    return {script: unk / total for script, (unk, total) in sorted(counts.items())}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Tokenizer helpers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _backend(tokenizer: Any) -> Tokenizer:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if not isinstance(backend, Tokenizer):
+        raise TypeError(
+            f"{type(tokenizer).__name__} has no `tokenizers` backend: load the tokenizer from its tokenizer.json "
+            "(e.g. transformers.XLMRobertaTokenizer(tokenizer_file=...) or AutoTokenizer.from_pretrained(...))."
+        )
+    return backend
+
+
+def _unigram_json(tokenizer: Any) -> dict[str, Any]:
+    data = json.loads(_backend(tokenizer).to_str())
+    model_type = data["model"].get("type")
+    if model_type != "Unigram":
+        raise ValueError(
+            f"Vocabulary surgery here needs a SentencePiece Unigram tokenizer (XLM-R family); this one's model is "
+            f"{model_type!r}. Use the XLM-R tokenizer.json of the encoder you convert."
+        )
+    if data["model"].get("unk_id") is None:
+        raise ValueError(
+            "The Unigram model has no unk_id; an XLM-R tokenizer.json sets it to the id of <unk>."
+        )
+    return data
+
+
+def _unk_id(tokenizer: Any) -> int:
+    model = _backend(tokenizer).model
+    unk_id = getattr(model, "unk_id", None)
+    if unk_id is None:
+        unk_id = tokenizer.unk_token_id
+    if unk_id is None:
+        raise ValueError("The tokenizer has no <unk> token id.")
+    return int(unk_id)
+
+
+def _materialize_added_tokens(data: dict[str, Any]) -> None:
+    """Give every added token that lives past the Unigram vocabulary (e.g. ``<bo>`` from
+    :func:`add_language_tokens`) its own Unigram entry, so that ids stay positions in one list.
+
+    XLM-R already stores ``<mask>`` this way (score 0.0). Added tokens are matched on the raw text before the
+    Unigram model runs, so the entry never changes segmentation; a 0.0 score keeps the model's minimum score
+    (and hence its ``<unk>`` penalty) unchanged.
+    """
+    vocab = data["model"]["vocab"]
+    extra = sorted((t for t in data["added_tokens"] if t["id"] >= len(vocab)), key=lambda t: t["id"])
+    for token in extra:
+        if token["id"] != len(vocab):
+            raise ValueError(
+                f"Added token {token['content']!r} has id {token['id']} but the vocabulary has {len(vocab)} "
+                "entries: ids of added tokens must follow the vocabulary without gaps."
+            )
+        vocab.append([token["content"], 0.0])
+
+
+def _remap_post_processor(proc: dict[str, Any] | None, mapping: dict[int, int]) -> None:
+    if not proc:
+        return
+    kind = proc.get("type")
+    try:
+        if kind == "TemplateProcessing":
+            for entry in proc.get("special_tokens", {}).values():
+                entry["ids"] = [mapping[i] for i in entry["ids"]]
+        elif kind in ("RobertaProcessing", "BertProcessing"):
+            for key in ("sep", "cls"):
+                proc[key] = [proc[key][0], mapping[proc[key][1]]]
+        elif kind == "Sequence":
+            for sub in proc.get("processors", []):
+                _remap_post_processor(sub, mapping)
+    except KeyError as err:
+        raise ValueError(f"The post-processor uses token id {err} that is not kept.") from None
+
+
+def _with_backend(tokenizer: Any, backend: Tokenizer, data: dict[str, Any], inplace: bool) -> Any:
+    """Install a rebuilt backend: in place, or in a deep copy that does not copy the old backend."""
+    backend.encode_special_tokens = tokenizer.backend_tokenizer.encode_special_tokens
+    # A tokenizer built from a `vocab` list (e.g. XLMRobertaTokenizer.from_pretrained) keeps that list in
+    # `_vocab` / init_kwargs; keep them in step with the backend.
+    vocab = [tuple(v) for v in data["model"]["vocab"]]
+    init_kwargs = getattr(tokenizer, "init_kwargs", None)
+    stale = [getattr(tokenizer, "_vocab", None)]
+    if isinstance(init_kwargs, dict):
+        stale.append(init_kwargs.get("vocab"))
+    if not inplace:
+        # Deep copy everything but the old backend and vocabulary lists (250k entries: slow, and replaced anyway).
+        memo = {id(tokenizer.backend_tokenizer): backend}
+        memo.update((id(old), vocab) for old in stale if isinstance(old, list))
+        tokenizer = copy.deepcopy(tokenizer, memo=memo)
+        init_kwargs = getattr(tokenizer, "init_kwargs", None)
+    # TokenizersBackend reads vocabulary, added tokens and special-token ids from `_tokenizer` on every call;
+    # there is no public setter for it.
+    tokenizer._tokenizer = backend
+    if isinstance(getattr(tokenizer, "_vocab", None), list):
+        tokenizer._vocab = vocab
+    if isinstance(init_kwargs, dict) and isinstance(init_kwargs.get("vocab"), list):
+        init_kwargs["vocab"] = vocab
+    return tokenizer
+
+
+def _special_ids(tokenizer: Any, data: dict[str, Any]) -> set[int]:
+    ids = {int(t["id"]) for t in data["added_tokens"]}
+    ids.update(int(i) for i in tokenizer.all_special_ids if i is not None)
+    return ids
+
+
+def _encode_ids(tokenizer: Any, texts: Iterable[str]) -> Iterator[list[int]]:
+    backend = _backend(tokenizer)
+    batch: list[str] = []
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"Corpus items must be str, got {type(text).__name__}.")
+        batch.append(text)
+        if len(batch) == _BATCH:
+            yield from (e.ids for e in backend.encode_batch(batch, add_special_tokens=False))
+            batch = []
+    if batch:
+        yield from (e.ids for e in backend.encode_batch(batch, add_special_tokens=False))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Model helpers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _configs(model: nn.Module) -> list[Any]:
+    """The model's config, its text/encoder/decoder sub-configs and its generation config (if any)."""
+    found: list[Any] = []
+
+    def add(cfg: Any) -> None:
+        if cfg is not None and all(cfg is not c for c in found):
+            found.append(cfg)
+            for value in list(vars(cfg).values()):
+                if hasattr(value, "to_dict") and hasattr(value, "vocab_size"):
+                    add(value)
+
+    config = getattr(model, "config", None)
+    add(config)
+    if config is not None and hasattr(config, "get_text_config"):
+        add(config.get_text_config())
+    add(getattr(model, "generation_config", None))
+    return found
+
+
+def _config_token_ids(model: nn.Module) -> set[int]:
+    ids: set[int] = set()
+    for cfg in _configs(model):
+        for name, value in vars(cfg).items():
+            if name.endswith(_CONFIG_ID_SUFFIX):
+                values = value if isinstance(value, (list, tuple)) else [value]
+                ids.update(v for v in values if isinstance(v, int) and v >= 0)
+    return ids
+
+
+def _remap_config(model: nn.Module, mapping: dict[int, int], old_size: int, new_size: int) -> None:
+    for cfg in _configs(model):
+        for name, value in list(vars(cfg).items()):
+            if name.endswith(_CONFIG_ID_SUFFIX):
+                if isinstance(value, int) and value in mapping:
+                    setattr(cfg, name, mapping[value])
+                elif isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+                    setattr(cfg, name, type(value)(mapping.get(v, v) for v in value))
+            elif name == "vocab_size" and value == old_size:
+                setattr(cfg, name, new_size)
+
+
+def _vocab_biases(model: nn.Module, size: int, skip: list[torch.Tensor]) -> list[str]:
+    """Names of vocabulary-sized bias tensors (shape ``(V,)`` or ``(1, V)``) owned by model-specific modules,
+    e.g. ``lm_head.bias`` (XLM-R) or ``final_logits_bias`` (BART). Tensors of torch.nn building blocks
+    (LayerNorm, Linear, ...) are excluded so that a hidden size equal to V is never mistaken for a vocabulary.
+    """
+    names = []
+    tensors = list(model.named_parameters()) + list(model.named_buffers())
+    for name, tensor in tensors:
+        if any(tensor is s for s in skip) or tuple(tensor.shape) not in ((size,), (1, size)):
+            continue
+        owner = model.get_submodule(name.rpartition(".")[0])
+        if type(owner).__module__.startswith("torch.nn"):
+            continue
+        names.append(name)
+    return names
+
+
+def _get_tensor(model: nn.Module, name: str) -> torch.Tensor:
+    parent, _, attr = name.rpartition(".")
+    return getattr(model.get_submodule(parent), attr)
+
+
+def _set_tensor(model: nn.Module, name: str, tensor: torch.Tensor, like: torch.Tensor) -> None:
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name)
+    if isinstance(like, nn.Parameter):
+        setattr(parent, attr, nn.Parameter(tensor, requires_grad=like.requires_grad))
+    else:
+        persistent = attr not in getattr(parent, "_non_persistent_buffers_set", set())
+        parent.register_buffer(attr, tensor, persistent=persistent)
+
+
+def _check_model(model: nn.Module, n_tokens: int) -> tuple[nn.Embedding, nn.Linear | None]:
+    if not hasattr(model, "resize_token_embeddings"):
+        raise TypeError(f"{type(model).__name__} is not a transformers PreTrainedModel.")
+    inp = model.get_input_embeddings()
+    if not isinstance(inp, nn.Embedding):
+        raise TypeError(f"model.get_input_embeddings() must be an nn.Embedding, got {type(inp).__name__}.")
+    out = model.get_output_embeddings()
+    if out is not None and not isinstance(out, nn.Linear):
+        raise TypeError(
+            f"model.get_output_embeddings() must be an nn.Linear or None, got {type(out).__name__}."
+        )
+    if inp.num_embeddings < n_tokens:
+        raise ValueError(
+            f"The tokenizer has {n_tokens} tokens but the model's input embedding only {inp.num_embeddings} rows: "
+            "pass the tokenizer that belongs to this model (or resize the model to len(tokenizer) first)."
+        )
+    return inp, out
+
+
+def _rows_from(weight: torch.Tensor, plan: dict[int, int | list[int]], mean_rows: int) -> torch.Tensor:
+    """Rows for the targets of ``plan`` (sorted by target id), computed from the *old* ``weight``: an int copies
+    that row, a list averages those rows, an empty list averages the first ``mean_rows`` rows."""
+    data = weight.detach()
+    targets = sorted(plan)
+    rows = data.new_empty((len(targets), *data.shape[1:]))
+    copies = [(k, plan[t]) for k, t in enumerate(targets) if isinstance(plan[t], int)]
+    if copies:  # one gather for all copied rows (a trim copies every kept row)
+        pos, src = zip(*copies, strict=True)
+        rows[list(pos)] = data[torch.tensor(src, device=data.device)]
+    global_mean = None
+    for k, target in enumerate(targets):
+        src = plan[target]
+        if isinstance(src, int):
+            continue
+        if src:
+            rows[k] = data[torch.tensor(src, device=data.device)].float().mean(0).to(data.dtype)
+        else:
+            if global_mean is None:
+                global_mean = data[:mean_rows].float().mean(0).to(data.dtype)
+            rows[k] = global_mean
+    return rows
+
+
+def _resize_model(
+    model: nn.Module,
+    new_size: int,
+    plan: dict[int, int | list[int]],
+    mean_rows: int,
+    pad_mapping: dict[int, int] | None = None,
+) -> None:
+    """Resize the vocabulary of ``model`` to ``new_size`` rows and fill the rows named in ``plan`` (see
+    :func:`_rows_from`) in the input embedding, the output layer (weight and bias, unless tied) and every
+    vocabulary-sized bias. Rows not in ``plan`` keep their index and values (transformers' resize keeps the
+    first rows). Tied weights stay tied; ``config.vocab_size`` is updated by transformers."""
+    inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+    old_size = inp.num_embeddings
+    tied = out is not None and out.weight is inp.weight
+    text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    if out is not None and not tied and getattr(text_config, "tie_word_embeddings", False):
+        # resize_token_embeddings re-ties by the config, which would overwrite the separate output rows.
+        raise ValueError(
+            "The output layer is not tied to the input embedding although config.tie_word_embeddings=True: "
+            "set model.config.tie_word_embeddings = False (keep them separate) or call model.tie_weights() first."
+        )
+    skip = [inp.weight] + (
+        [out.weight] + ([out.bias] if out.bias is not None else []) if out is not None else []
+    )
+    bias_names = _vocab_biases(model, old_size, skip)
+    # Everything is read from the old tensors before transformers replaces them.
+    new_in = _rows_from(inp.weight, plan, mean_rows)
+    new_out = _rows_from(out.weight, plan, mean_rows) if out is not None and not tied else None
+    new_out_bias = _rows_from(out.bias, plan, mean_rows) if out is not None and out.bias is not None else None
+    new_biases = {
+        n: _rows_from(_get_tensor(model, n).detach().reshape(-1), plan, mean_rows) for n in bias_names
+    }
+    old_pad = inp.padding_idx
+
+    model.resize_token_embeddings(new_size, mean_resizing=False)
+
+    inp, out = model.get_input_embeddings(), model.get_output_embeddings()
+    if tied and out.weight is not inp.weight:
+        out.weight = inp.weight
+    if out is not None:
+        out.out_features = new_size
+    targets = torch.tensor(sorted(plan), dtype=torch.long, device=inp.weight.device)
+    with torch.no_grad():
+        if len(targets):
+            inp.weight[targets] = new_in
+            if new_out is not None:
+                out.weight[targets.to(out.weight.device)] = new_out
+            if new_out_bias is not None:
+                out.bias[targets.to(out.bias.device)] = new_out_bias
+        for name, rows in new_biases.items():
+            tensor = _get_tensor(model, name)
+            if tensor.shape[-1] != new_size:
+                # Not resized by transformers: resize it here (keep the first entries, as transformers does).
+                fresh = torch.zeros(*tensor.shape[:-1], new_size, dtype=tensor.dtype, device=tensor.device)
+                keep = min(new_size, tensor.shape[-1])
+                fresh[..., :keep] = tensor.detach()[..., :keep]
+                _set_tensor(model, name, fresh, tensor)
+                tensor = _get_tensor(model, name)
+            if len(targets):
+                tensor.view(-1)[targets.to(tensor.device)] = rows
+    if old_pad is not None:
+        inp.padding_idx = (pad_mapping or {}).get(old_pad, old_pad) if old_pad < old_size else None
+        if inp.padding_idx is not None and inp.padding_idx >= new_size:
+            inp.padding_idx = None
+    # transformers updates the text config; sub-configs (encoder/decoder) that repeat the size follow here.
+    _remap_config(model, {}, old_size, new_size)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 1. Language tokens
+# --------------------------------------------------------------------------------------------------------------
+
+
+def language_token(lang: str) -> str:
+    """``"bo"`` -> ``"<bo>"``; an already bracketed ``"<bo>"`` is returned unchanged.
+
+    >>> language_token("bo"), language_token("<zh>")
+    ('<bo>', '<zh>')
+    """
+    if not isinstance(lang, str) or not lang.strip() or any(c.isspace() for c in lang):
+        raise ValueError(
+            f"Language codes must be non-empty strings without spaces (e.g. 'bo'), got {lang!r}."
+        )
+    return lang if lang.startswith("<") and lang.endswith(">") else f"<{lang}>"
+
+
+def add_language_tokens(tokenizer: Any, model: nn.Module, langs: Sequence[str]) -> list[int]:
+    """Add ``<lang>`` special tokens (e.g. ``<bo>``, ``<ug>``) and give each new one an embedding row (and
+    output-layer row, bias entry) equal to the mean of the existing rows.
+
+    Idempotent: tokens already in the tokenizer are not added again and their rows are left alone. The model
+    is only grown when the tokenizer outgrows its embedding. The tokenizer is changed in place; the tokens
+    become extra special tokens (never split, skipped by ``decode(..., skip_special_tokens=True)``).
+
+    Returns the ids of ``langs`` in order (new or existing).
+
+    >>> add_language_tokens(tok, model, ["bo", "ug"])  # doctest: +SKIP
+    [250002, 250003]
+    """
+    if isinstance(langs, str):
+        langs = [langs]
+    tokens = [language_token(lang) for lang in langs]
+    n_old = len(tokenizer)
+    inp, _ = _check_model(model, n_old)
+    backend = _backend(tokenizer)
+    new_tokens = [t for t in dict.fromkeys(tokens) if backend.token_to_id(t) is None]
+    if new_tokens:
+        tokenizer.add_special_tokens({"extra_special_tokens": new_tokens}, replace_extra_special_tokens=False)
+    ids = tokenizer.convert_tokens_to_ids(tokens)
+    new_ids = [tokenizer.convert_tokens_to_ids(t) for t in new_tokens]
+    if new_ids:
+        # Mean over the rows of real tokens (rows past len(tokenizer) are padding, never trained).
+        _resize_model(
+            model,
+            max(inp.num_embeddings, len(tokenizer)),
+            {i: [] for i in new_ids},
+            mean_rows=min(n_old, inp.num_embeddings),
+        )
+    return ids
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 2. Trimming
+# --------------------------------------------------------------------------------------------------------------
+
+
+def trim_vocabulary(
+    tokenizer: Any, model: nn.Module, corpus: Iterable[str], keep_top: int | None = None
+) -> tuple[Any, list[int]]:
+    """Keep only the vocabulary a corpus uses; return ``(new_tokenizer, kept_old_ids)``.
+
+    Kept: every piece in the corpus's segmentation (or only the ``keep_top`` most frequent of them), every
+    special/added token (``<s> <pad> </s> <unk> <mask>``, language tokens) and every id named in the model's
+    config (``pad/bos/eos/decoder_start_token_id`` ...), plus the lowest-scoring Unigram piece (see below).
+    Kept pieces keep their order, so new id = rank of the old id in ``kept_old_ids``: ``<s>=0, <pad>=1,
+    </s>=2, <unk>=3`` stay first and ``<mask>`` stays last of the original pieces. The model (changed in place)
+    gets the matching rows of its input embedding, output layer (+ bias) and vocabulary-sized biases such as
+    ``final_logits_bias``; ``config.vocab_size`` and the config's special-token ids are remapped. Tied
+    weights stay tied. The given tokenizer is left unchanged.
+
+    Why the corpus is segmented identically: a Unigram tokenizer picks, per word, the path of pieces with the
+    highest total score (Viterbi). Removing pieces only removes paths, so the old best path -- whose pieces are
+    all kept -- is still available and no kept path gained score. One subtlety: where no single-character
+    piece remains at a position, the lattice gets an ``<unk>`` edge scored ``min_score - 10`` (the
+    ``tokenizers`` and SentencePiece unknown penalty), with ``min_score`` the lowest score in the vocabulary.
+    Keeping the lowest-scoring piece keeps ``min_score``, so such an edge scores below the removed piece it
+    replaces, and every new path scores below an old path, hence below the old best. So text whose pieces are
+    all kept gets the same pieces (with mapped ids), and an MLM gives equal logits over kept tokens
+    (``new_logits[..., new_id] == old_logits[..., old_id]``). With ``keep_top``, text is covered only if its
+    pieces survive; other text may be segmented differently (more ``<unk>``).
+
+    >>> new_tok, kept = trim_vocabulary(tok, model, lines)  # doctest: +SKIP
+    >>> new_tok.convert_ids_to_tokens([0, 1, 2, 3])  # doctest: +SKIP
+    ['<s>', '<pad>', '</s>', '<unk>']
+    """
+    if keep_top is not None and (not isinstance(keep_top, int) or keep_top < 0):
+        raise ValueError(f"keep_top must be a non-negative int or None, got {keep_top!r}.")
+    data = _unigram_json(tokenizer)
+    n_old = len(tokenizer)
+    inp, _ = _check_model(model, n_old)
+    old_rows = inp.num_embeddings
+
+    counts: Counter[int] = Counter()
+    for ids in _encode_ids(tokenizer, corpus):
+        counts.update(ids)
+    if not counts:
+        raise ValueError("The corpus produced no tokens: pass an iterable of non-empty texts.")
+
+    vocab = data["model"]["vocab"]
+    unk_id = int(data["model"]["unk_id"])
+    min_score_id = min(range(len(vocab)), key=lambda i: vocab[i][1])
+    required = _special_ids(tokenizer, data) | {unk_id, min_score_id}
+    required |= {i for i in _config_token_ids(model) if i < n_old}
+    used = [i for i in counts if i not in required]
+    if keep_top is not None:
+        used = sorted(used, key=lambda i: (-counts[i], i))[:keep_top]
+    kept = sorted(required | set(used))
+    mapping = {old: new for new, old in enumerate(kept)}
+
+    _materialize_added_tokens(data)
+    data["model"]["vocab"] = [data["model"]["vocab"][i] for i in kept]
+    data["model"]["unk_id"] = mapping[unk_id]
+    for token in data["added_tokens"]:
+        token["id"] = mapping[token["id"]]
+    _remap_post_processor(data.get("post_processor"), mapping)
+    if data.get("padding") and data["padding"].get("pad_id") in mapping:
+        data["padding"]["pad_id"] = mapping[data["padding"]["pad_id"]]
+    backend = Tokenizer.from_str(json.dumps(data))
+    new_tokenizer = _with_backend(tokenizer, backend, data, inplace=False)
+
+    plan: dict[int, int | list[int]] = {new: old for old, new in mapping.items() if old != new}
+    _resize_model(model, len(kept), plan, mean_rows=old_rows, pad_mapping=mapping)
+    _remap_config(model, mapping, old_rows, len(kept))
+    return new_tokenizer, kept
+
+
+# --------------------------------------------------------------------------------------------------------------
+# 3. Extension
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _uncovered_words(tokenizer: Any, texts: list[str]) -> list[str]:
+    """Every occurrence of a whitespace-separated word that contains an ``<unk>`` token."""
+    backend, unk_id = _backend(tokenizer), _unk_id(tokenizer)
+    words = []
+    for start in range(0, len(texts), _BATCH):
+        batch = texts[start : start + _BATCH]
+        for text, enc in zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True):
+            owner, _ = _word_scripts(text)
+            spans = [m.group() for m in re.finditer(r"\S+", text)]
+            hit = {
+                w
+                for i, w in zip(enc.ids, _token_words(text, enc.offsets, owner), strict=True)
+                if i == unk_id and w >= 0
+            }
+            words.extend(spans[w] for w in sorted(hit))
+    return words
+
+
+def _train_pieces(backend: Tokenizer, words: list[str], vocab_size: int) -> list[tuple[str, float]]:
+    """Train a Unigram model with the tokenizer's own normalizer and pre-tokenizer (so pieces carry ``▁`` the
+    same way) and return its pieces with their log-probability scores."""
+    trainee = Tokenizer(tk_models.Unigram())
+    trainee.normalizer = backend.normalizer
+    trainee.pre_tokenizer = backend.pre_tokenizer
+    trainer = UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=[], show_progress=False, max_piece_length=16
+    )
+    trainee.train_from_iterator(words, trainer=trainer)
+    return [(p, float(s)) for p, s in json.loads(trainee.to_str())["model"]["vocab"]]
+
+
+def extend_vocabulary(
+    tokenizer: Any, model: nn.Module, corpus: Iterable[str], new_pieces: int = 2000
+) -> dict[str, Any]:
+    """Learn Unigram pieces for the text that the vocabulary turns into ``<unk>`` and append them.
+
+    Steps: (1) collect the words of ``corpus`` whose segmentation contains ``<unk>``; (2) train a Unigram
+    model (``tokenizers.UnigramTrainer``, same normalizer and pre-tokenizer) on those words; (3) keep the
+    learned pieces that are not in the vocabulary *and* contain a character the old vocabulary cannot produce
+    (single characters first, then by score, at most ``new_pieces``; the trainer is re-run with a larger size
+    when too many learned pieces were already known); (4) append them to the Unigram vocabulary with the
+    trainer's log-probability scores (-2.7 to -8.6 on the UDHR samples; XLM-R's own pieces span -3.5 to -20.4).
+    At a new character the only old alternative is the ``<unk>`` edge (``min_score - 10`` = -30.4 for XLM-R), so
+    the Viterbi takes the new pieces there; within a word that mixes known and new characters, the trained scores
+    decide between old and new pieces, as in the small model. Existing pieces keep their ids and rows; added
+    tokens past the vocabulary (e.g. ``<bo>``) are first given their own Unigram entry.
+
+    Text the old vocabulary covered without ``<unk>`` is segmented exactly as before: every new piece holds a
+    character that no old piece holds, so it cannot match such text, and new pieces never raise the minimum
+    score (they can only lower it, which makes ``<unk>`` edges even less attractive).
+
+    New rows (input embedding, untied output layer, biases) are the mean of the rows of the piece's
+    segmentation by the OLD vocabulary, leaving out ``<unk>`` (a repeated sub-piece counts each time). When the
+    old vocabulary only produces ``<unk>`` for the piece (a new character), the row is the mean of all old rows
+    of real tokens. The tokenizer and model are changed in place.
+
+    Returns a report: ``unk_rate_before`` / ``unk_rate_after`` (per script, see :func:`unk_rate`, on the
+    corpus), ``pieces_added``, ``new_ids``, ``pieces``, ``mean_fallback`` (pieces initialised from the global
+    mean), ``uncovered_words``, ``vocab_size_before`` / ``vocab_size_after``.
+
+    >>> report = extend_vocabulary(tok, model, tibetan_and_mongolian_lines, new_pieces=2000)  # doctest: +SKIP
+    >>> report["unk_rate_before"]["Tibetan"], report["unk_rate_after"]["Tibetan"]  # doctest: +SKIP
+    (0.5, 0.0)
+    """
+    if not isinstance(new_pieces, int) or new_pieces < 1:
+        raise ValueError(f"new_pieces must be a positive int, got {new_pieces!r}.")
+    texts = _as_texts(corpus)
+    data = _unigram_json(tokenizer)
+    backend = tokenizer.backend_tokenizer
+    n_old = len(tokenizer)
+    inp, _ = _check_model(model, n_old)
+    unk_id = int(data["model"]["unk_id"])
+    old_model = backend.model
+    before = unk_rate(tokenizer, texts)
+
+    words = _uncovered_words(tokenizer, texts)
+    chosen: list[tuple[str, float]] = []
+    if words:
+        known = {p for p, _ in data["model"]["vocab"]} | {t["content"] for t in data["added_tokens"]}
+        # The trainer refuses a size below its alphabet (every character of the words, plus "▁").
+        normalizer = backend.normalizer
+        alphabet = {c for w in set(words) for c in (normalizer.normalize_str(w) if normalizer else w)}
+        vocab_size = max(new_pieces, len(alphabet) + 16)
+        for _ in range(4):
+            learned = _train_pieces(backend, words, vocab_size)
+            fresh = [
+                (p, s)
+                for p, s in learned
+                if p not in known and any(t.id == unk_id for t in old_model.tokenize(p))
+            ]
+            if len(fresh) >= new_pieces or len(learned) < vocab_size:
+                break  # enough new pieces, or the corpus cannot give more
+            vocab_size += new_pieces - len(fresh)
+        # Single characters first: without them a new character would stay <unk>.
+        fresh.sort(key=lambda ps: (len(ps[0]) > 1, -ps[1]))
+        chosen = fresh[:new_pieces]
+
+    groups: list[list[int]] = []
+    for piece, _ in chosen:
+        groups.append([t.id for t in old_model.tokenize(piece) if t.id != unk_id])
+
+    _materialize_added_tokens(data)
+    first_new = len(data["model"]["vocab"])
+    data["model"]["vocab"].extend([p, s] for p, s in chosen)
+    new_ids = list(range(first_new, first_new + len(chosen)))
+    if chosen:
+        new_backend = Tokenizer.from_str(json.dumps(data))
+        _with_backend(tokenizer, new_backend, data, inplace=True)
+        _resize_model(
+            model,
+            max(inp.num_embeddings, len(tokenizer)),
+            dict(zip(new_ids, groups, strict=True)),
+            mean_rows=min(n_old, inp.num_embeddings),
+        )
+    return {
+        "unk_rate_before": before,
+        "unk_rate_after": unk_rate(tokenizer, texts),
+        "pieces_added": len(chosen),
+        "new_ids": new_ids,
+        "pieces": [p for p, _ in chosen],
+        "mean_fallback": sum(1 for g in groups if not g),
+        "uncovered_words": len(words),
+        "vocab_size_before": n_old,
+        "vocab_size_after": len(tokenizer),
+    }
