@@ -1,0 +1,785 @@
+"""Push XLM-SWCM checkpoints to the Hugging Face Hub, with a generated model card.
+
+A pushed repository must load anywhere with plain transformers::
+
+    AutoModelForSeq2SeqLM.from_pretrained(repo_id, trust_remote_code=True)
+
+so the folder is checked before anything is sent (config with `model_type: xlm-swcm` and `auto_map`, safetensors
+weights, the code files `configuration_xlm_swcm.py` / `modeling_xlm_swcm.py` and whatever they import
+relatively), then copied into a temporary staging folder where the model card (README.md) and, if missing, the
+generation config are written. The user's folder is only read, never written. The staging folder goes up with
+`HfApi.create_repo(exist_ok=True)` + `HfApi.upload_folder`: one commit.
+
+The card comes from the Jinja template `xlm_swcm/templates/model_card.md` through `huggingface_hub.ModelCard` /
+`ModelCardData`, filled from `config.json` and, when the conversion wrote one, `swcm_conversion.json`.
+
+Example:
+    >>> from xlm_swcm.hub import push_to_hub
+    >>> push_to_hub("runs/xlm-swcm-seed", "my-user/xlm-swcm-bo", dry_run=True)  # prints files and card
+    >>> push_to_hub(model, "my-user/xlm-swcm-bo-ft", private=True, tokenizer=tokenizer)
+
+Command line (console script `xlm-swcm-push`, or `python -m xlm_swcm.hub`)::
+
+    xlm-swcm-push runs/xlm-swcm-seed my-user/xlm-swcm-bo --language bo,ug,kk,mn,zh --dry-run
+
+Exit codes: 0 pushed (or dry run done), 1 the Hub or the network refused, 2 bad input (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCard
+
+    from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
+
+MODEL_TYPE = "xlm-swcm"
+CODE_FILES = ("configuration_xlm_swcm.py", "modeling_xlm_swcm.py")
+REQUIRED_AUTO_MAP = ("AutoConfig", "AutoModelForSeq2SeqLM")
+REPORT_FILE = "swcm_conversion.json"
+CARD_TEMPLATE = "model_card.md"  # in the package data folder xlm_swcm/templates/
+DEFAULT_LICENSE = "apache-2.0"
+DEFAULT_TAGS = ("xlm-swcm",)
+# Training leftovers that are not part of a model repository (Trainer output folders hold them).
+IGNORE_PATTERNS = (
+    ".*",
+    "__pycache__",
+    "*.pyc",
+    "checkpoint-*",
+    "runs",
+    "optimizer.pt",
+    "scheduler.pt",
+    "scaler.pt",
+    "rng_state*.pth",
+    "training_args.bin",
+)
+# Big files are hard-linked into the staging folder instead of copied when the file system allows it. Nothing
+# ever writes to them there (only README.md / generation_config.json / tokenizer files are written, and those
+# are always real copies), so the link cannot change the user's file.
+LINK_SUFFIXES = (".safetensors", ".bin")
+CITATION = """@misc{su2025sharedweights,
+  title         = {Shared Weights Pretraining for Extremely Low-Resource Languages},
+  author        = {Zeli Su and Ziyin Zhang and Guixian Xu and Jianing Liu and XU Han and Ting Zhang and Yushuang Dong},
+  year          = {2025},
+  eprint        = {2502.10852},
+  archivePrefix = {arXiv},
+  primaryClass  = {cs.CL},
+  url           = {https://arxiv.org/abs/2502.10852}
+}"""
+LOGIN_HELP = (
+    "log in with `hf auth login`, set the HF_TOKEN environment variable, or pass --token "
+    "(a token with write access: https://huggingface.co/settings/tokens)"
+)
+
+
+class HubPushError(Exception):
+    """A push that cannot be done; the message says why and what to do. `exit_code` is the CLI's: 2 for bad
+    input (nothing was sent), 1 when the Hub or the network refused (`HubRequestError`)."""
+
+    exit_code = 2
+
+
+class InvalidRepoIdError(HubPushError, ValueError):
+    """The repo id is not `namespace/name` with the Hub's characters."""
+
+
+class InvalidCheckpointError(HubPushError, ValueError):
+    """The folder (or saved model) misses something a remote `from_pretrained` needs."""
+
+
+class MissingTokenError(HubPushError):
+    """No token given and none logged in."""
+
+
+class HubRequestError(HubPushError):
+    """The Hub (or the network) refused a request; the message is one line."""
+
+    exit_code = 1
+
+
+@dataclass
+class PushResult:
+    """What was (or, in a dry run, would be) pushed."""
+
+    repo_id: str
+    revision: str
+    endpoint: str
+    files: dict[str, int]  # path in repo -> size in bytes
+    card: str
+    dry_run: bool
+    commit_url: str | None = None
+    commit_oid: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        total = sum(self.files.values())
+        verb = "Would push" if self.dry_run else "Pushed"
+        lines = [
+            f"{verb} {len(self.files)} files ({_human_size(total)}) to {self.repo_id}@{self.revision} "
+            f"on {self.endpoint} in one commit:"
+        ]
+        width = max(len(p) for p in self.files)
+        lines += [f"  {path:<{width}}  {size:>12,} B" for path, size in sorted(self.files.items())]
+        lines += [f"note: {note}" for note in self.notes]
+        if self.dry_run:
+            lines += [
+                "",
+                "--- README.md (generated model card) ---",
+                self.card.rstrip(),
+                "--- end of card ---",
+            ]
+            lines.append("Dry run: nothing was sent. Run again without --dry-run to upload.")
+        else:
+            lines.append(f"Commit: {self.commit_url}")
+        return "\n".join(lines)
+
+
+def _human_size(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size} B"
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def check_repo_id(repo_id: str) -> str:
+    """Returns `repo_id` if it has the form `namespace/name` with the Hub's allowed characters.
+
+    The namespace is required: without it the Hub would pick the token's user, and the card (which quotes the
+    repo id in its loading snippet) and a dry run could not know it.
+
+    Example:
+        >>> check_repo_id("my-user/xlm-swcm-bo")
+        'my-user/xlm-swcm-bo'
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    fix = "use the form `your-username/model-name` (or `your-org/model-name`)"
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1:
+        raise InvalidRepoIdError(f"invalid repo id {repo_id!r}: {fix}.")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        reason = str(err).splitlines()[0].rstrip(".")
+        raise InvalidRepoIdError(
+            f"invalid repo id {repo_id!r}: {reason}; {fix} with letters, digits, '-', '_', '.'."
+        ) from err
+    return repo_id
+
+
+def _ignored(relative: Path) -> bool:
+    return any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in IGNORE_PATTERNS)
+
+
+def _weight_files(folder: Path) -> list[str]:
+    """Names of the safetensors files the checkpoint needs (single file or the shards of an index)."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise InvalidCheckpointError(f"{index} is not a valid safetensors index ({err}).") from err
+        return sorted(set(weight_map.values()))
+    return ["model.safetensors"]
+
+
+def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
+    """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`.
+
+    Every problem is listed in one `InvalidCheckpointError`. Nothing is written. Returns the loaded
+    `XLMSWCMConfig`.
+
+    Example:
+        >>> config = check_checkpoint("runs/xlm-swcm-seed")
+        >>> config.insert_every
+        3
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidCheckpointError(f"{folder} is not a folder: pass the folder written by save_pretrained.")
+    resave = (
+        "re-save it with `XLMSWCMForConditionalGeneration.from_pretrained(folder).save_pretrained(folder)` "
+        "from the xlm_swcm package"
+    )
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise InvalidCheckpointError(
+            f"{folder} has no config.json: it is not a saved model. Pass the folder written by save_pretrained "
+            "(or by xlm-swcm-convert)."
+        )
+    try:
+        config_dict = json.loads(config_path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InvalidCheckpointError(f"{config_path} is not valid JSON ({err}).") from err
+    if not isinstance(config_dict, dict) or config_dict.get("model_type") != MODEL_TYPE:
+        found = config_dict.get("model_type") if isinstance(config_dict, dict) else None
+        raise InvalidCheckpointError(
+            f"{config_path} has model_type {found!r}, not {MODEL_TYPE!r}: this command pushes XLM-SWCM "
+            "checkpoints (convert an encoder first with xlm-swcm-convert)."
+        )
+
+    problems = []
+    auto_map = config_dict.get("auto_map")
+    code_files = set(CODE_FILES)
+    if not isinstance(auto_map, dict) or any(key not in auto_map for key in REQUIRED_AUTO_MAP):
+        problems.append(f"config.json has no auto_map entries for {', '.join(REQUIRED_AUTO_MAP)} ({resave})")
+    else:
+        for reference in auto_map.values():
+            reference = reference[0] if isinstance(reference, list | tuple) else reference
+            if isinstance(reference, str) and "--" not in reference:  # "repo--module.Class" lives elsewhere
+                code_files.add(reference.rsplit(".", 1)[0] + ".py")
+    # The code files and, transitively, the files they import relatively are all downloaded by
+    # trust_remote_code; an absolute `import xlm_swcm` would fail wherever the package is not installed.
+    from transformers.dynamic_module_utils import get_imports, get_relative_imports
+
+    pending, seen = sorted(code_files), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"code file {name} is missing ({resave})")
+            continue
+        pending += [module + ".py" for module in get_relative_imports(path)]
+        if "xlm_swcm" in get_imports(path):
+            problems.append(f"{name} imports the xlm_swcm package, which remote users do not have ({resave})")
+
+    try:
+        weights = _weight_files(folder)
+    except InvalidCheckpointError as err:
+        problems.append(str(err).rstrip("."))
+        weights = []
+    from safetensors import safe_open
+
+    for name in weights:
+        path = folder / name
+        if not path.is_file():
+            bins = sorted(p.name for p in folder.glob("pytorch_model*.bin"))
+            hint = f"; found {', '.join(bins)}: {resave} to get safetensors" if bins else ""
+            problems.append(f"weights file {name} is missing{hint}")
+            continue
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                if not list(handle.keys()):
+                    problems.append(f"{name} holds no tensors")
+        except Exception as err:  # safetensors raises its own error types for truncated/corrupt headers
+            problems.append(f"{name} is not a readable safetensors file ({err})")
+
+    config = None
+    try:
+        from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
+
+        config = XLMSWCMConfig.from_pretrained(folder)
+    except Exception as err:  # a config the class rejects cannot be loaded remotely either
+        problems.append(f"config.json does not load as XLMSWCMConfig: {str(err).splitlines()[0]}")
+
+    if problems:
+        listing = "; ".join(problems)
+        raise InvalidCheckpointError(f"{folder} is not a complete XLM-SWCM checkpoint: {listing}.")
+    return config
+
+
+def load_conversion_report(folder: str | os.PathLike) -> dict | None:
+    """Reads `swcm_conversion.json` (written by the conversion) if the folder has one; checks its shape.
+
+    Example:
+        >>> report = load_conversion_report("runs/xlm-swcm-seed")
+        >>> report["insert_every"], len(report["mapping"])
+        (3, 192)
+    """
+    path = Path(folder) / REPORT_FILE
+    if not path.is_file():
+        return None
+    fix = f"fix or delete {path} (the card renders without it)"
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise InvalidCheckpointError(f"{path} is not valid JSON ({err}); {fix}.") from err
+    expected = {
+        "source": str,
+        "insert_every": int,
+        "trailing_normal_layer": bool,
+        "weight_sharing": str,
+        "mapping": list,
+        "random": list,
+        "parameters": dict,
+        "file_size_bytes": int,
+        "languages": list,
+    }
+    if not isinstance(report, dict):
+        raise InvalidCheckpointError(f"{path} must hold a JSON object; {fix}.")
+    for key, kind in expected.items():
+        if key in report and not isinstance(report[key], kind):
+            raise InvalidCheckpointError(f"{path}: {key!r} must be of type {kind.__name__}; {fix}.")
+    for row in report.get("mapping", []):
+        if not isinstance(row, dict) or not {"decoder", "encoder", "mode"} <= set(row):
+            raise InvalidCheckpointError(
+                f"{path}: every mapping entry needs decoder, encoder and mode; {fix}."
+            )
+    return report
+
+
+# ---------------------------------------------------------------------------------------------- model card
+
+
+def _looks_like_hub_id(name: str | None) -> bool:
+    """Whether `name` can be a Hub model id (base_model must be one); local paths are not."""
+    return bool(name) and not Path(name).exists() and re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) is not None
+
+
+def _eval_result(item: Any) -> Any:
+    from huggingface_hub import EvalResult
+
+    if isinstance(item, EvalResult):
+        return item
+    if isinstance(item, dict):
+        try:
+            return EvalResult(**item)
+        except TypeError as err:
+            raise HubPushError(
+                f"invalid evaluation result {item}: {err}. Give the fields of huggingface_hub.EvalResult "
+                "(task_type, dataset_type, dataset_name, metric_type, metric_value, ...)."
+            ) from err
+    raise HubPushError(
+        f"evaluation results must be huggingface_hub.EvalResult objects or dicts, got {item!r}"
+    )
+
+
+def _local_notes(folder: Path) -> str | None:
+    """Body of a hand-written README.md in the folder, kept in the card; our own generated cards are skipped."""
+    from huggingface_hub import ModelCard
+
+    path = folder / "README.md"
+    if not path.is_file():
+        return None
+    card = ModelCard(path.read_text(encoding="utf-8"), ignore_metadata_errors=True)
+    if MODEL_TYPE in (card.data.get("tags") or []):
+        return None
+    return card.text.strip() or None
+
+
+def build_model_card(
+    folder: str | os.PathLike,
+    repo_id: str,
+    *,
+    card_data: dict | None = None,
+    eval_results: Sequence[Any] | None = None,
+    config: XLMSWCMConfig | None = None,
+) -> ModelCard:
+    """Renders the model card (a `huggingface_hub.ModelCard`) of the checkpoint in `folder`.
+
+    Metadata: `base_model` (the source encoder, when it is a Hub id), `language`, `library_name: transformers`,
+    `pipeline_tag: text2text-generation`, `license` (apache-2.0 unless `card_data` says otherwise),
+    `tags: [xlm-swcm, ...]`, and `model-index` when `eval_results` are given. `card_data` entries override or
+    extend the metadata (any `ModelCardData` field). The body has the conversion report when `folder` holds
+    `swcm_conversion.json`.
+
+    Example:
+        >>> card = build_model_card("runs/xlm-swcm-seed", "my-user/xlm-swcm-bo", card_data={"language": ["bo"]})
+        >>> card.data.pipeline_tag
+        'text2text-generation'
+    """
+    from huggingface_hub import ModelCard, ModelCardData
+
+    folder = Path(folder)
+    report = load_conversion_report(folder)
+    if config is None:
+        from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
+
+        config = XLMSWCMConfig.from_pretrained(folder)
+    extra = dict(card_data or {})
+    description = extra.pop("description", None)
+
+    source = report.get("source") if report else None
+    base_model = extra.pop("base_model", None) or (source if _looks_like_hub_id(source) else None)
+    language = extra.pop("language", None) or (report.get("languages") if report else None) or None
+    if isinstance(language, str):
+        language = [code.strip() for code in language.split(",") if code.strip()]
+    tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
+    results = [_eval_result(item) for item in (eval_results or [])]
+    metadata = {
+        "base_model": base_model,
+        "language": language,
+        "library_name": "transformers",
+        "pipeline_tag": "text2text-generation",
+        "license": extra.pop("license", DEFAULT_LICENSE),
+        "tags": tags,
+        **extra,
+    }
+    if results:
+        metadata["eval_results"] = results
+        metadata.setdefault("model_name", repo_id.split("/")[-1])
+    data = ModelCardData(**{k: v for k, v in metadata.items() if v is not None})
+
+    layer_types = list(getattr(config, "decoder_layer_types", []) or [])
+    arch = {
+        "num_hidden_layers": config.num_hidden_layers,
+        "insert_every": config.insert_every,
+        "trailing_normal_layer": config.trailing_normal_layer,
+        "weight_sharing": config.weight_sharing,
+        "hidden_size": config.hidden_size,
+        "num_attention_heads": config.num_attention_heads,
+        "intermediate_size": config.intermediate_size,
+        "vocab_size": config.vocab_size,
+        "decoder_layers": len(layer_types) or getattr(config, "decoder_layers", None),
+        "normal_layers": layer_types.count("normal"),
+        "custom_layers": len(layer_types) - layer_types.count("normal"),
+    }
+    counts = (report or {}).get("parameters") or {}
+    parameters = [
+        {"name": label, "count": counts[key]}
+        for key, label in (
+            ("total", "Total"),
+            ("encoder", "Encoder"),
+            ("decoder", "Decoder"),
+            ("embeddings", "Embeddings"),
+            ("shared_with_encoder", "Decoder parameters that are the encoder's (tie mode)"),
+        )
+        if isinstance(counts.get(key), int)
+    ]
+    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
+    eval_rows = [
+        {
+            "task": r.task_name or r.task_type,
+            "dataset": r.dataset_name,
+            "split": r.dataset_split or "",
+            "metric": r.metric_name or r.metric_type,
+            "value": r.metric_value,
+        }
+        for r in results
+    ]
+    has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    # as_file: the template is package data, possibly inside a zip; template_path works with every
+    # huggingface_hub version (template_str is newer).
+    with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
+        return ModelCard.from_template(
+            data,
+            template_path=str(template),
+            repo_id=repo_id,
+            model_title=repo_id.split("/")[-1],
+            description=description
+            or f"An XLM-SWCM encoder-decoder model{f' built from `{source}`' if source else ''}.",
+            has_tokenizer=has_tokenizer,
+            arch=arch,
+            report=report,
+            parameters=parameters,
+            mapping_counts={"copied": modes.count("copied"), "tied": modes.count("tied")},
+            eval_rows=eval_rows,
+            local_notes=_local_notes(folder),
+            citation=CITATION,
+        )
+
+
+# ---------------------------------------------------------------------------------------------- staging
+
+
+@contextmanager
+def _staging_folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as tmp:
+        yield Path(tmp)
+
+
+def _stage_files(source: Path, staging: Path) -> None:
+    """Copies the uploadable files of `source` into `staging` (weights hard-linked when possible)."""
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if not path.is_file() or _ignored(relative):
+            continue
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix in LINK_SUFFIXES:
+            try:
+                os.link(path, target)
+                continue
+            except OSError:  # another file system, or links not allowed: copy instead
+                pass
+        shutil.copy2(path, target)
+
+
+def _write_fresh(path: Path, text: str) -> None:
+    """Writes a new file, first removing whatever is there so a hard link to a user's file is never written."""
+    path.unlink(missing_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _prepare(
+    folder_or_model: Any,
+    staging: Path,
+    repo_id: str,
+    *,
+    tokenizer: Any,
+    card_data: dict | None,
+    eval_results: Sequence[Any] | None,
+) -> tuple[ModelCard, list[str]]:
+    """Fills `staging` with everything the repo needs; returns the model card and notes for the user."""
+    notes = []
+    if isinstance(folder_or_model, str | os.PathLike):
+        folder = Path(folder_or_model)
+        config = check_checkpoint(folder)  # before anything else: bad input must not cost a network call
+        load_conversion_report(folder)
+        _stage_files(folder, staging)
+    elif hasattr(folder_or_model, "save_pretrained"):
+        folder = staging
+        folder_or_model.save_pretrained(staging)
+        config = check_checkpoint(staging)
+    else:
+        raise InvalidCheckpointError(
+            f"expected a checkpoint folder or a model with save_pretrained, got {type(folder_or_model).__name__}."
+        )
+    if tokenizer is not None:
+        tokenizer.save_pretrained(staging)  # tokenizer files in staging are copies, never links
+    if not (staging / "generation_config.json").is_file():
+        from transformers import GenerationConfig
+
+        _write_fresh(
+            staging / "generation_config.json", GenerationConfig.from_model_config(config).to_json_string()
+        )
+        notes.append("generation_config.json was missing; one was made from config.json")
+    card = build_model_card(staging, repo_id, card_data=card_data, eval_results=eval_results, config=config)
+    if folder is not staging and _local_notes(folder):
+        notes.append("the folder's README.md text is kept in the card's Notes section")
+    _write_fresh(staging / "README.md", str(card))
+    return card, notes
+
+
+# ---------------------------------------------------------------------------------------------- push
+
+
+def explain_hub_error(err: Exception, *, repo_id: str, endpoint: str, revision: str) -> str:
+    """One line saying what a failed Hub request means and what to do.
+
+    Example:
+        >>> explain_hub_error(err, repo_id="me/m", endpoint="https://huggingface.co", revision="main")
+        '401 Unauthorized from https://huggingface.co: the token was rejected. Log in again with ...'
+    """
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    response = getattr(err, "response", None)
+    status = getattr(response, "status_code", None)
+    server = ""
+    if isinstance(err, HfHubHTTPError):
+        server = (getattr(err, "server_message", "") or "").strip().splitlines()
+        server = f" (server said: {server[0]})" if server else ""
+    incomplete = "the push did not complete"
+    if status == 401 and not isinstance(err, RepositoryNotFoundError):
+        text = (
+            f"401 Unauthorized from {endpoint}: the token was rejected. Log in again with `hf auth login`, or "
+            f"pass a valid write token with --token or HF_TOKEN"
+        )
+    elif isinstance(err, RevisionNotFoundError):
+        text = f"404 from {endpoint}: branch {revision!r} does not exist in {repo_id}"
+    elif status in (401, 404) or isinstance(err, RepositoryNotFoundError):
+        text = (
+            f"{status} from {endpoint}: repository {repo_id} was not found or your token cannot see it. Check the "
+            "repo id and namespace, and that the token (hf auth login / HF_TOKEN / --token) has write access"
+        )
+    elif status == 403:
+        text = (
+            f"403 Forbidden from {endpoint}: your token may not write to {repo_id}. Use a token with write access "
+            f"to the {repo_id.split('/')[0]!r} namespace"
+        )
+    elif status == 409:
+        text = (
+            f"409 Conflict from {endpoint}: {repo_id}@{revision} changed while pushing (a concurrent push or "
+            f"operation); {incomplete}. Run the command again"
+        )
+    elif status == 412:
+        text = (
+            f"412 Precondition Failed from {endpoint}: branch {revision!r} of {repo_id} moved while pushing "
+            f"(parent commit mismatch); {incomplete}. Run the command again"
+        )
+    elif status is not None and status >= 500:
+        text = f"{status} server error from {endpoint}; {incomplete}. The Hub has a problem: try again later"
+    elif status is not None:
+        text = f"{status} error from {endpoint} for {repo_id}; {incomplete}"
+    else:
+        message = str(err).splitlines()[0] if str(err) else ""
+        text = f"push to {endpoint} failed: {type(err).__name__}: {message}"
+        if "xet" in str(err).lower():
+            text += " (if this endpoint is a Hub mirror without Xet storage, set HF_HUB_DISABLE_XET=1)"
+        elif "connect" in type(err).__name__.lower() or isinstance(err, ConnectionError):
+            text += " (is the endpoint reachable? check --endpoint / HF_ENDPOINT and your network)"
+        return text
+    return (text + server).replace("\n", " ")
+
+
+def push_to_hub(
+    folder_or_model: str | os.PathLike | Any,
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+    dry_run: bool = False,
+    card_data: dict | None = None,
+    eval_results: Sequence[Any] | None = None,
+    tokenizer: Any = None,
+) -> PushResult:
+    """Pushes an XLM-SWCM checkpoint folder (or model object) to the Hub as one commit, with a model card.
+
+    The folder is checked first (no network call for bad input) and never modified: the upload is made from a
+    temporary staging copy that also receives README.md (the card) and, when missing, generation_config.json.
+    A model object is saved there with `save_pretrained`; `tokenizer` (optional) with its own `save_pretrained`.
+
+    Args:
+        folder_or_model: checkpoint folder written by `save_pretrained` / the conversion, or the model itself.
+        repo_id: `namespace/name`. The repo is created if needed (`private` only applies then).
+        revision: branch to push to (created from main if missing); default main.
+        commit_message: defaults to "Upload XLM-SWCM model".
+        token: write token; defaults to the logged-in token (`hf auth login`) or HF_TOKEN.
+        endpoint: Hub URL; defaults to HF_ENDPOINT or https://huggingface.co.
+        dry_run: check and stage everything, print the files and the card, send nothing.
+        card_data: metadata overrides (any `ModelCardData` field, e.g. `{"language": ["bo", "ug"]}`).
+        eval_results: `huggingface_hub.EvalResult` objects (or dicts of their fields) for the card.
+        tokenizer: tokenizer to push with the model.
+
+    Example:
+        >>> result = push_to_hub("runs/seed", "me/xlm-swcm-bo", card_data={"language": ["bo"]})
+        >>> result.commit_url
+        'https://huggingface.co/me/xlm-swcm-bo/commit/...'
+    """
+    from huggingface_hub import HfApi, constants, get_token
+
+    check_repo_id(repo_id)
+    revision = revision or "main"
+    endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+    token = token or get_token()
+    with _staging_folder() as staging:
+        card, notes = _prepare(
+            folder_or_model,
+            staging,
+            repo_id,
+            tokenizer=tokenizer,
+            card_data=card_data,
+            eval_results=eval_results,
+        )
+        files = {
+            p.relative_to(staging).as_posix(): p.stat().st_size
+            for p in sorted(staging.rglob("*"))
+            if p.is_file()
+        }
+        result = PushResult(repo_id, revision, endpoint, files, str(card), dry_run, notes=notes)
+        if dry_run:
+            if not token:
+                result.notes.append(f"no Hugging Face token found; a real push needs one: {LOGIN_HELP}")
+            print(result.summary())
+            return result
+        if not token:
+            raise MissingTokenError(f"no Hugging Face token found: {LOGIN_HELP}.")
+        api = HfApi(endpoint=endpoint, token=token)
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+            if revision != "main":
+                api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+            info = api.upload_folder(
+                repo_id=repo_id,
+                folder_path=staging,
+                revision=revision,
+                commit_message=commit_message or "Upload XLM-SWCM model",
+                repo_type="model",
+            )
+        except HubPushError:
+            raise
+        except Exception as err:  # HfHubHTTPError, transport errors, validate-yaml's ValueError, ...
+            raise HubRequestError(
+                explain_hub_error(err, repo_id=repo_id, endpoint=endpoint, revision=revision)
+            ) from err
+        result.commit_url, result.commit_oid = info.commit_url, info.oid
+        return result
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xlm-swcm-push",
+        description="Push an XLM-SWCM checkpoint folder to the Hugging Face Hub (one commit, with a model card). "
+        "Exit codes: 0 done, 1 the Hub or network refused, 2 bad input (nothing sent).",
+    )
+    parser.add_argument("folder", help="checkpoint folder (written by save_pretrained or xlm-swcm-convert)")
+    parser.add_argument("repo_id", help="target repository, namespace/name")
+    parser.add_argument("--private", action="store_true", help="create the repository as private")
+    parser.add_argument("--revision", help="branch to push to (created from main if missing); default main")
+    parser.add_argument("--message", help="commit message")
+    parser.add_argument("--token", help="write token (default: `hf auth login` token or HF_TOKEN)")
+    parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+    parser.add_argument("--dry-run", action="store_true", help="print the files and the card, send nothing")
+    parser.add_argument("--language", help="comma-separated language codes for the card, e.g. bo,ug,kk,mn,zh")
+    parser.add_argument("--base-model", help="Hub id of the source encoder, for the card's base_model")
+    parser.add_argument("--license", help=f"license id for the card (default {DEFAULT_LICENSE})")
+    parser.add_argument(
+        "--eval-results",
+        metavar="FILE",
+        help="JSON file with a list of evaluation results (huggingface_hub.EvalResult fields) for the card",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script `xlm-swcm-push`; returns the exit code.
+
+    Example:
+        >>> main(["runs/seed", "me/xlm-swcm-bo", "--language", "bo,ug", "--dry-run"])
+        0
+    """
+    args = _parser().parse_args(argv)
+    card_data: dict[str, Any] = {}
+    if args.language:
+        card_data["language"] = [code.strip() for code in args.language.split(",") if code.strip()]
+    if args.base_model:
+        card_data["base_model"] = args.base_model
+    if args.license:
+        card_data["license"] = args.license
+    try:
+        eval_results = None
+        if args.eval_results:
+            try:
+                eval_results = json.loads(Path(args.eval_results).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise HubPushError(f"cannot read --eval-results {args.eval_results}: {err}") from err
+            if not isinstance(eval_results, list):
+                raise HubPushError(f"--eval-results {args.eval_results} must hold a JSON list")
+        result = push_to_hub(
+            args.folder,
+            args.repo_id,
+            private=args.private,
+            revision=args.revision,
+            commit_message=args.message,
+            token=args.token,
+            endpoint=args.endpoint,
+            dry_run=args.dry_run,
+            card_data=card_data,
+            eval_results=eval_results,
+        )
+    except HubPushError as err:
+        print(f"xlm-swcm-push: error: {err}", file=sys.stderr)
+        return err.exit_code
+    if not result.dry_run:
+        print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
