@@ -1,22 +1,37 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
 """Turn an XLM-R-family encoder (XLM-R, CINO, RoBERTa, BERT, ...) into an XLM-SWCM seed checkpoint.
 
-The decoder starts from the encoder. Custom decoder layer j, built from encoder layer i, gets:
+The encoder is copied as is (Q, K and V fused into one `qkv` projection). The decoder starts from the encoder:
+custom decoder layer j, built from encoder layer i (`config.decoder_layer_sources[j] == i`), gets
 
-| decoder (layer j)                   | encoder (layer i)                                  |
-|-------------------------------------|----------------------------------------------------|
-| `self_attn.qkv`, `cross_attn.qkv`   | `attention.self.{query,key,value}` (fused Q, K, V) |
-| `self_attn.o_proj`, `cross_attn.o_proj` | `attention.output.dense`                       |
-| `ffn1.fc1`, `ffn2.fc1`              | `intermediate.dense`                               |
-| `ffn1.fc2`, `ffn2.fc2`              | `output.dense`                                     |
+| decoder (layer j)                       | encoder (layer i)                                  |
+|-----------------------------------------|----------------------------------------------------|
+| `self_attn.qkv`, `cross_attn.qkv`       | `attention.self.{query,key,value}` (fused Q, K, V) |
+| `self_attn.o_proj`, `cross_attn.o_proj` | `attention.output.dense`                           |
+| `ffn1.fc1`, `ffn2.fc1`                  | `intermediate.dense`                               |
+| `ffn1.fc2`, `ffn2.fc2`                  | `output.dense`                                     |
 
-LayerNorms. The encoder is post-LayerNorm, the decoder pre-LayerNorm, so no LayerNorm has a twin; each decoder
-LayerNorm is initialised so that the sublayer behind it sees inputs with the affine transform it was trained on.
-Encoder attention i reads the output of the LayerNorm before it (the embedding LayerNorm for i = 0, else the FFN
-LayerNorm of layer i - 1): that one initialises `self_attn_layer_norm` and `cross_attn_layer_norm`. Encoder FFN i reads
-the output of attention LayerNorm i: it initialises `ffn1_layer_norm` and `ffn2_layer_norm`. The decoder's final
-LayerNorm starts as the encoder's last one, whose outputs the (tied) word embeddings were trained to score.
-Normal layers are random (normal(0, initializer_range), LayerNorms at identity), reproducible with `seed`.
+(weights and biases). With `weight_sharing="copy"` these are independent copies; with `"tie"` they are the very
+same tensors as the encoder's (stored once, updated once per optimizer step with the summed gradient).
+The decoder's embedding block is always the encoder's (tied); the LM head is tied to the word embeddings, or with
+`tie_word_embeddings=False` starts as a copy of them. The source's pooler and MLM head are not used.
+
+LayerNorms. The encoder is post-LayerNorm (x = LN(x + sublayer(x))), the decoder pre-LayerNorm
+(x = x + sublayer(LN(x))), so no decoder LayerNorm has a twin in the encoder. Each decoder LayerNorm is therefore
+initialised (copied) from the encoder LayerNorm whose output the sublayer behind it was trained on, so that the
+copied sublayer sees inputs with the same scale and shift as in the encoder:
+
+* `self_attn_layer_norm` and `cross_attn_layer_norm` of layer j <- the LayerNorm just before encoder attention i:
+  `embeddings.LayerNorm` for i = 0, else `layers.{i-1}.ffn_layer_norm` (XLM-R: `layer.{i-1}.output.LayerNorm`);
+* `ffn1_layer_norm` and `ffn2_layer_norm` <- `layers.{i}.attention_layer_norm` (`attention.output.LayerNorm`);
+* the decoder's final `layer_norm` <- the encoder's last LayerNorm, whose outputs the (tied) word embeddings score.
+
+LayerNorms are copied, never tied, in both modes: they are small and the decoder's residual stream is not the
+encoder's, so they must be free to adapt.
+
+Normal layers are random: linear weights normal(0, `initializer_range`), biases 0, LayerNorms at identity (weight 1,
+bias 0), drawn from a generator seeded with `seed` only, so the same seed gives the same normal layers whatever the
+vocabulary or sharing mode.
 
 Example:
 
@@ -25,9 +40,12 @@ Example:
 >>> from xlm_swcm.conversion import build_seed
 >>> source = XLMRobertaModel(XLMRobertaConfig(vocab_size=99, hidden_size=32, num_hidden_layers=3,
 ...                                           num_attention_heads=4, intermediate_size=37), add_pooling_layer=False)
->>> model, report = build_seed(source, insert_every=3)
->>> report["parameters"]["total"] > 0
+>>> model, report = build_seed(source, insert_every=2, weight_sharing="tie")
+>>> model.config.decoder_layer_types
+['custom', 'custom', 'normal', 'custom']
+>>> model.model.decoder.layers[3].ffn2.fc1.weight is model.model.encoder.layers[2].ffn.fc1.weight
 True
+
 ```
 """
 
@@ -37,22 +55,29 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
-from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, custom_layer_mapping
+from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, custom_layer_mapping, sharing_map
 
 REPORT_FILE = "swcm_conversion.json"
+# --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
+# Both compute the same function; only the accumulation order of the fused Q/K/V matmul can differ.
+VERIFY_TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
+VERIFY_TOLERANCE_HALF = 2e-2
 
 
-class ConversionError(Exception):
+class ConversionError(ValueError):
     """A conversion input problem, with a message that says what to do."""
 
 
@@ -73,6 +98,17 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
 
     `source` is an `XLMRobertaModel`, `RobertaModel`, `BertModel` or any model whose `base_model` is one (for
     example `XLMRobertaForMaskedLM`); the pooler and task heads are not used.
+
+    Example:
+
+    ```python
+    >>> from transformers import BertConfig, BertModel
+    >>> bert = BertModel(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+    ...                             intermediate_size=16))
+    >>> tuple(encoder_state_dict(bert)["layers.0.attention.qkv.weight"].shape)
+    (24, 8)
+
+    ```
     """
     base = source.base_model
     state = base.state_dict()
@@ -82,11 +118,17 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
             key = f"embeddings.{name}.{kind}"
             if key in state:
                 out[key] = state[key]
-    for i in range(base.config.num_hidden_layers):
-        for ours, theirs in _LAYER_MAP.items():
-            for kind in ("weight", "bias"):
-                parts = [state[f"encoder.layer.{i}.{t}.{kind}"] for t in theirs]
-                out[f"layers.{i}.{ours}.{kind}"] = torch.cat(parts, dim=0) if len(parts) > 1 else parts[0]
+    try:
+        for i in range(base.config.num_hidden_layers):
+            for ours, theirs in _LAYER_MAP.items():
+                for kind in ("weight", "bias"):
+                    parts = [state[f"encoder.layer.{i}.{t}.{kind}"] for t in theirs]
+                    out[f"layers.{i}.{ours}.{kind}"] = torch.cat(parts, dim=0) if len(parts) > 1 else parts[0]
+    except KeyError as error:
+        raise ConversionError(
+            f"{type(base).__name__} has no weight {error.args[0]!r}: the source is not a BERT/RoBERTa-style "
+            "encoder (expected encoder.layer.N.attention.self.query, ...)."
+        ) from None
     return out
 
 
@@ -111,6 +153,42 @@ def _layer_norm_sources(config: XLMSWCMConfig) -> dict[str, str]:
     return {f"{t}.{kind}": f"{s}.{kind}" for t, s in sources.items() for kind in ("weight", "bias")}
 
 
+def _init_normal_layers(model: XLMSWCMForConditionalGeneration, seed: int) -> None:
+    """Draws the normal layers from their own generator, so that they depend on `seed` and the layer shapes only
+    (not on the vocabulary size or the sharing mode, which change how much the rest of the init draws)."""
+    config = model.config
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for j, kind in enumerate(config.decoder_layer_types):
+            if kind != "normal":
+                continue
+            for module in model.model.decoder.layers[j].modules():
+                if isinstance(module, nn.Linear):
+                    module.weight.normal_(0.0, config.initializer_range, generator=generator)
+                    module.bias.zero_()
+                elif isinstance(module, nn.LayerNorm):
+                    module.weight.fill_(1.0)
+                    module.bias.zero_()
+
+
+def _check_source(config: Any, where: str) -> None:
+    model_type = getattr(config, "model_type", None)
+    if model_type not in ENCODER_POSITION_STYLES:
+        raise ConversionError(
+            f"{where} is a {model_type!r} model; XLM-SWCM starts from a post-LayerNorm BERT-family encoder "
+            f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base or CINO."
+        )
+    if getattr(config, "is_decoder", False):
+        raise ConversionError(
+            f"{where} is configured as a decoder (is_decoder=True); give the plain encoder."
+        )
+    position_type = getattr(config, "position_embedding_type", None)
+    if position_type not in (None, "absolute"):
+        raise ConversionError(
+            f"{where} uses position_embedding_type={position_type!r}; XLM-SWCM supports absolute positions only."
+        )
+
+
 def build_seed(
     source: PreTrainedModel | str | os.PathLike,
     insert_every: int = 3,
@@ -123,22 +201,25 @@ def build_seed(
     """Builds an XLM-SWCM seed from an encoder; returns the model and a report of what was copied, tied or random.
 
     Args:
-        source: an encoder model, or a local folder / Hub id that `AutoModel` loads as one.
+        source: an encoder model (or a model whose `base_model` is one), or a local folder / Hub id that
+            `AutoModel` loads as one.
         insert_every: X, a normal layer after every X custom layers.
         trailing_normal_layer: also put a normal layer after the last custom layer (paper's n + floor(n / X)).
         weight_sharing: `"copy"` (independent copies, the paper) or `"tie"` (the decoder uses the encoder's tensors).
         seed: seed of the random initialisation of the normal layers.
         tie_word_embeddings: tie the LM head to the word embeddings (else it starts as a copy of them).
-        config_overrides: other `XLMSWCMConfig` arguments (dropout, decoder_start_token_id, ...).
+        config_overrides: other `XLMSWCMConfig` arguments (dropout, decoder_start_token_id, attn_implementation, ...).
 
     Example:
 
     ```python
     >>> model, report = build_seed("path/to/xlm-roberta-base", weight_sharing="tie")  # doctest: +SKIP
+    >>> print(format_report(report))  # doctest: +SKIP
     ```
     """
     if not isinstance(source, PreTrainedModel):
         source = load_encoder(source)
+    _check_source(source.base_model.config, type(source).__name__)
     config = XLMSWCMConfig.from_encoder_config(
         source.base_model.config,
         insert_every=insert_every,
@@ -147,12 +228,12 @@ def build_seed(
         tie_word_embeddings=tie_word_embeddings,
         **config_overrides,
     )
+    # Everything the model init draws comes from `seed`, and the caller's RNG is left as it was.
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(
-            seed
-        )  # the random part (normal layers) is reproducible and leaves the caller's RNG alone
+        torch.manual_seed(seed)
         model = XLMSWCMForConditionalGeneration(config)
-    model.to(source.dtype)
+    _init_normal_layers(model, seed)
+    model.to(dtype=source.dtype, device=source.device)
     swcm = model.model
     try:
         swcm.encoder.load_state_dict(encoder_state_dict(source), strict=True)
@@ -160,140 +241,278 @@ def build_seed(
         raise ConversionError(f"The source encoder's weights do not fit its config: {error}") from error
 
     params = dict(swcm.named_parameters(remove_duplicate=False))
-    mapping = custom_layer_mapping(config)
     with torch.no_grad():
-        for target, src in {**mapping, **_layer_norm_sources(config)}.items():
+        for target, src in {**custom_layer_mapping(config), **_layer_norm_sources(config)}.items():
             if params[target] is not params[src]:  # in tie mode the mapped tensors are already the same
                 params[target].copy_(params[src])
         if not tie_word_embeddings:
             model.lm_head.weight.copy_(swcm.encoder.embeddings.word_embeddings.weight)
+    model.eval()
     return model, conversion_report(model, source)
 
 
 def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None) -> dict:
-    """What each decoder tensor starts from, and parameter counts (shared tensors counted once)."""
+    """What each tensor starts from, how many tensors are copied / tied / random, and parameter counts (a shared
+    tensor counted once).
+
+    `mapping` lists every decoder tensor (and the LM head) that starts from an encoder tensor, with its mode
+    (`"copied"` or `"tied"`); `random` lists the normal layers' tensors. `tensors` counts, over all parameter
+    names of the model, the encoder tensors taken from the source, and the copied, tied and random ones.
+
+    Example:
+
+    ```python
+    >>> report = conversion_report(model, source)  # doctest: +SKIP
+    >>> report["tensors"], report["parameters"]["total"]  # doctest: +SKIP
+    ({'from_source': 53, 'copied': 98, 'tied': 6, 'random': 18}, 97953)
+    ```
+    """
     config = model.config
-    mode = "tied" if config.weight_sharing == "tie" else "copied"
+    swcm = model.model
+    params = dict(model.named_parameters(remove_duplicate=False))
+
+    def mode(target: str, src: str) -> str:
+        return "tied" if params[target] is params[src] else "copied"
+
+    rows = {**sharing_map(config), **custom_layer_mapping(config), **_layer_norm_sources(config)}
     mapping = [
-        {"decoder": f"model.{t}", "encoder": f"model.{s}", "mode": mode}
-        for t, s in custom_layer_mapping(config).items()
+        {"decoder": f"model.{t}", "encoder": f"model.{s}", "mode": mode(f"model.{t}", f"model.{s}")}
+        for t, s in rows.items()
     ]
-    mapping += [
-        {"decoder": f"model.{t}", "encoder": f"model.{s}", "mode": "copied"}
-        for t, s in _layer_norm_sources(config).items()
-    ]
+    embeddings = "model.encoder.embeddings.word_embeddings.weight"
     mapping.append(
-        {
-            "decoder": "lm_head.weight",
-            "encoder": "model.encoder.embeddings.word_embeddings.weight",
-            "mode": "tied" if config.tie_word_embeddings else "copied",
-        }
+        {"decoder": "lm_head.weight", "encoder": embeddings, "mode": mode("lm_head.weight", embeddings)}
     )
     random = [
         f"model.decoder.layers.{j}.{name}"
         for j, kind in enumerate(config.decoder_layer_types)
         if kind == "normal"
-        for name, _ in model.model.decoder.layers[j].named_parameters()
+        for name, _ in swcm.decoder.layers[j].named_parameters()
     ]
-    encoder_ids = {id(p) for p in model.model.encoder.parameters()}
-    embedding_ids = {id(p) for p in model.model.encoder.embeddings.parameters()}
+    from_source = [name for name in params if name.startswith("model.encoder.")]
+    modes = [row["mode"] for row in mapping]
+
+    encoder_ids = {id(p) for p in swcm.encoder.parameters()}
+    embedding_ids = {id(p) for p in swcm.encoder.embeddings.parameters()}
     unique = {id(p): p for p in model.parameters()}
-    source_name = getattr(getattr(source, "config", None), "_name_or_path", None) or type(source).__name__
+    # Parameters that copy mode would store a second time for the custom decoder layers.
+    shared = sum(
+        params[f"model.{t}"].numel()
+        for t, s in custom_layer_mapping(config).items()
+        if mode(f"model.{t}", f"model.{s}") == "tied"
+    )
+    source_config = getattr(source, "config", None)
+    source_name = getattr(source_config, "_name_or_path", None) or type(source).__name__
     return {
         "source": str(source_name),
-        "source_model_type": getattr(getattr(source, "config", None), "model_type", None),
+        "source_model_type": getattr(source_config, "model_type", None),
         "insert_every": config.insert_every,
         "trailing_normal_layer": config.trailing_normal_layer,
         "weight_sharing": config.weight_sharing,
+        "tie_word_embeddings": config.tie_word_embeddings,
         "decoder_layer_types": config.decoder_layer_types,
         "mapping": mapping,
         "random": random,
+        "tensors": {
+            "from_source": len(from_source),
+            "copied": modes.count("copied"),
+            "tied": modes.count("tied"),
+            "random": len(random),
+        },
         "parameters": {
             "total": sum(p.numel() for p in unique.values()),
             "encoder": sum(p.numel() for k, p in unique.items() if k in encoder_ids),
             "decoder": sum(p.numel() for k, p in unique.items() if k not in encoder_ids),
             "embeddings": sum(p.numel() for k, p in unique.items() if k in embedding_ids),
+            "shared_with_encoder": shared,
         },
     }
 
 
 def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
-    """Loads a BERT-family encoder with `AutoModel`, turning the usual failures into `ConversionError`s."""
-    path = str(path_or_name)
+    """Loads a BERT-family encoder with `AutoModel`, turning the usual failures into `ConversionError`s.
+
+    Example:
+
+    ```python
+    >>> encoder = load_encoder("path/to/xlm-roberta-base")  # doctest: +SKIP
+    ```
+    """
+    path = os.fspath(path_or_name)
     looks_local = os.path.sep in path or path.startswith(".") or os.path.exists(path)
+    if looks_local and not os.path.exists(path):
+        raise ConversionError(
+            f"Source {path!r} does not exist: give the folder of an encoder (config.json and model.safetensors, "
+            "as written by save_pretrained) or a Hub id."
+        )
     if looks_local and not os.path.isdir(path):
         raise ConversionError(
-            f"Source {path!r} is not a folder: give a folder with config.json and the weights."
+            f"Source {path!r} is a file: give the folder that holds config.json and the weights."
         )
     try:
         config = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, KeyError) as error:
         raise ConversionError(f"Cannot read a transformers config from {path!r}: {error}") from error
-    if config.model_type not in ENCODER_POSITION_STYLES:
-        raise ConversionError(
-            f"{path!r} is a {config.model_type!r} model; XLM-SWCM starts from a BERT-family encoder "
-            f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base or CINO."
-        )
+    _check_source(config, repr(path))
     try:
-        return AutoModel.from_pretrained(path, add_pooling_layer=False)
+        model, info = AutoModel.from_pretrained(path, add_pooling_layer=False, output_loading_info=True)
     except Exception as error:  # corrupt or truncated weights surface as many exception types
         raise ConversionError(
             f"Cannot load the weights of {path!r} ({type(error).__name__}: {error}). The file may be corrupt or "
             "truncated: download or export it again."
         ) from error
+    missing = info.get("missing_keys") or []
+    if missing:  # transformers would initialise them randomly: a seed built on that is silently broken
+        names = ", ".join(sorted(missing)[:5]) + (", ..." if len(missing) > 5 else "")
+        raise ConversionError(
+            f"The weights of {path!r} lack {len(missing)} encoder tensors ({names}): the checkpoint is incomplete "
+            "or belongs to another architecture; download or export it again."
+        )
+    return model
 
 
-def _probe_ids(tokenizer, vocab_size: int) -> torch.Tensor:
-    if tokenizer is not None:
-        text = ["Shared weights for low-resource languages.", "བོད་ཡིག ئۇيغۇرچە 中文"]
-        return tokenizer(text, padding=True, return_tensors="pt")
+def _probe_batch(
+    tokenizer: Any, vocab_size: int, allowed_ids: Sequence[int] | None = None
+) -> dict[str, torch.Tensor]:
+    """A padded batch of two rows: probe text through `tokenizer`, else random ids (from `allowed_ids` if given).
+
+    The second row is shorter, so padding (and its masking) is part of every check."""
+    if tokenizer is not None and allowed_ids is None:
+        text = ["Shared weights for extremely low-resource languages.", "བོད་ཡིག ئۇيغۇرچە 中文"]
+        batch = tokenizer(text, padding=True, return_tensors="pt")
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(3, vocab_size, (2, 12), generator=generator)
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    pool = torch.tensor(list(allowed_ids) if allowed_ids is not None else range(vocab_size))
+    pool = pool[pool >= 4] if (pool >= 4).any() else pool  # leave out <s> <pad> </s> <unk>-like low ids
+    ids = pool[torch.randint(len(pool), (2, 12), generator=generator)]
+    mask = torch.ones_like(ids)
+    mask[1, 8:] = 0
+    return {"input_ids": ids, "attention_mask": mask}
 
 
-def verify_encoder(source: PreTrainedModel, model: XLMSWCMForConditionalGeneration, tokenizer=None) -> float:
-    """Max abs difference between the source encoder's and the converted encoder's outputs on probe text."""
-    batch = _probe_ids(tokenizer, model.config.vocab_size)
-    batch = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+def verify_encoder(
+    source: PreTrainedModel,
+    model: XLMSWCMForConditionalGeneration,
+    tokenizer: Any = None,
+    kept_ids: Sequence[int] | None = None,
+) -> tuple[float, float]:
+    """Runs the source encoder and the converted one on the same probe batch; returns `(max abs difference over
+    non-padding positions, allowed difference)`.
+
+    `kept_ids` (after vocabulary trimming: the old id of each new id) makes the probe use kept tokens only and
+    feeds the converted model the new ids. The source's pad id is used for padding.
+
+    Example:
+
+    ```python
+    >>> diff, tolerance = verify_encoder(source, model)  # doctest: +SKIP
+    >>> diff <= tolerance  # doctest: +SKIP
+    True
+    ```
+    """
+    source_pad = source.base_model.config.pad_token_id
+    source_vocab = source.base_model.config.vocab_size
+    allowed = None if kept_ids is None else [i for i in kept_ids if i < source_vocab]  # not the added tokens
+    batch = _probe_batch(tokenizer, source_vocab, allowed)
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    ids = ids.masked_fill(mask == 0, source_pad if source_pad is not None else 0)
+    new_ids = ids
+    if kept_ids is not None:
+        lookup = {old: new for new, old in enumerate(kept_ids)}
+        new_ids = ids.clone().apply_(lambda i: lookup[i])
+    source_mode, model_mode = source.training, model.training
     source.eval()
     model.eval()
-    with torch.no_grad():
-        expected = source.base_model(**batch).last_hidden_state
-        actual = model.get_encoder()(**batch).last_hidden_state
-    mask = batch["attention_mask"].bool()
-    return (expected[mask] - actual[mask]).abs().max().item()
+    try:
+        with torch.no_grad():
+            expected = source.base_model(
+                input_ids=ids.to(source.device), attention_mask=mask.to(source.device)
+            )
+            actual = model.get_encoder()(
+                input_ids=new_ids.to(model.device), attention_mask=mask.to(model.device)
+            )
+    finally:
+        source.train(source_mode)
+        model.train(model_mode)
+    expected, actual = expected.last_hidden_state.float().cpu(), actual.last_hidden_state.float().cpu()
+    keep = mask.bool()
+    diff = (expected[keep] - actual[keep]).abs().max().item()
+    dtype = model.get_encoder().embeddings.word_embeddings.weight.dtype
+    scale = max(1.0, expected[keep].abs().max().item())
+    return diff, VERIFY_TOLERANCE.get(dtype, VERIFY_TOLERANCE_HALF) * scale
 
 
-def write_atomically(out: Path, overwrite: bool, fill) -> None:
+def _verify_mapping(model: XLMSWCMForConditionalGeneration) -> list[str]:
+    """Names of decoder tensors that do not equal their encoder source (should be none)."""
+    params = dict(model.model.named_parameters(remove_duplicate=False))
+    rows = {
+        **sharing_map(model.config),
+        **custom_layer_mapping(model.config),
+        **_layer_norm_sources(model.config),
+    }
+    return [t for t, s in rows.items() if not torch.equal(params[t], params[s])]
+
+
+def write_atomically(out: str | os.PathLike, overwrite: bool, fill: Callable[[Path], None]) -> None:
     """Calls `fill(tmp_folder)` and moves the folder to `out` only when it returns; never leaves half a folder at
-    `out`, and replaces an existing `out` only with `overwrite`."""
+    `out` (nor a temporary folder next to it), and replaces an existing `out` only with `overwrite`.
+
+    Example:
+
+    ```python
+    >>> write_atomically("seed-out", overwrite=False, fill=lambda tmp: model.save_pretrained(tmp))  # doctest: +SKIP
+    ```
+    """
     out = Path(out)
     if out.exists() and not overwrite:
         raise ConversionError(f"{out} already exists: choose another output folder or pass --overwrite.")
     out.parent.mkdir(parents=True, exist_ok=True)
+    # A sibling of `out`, so the final move is a rename on the same file system (atomic, no copy).
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); OUT gets the usual permissions
+    old = None
     try:
         fill(tmp)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old / out.name, out)  # put the previous output back
+                raise
         else:
             os.replace(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _format_size(size: int) -> str:
+    return f"{size:,} bytes ({size / 2**20:.1f} MiB)"
 
 
 def format_report(report: dict) -> str:
-    """Human-readable conversion report."""
+    """Human-readable conversion report (what `xlm-swcm-convert` prints).
+
+    Example:
+
+    ```python
+    >>> print(format_report(report))  # doctest: +SKIP
+    source: path/to/xlm-roberta-base (xlm-roberta)
+    ...
+    ```
+    """
+    layer_types = report["decoder_layer_types"]
     lines = [
         f"source: {report['source']} ({report.get('source_model_type')})",
         f"layout: insert_every={report['insert_every']} trailing_normal_layer={report['trailing_normal_layer']} "
-        f"-> {len(report['decoder_layer_types'])} decoder layers "
-        f"({report['decoder_layer_types'].count('normal')} normal)",
+        f"-> {len(layer_types)} decoder layers ({layer_types.count('normal')} normal: "
+        f"{[j for j, kind in enumerate(layer_types) if kind == 'normal']})",
         f"weight sharing: {report['weight_sharing']}",
     ]
     # One line per decoder layer: "decoder.layers.0: self_attn <- encoder.layers.0.attention [copied], ..."
@@ -305,20 +524,42 @@ def format_report(report: dict) -> str:
             group, block = ".".join(parts[:3]), parts[3]
             if not block.endswith("layer_norm"):
                 source = source.rsplit(".", 1)[0]  # qkv/o_proj/fc1/fc2 -> their attention/ffn block
+        elif parts[:2] == ["decoder", "embeddings"]:
+            group, block, source = "decoder.embeddings", "", "encoder.embeddings"
         else:
             group, block = target, ""
         groups.setdefault(group, {})[block] = f"{source} [{row['mode']}]"
     lines.append("mapping (decoder <- encoder):")
     for group, blocks in groups.items():
         lines.append(f"  {group}: " + ", ".join(f"{b} <- {s}" if b else f"<- {s}" for b, s in blocks.items()))
-    lines.append(f"random: {len(report['random'])} tensors (normal layers)")
+    t = report["tensors"]
+    lines.append(
+        f"tensors: {t['from_source']} encoder tensors from the source; decoder/LM head: {t['copied']} copied, "
+        f"{t['tied']} tied, {t['random']} random (normal layers)"
+    )
     p = report["parameters"]
     lines.append(
         f"parameters: total {p['total']:,} (encoder {p['encoder']:,} incl. embeddings {p['embeddings']:,}; "
         f"decoder-only {p['decoder']:,})"
     )
+    if p.get("shared_with_encoder"):
+        lines.append(
+            f"  tie mode: {p['shared_with_encoder']:,} decoder parameters are the encoder's (stored once); "
+            f"copy mode would have {p['total'] + p['shared_with_encoder']:,}"
+        )
+    for key, label in (("language_tokens", "language tokens"), ("trim_vocab", "trimmed vocabulary")):
+        if key in report:
+            lines.append(f"{label}: {report[key]}")
+    if "extend_vocab" in report:
+        ext = report["extend_vocab"]
+        lines.append(
+            f"extended vocabulary: +{ext['pieces_added']} pieces ({ext['vocab_size_before']:,} -> "
+            f"{ext['vocab_size_after']:,}); <unk> rate {ext['unk_rate_before']} -> {ext['unk_rate_after']}"
+        )
+    if "vocab_size" in report:
+        lines.append(f"vocabulary: {report['vocab_size']:,} tokens")
     if "file_size_bytes" in report:
-        lines.append(f"weights file: {report['file_size_bytes'] / 2**20:.1f} MiB")
+        lines.append(f"weights file: {_format_size(report['file_size_bytes'])}")
     return "\n".join(lines)
 
 
@@ -327,15 +568,45 @@ def _read_corpus(path: str) -> list[str]:
         raise ConversionError(
             f"Corpus {path!r} does not exist: give a UTF-8 text file, one sentence per line."
         )
-    with open(path, encoding="utf-8") as handle:
-        lines = [line.strip() for line in handle if line.strip()]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [line.strip() for line in handle if line.strip()]
+    except UnicodeDecodeError as error:
+        raise ConversionError(f"Corpus {path!r} is not UTF-8 text ({error}).") from error
     if not lines:
-        raise ConversionError(f"Corpus {path!r} is empty.")
+        raise ConversionError(f"Corpus {path!r} is empty: give a UTF-8 text file, one sentence per line.")
     return lines
 
 
+def _load_tokenizer(path: str, model_type: str | None, required: bool) -> Any:
+    """The source's tokenizer: a folder / Hub id (AutoTokenizer) or a single tokenizer.json. None when there is
+    none and no option needs one."""
+    try:
+        if os.path.isfile(path):
+            if not path.endswith(".json"):
+                raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json.")
+            if model_type not in ("xlm-roberta", "camembert"):
+                raise ConversionError(
+                    f"A bare tokenizer.json is read as an XLM-R (SentencePiece) tokenizer, but the source is "
+                    f"{model_type!r}: pass a tokenizer folder (with tokenizer_config.json) instead."
+                )
+            from transformers import XLMRobertaTokenizer
+
+            return XLMRobertaTokenizer(tokenizer_file=path)
+        return AutoTokenizer.from_pretrained(path)
+    except ConversionError:
+        raise
+    except Exception as error:
+        if required or os.path.isfile(path):
+            raise ConversionError(
+                f"No usable tokenizer at {path!r} ({type(error).__name__}: {error}); pass --tokenizer (a folder or "
+                "an XLM-R tokenizer.json)."
+            ) from error
+        return None
+
+
 def convert(
-    source: str,
+    source: str | os.PathLike,
     out: str | os.PathLike,
     *,
     insert_every: int = 3,
@@ -351,26 +622,55 @@ def convert(
     keep_top: int | None = None,
     verify: bool = False,
     overwrite: bool = False,
-    log=print,
+    log: Callable[[str], Any] = print,
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
-    `trust_remote_code`, tokenizer, `swcm_conversion.json`); returns the report. See `xlm-swcm-convert --help`."""
+    `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
+
+    Vocabulary options run in this order: `extend_vocab` (a corpus file: learn `new_pieces` pieces for text the
+    vocabulary turns into <unk>), `language_tokens` (e.g. `["bo", "ug"]` -> `<bo>`, `<ug>`), `trim_vocab` (a corpus
+    file: keep only the tokens it uses, at most `keep_top` of them, plus special and language tokens). `verify`
+    checks that the converted encoder reproduces the source's outputs, before and after saving. `out` is written
+    all at once: on any error or interruption nothing is left at `out`.
+
+    Example:
+
+    ```python
+    >>> report = convert("xlm-roberta-base", "seed", weight_sharing="tie", language_tokens=["bo", "ug"])  # doctest: +SKIP
+    ```
+    """
     out = Path(out)
     if out.exists() and not overwrite:  # checked first, so a refused run costs nothing
         raise ConversionError(f"{out} already exists: choose another output folder or pass --overwrite.")
+    if os.path.exists(source) and out.exists() and os.path.samefile(source, out):
+        raise ConversionError(f"The output folder {out} is the source folder: choose another output folder.")
+    if keep_top is not None and not trim_vocab:
+        raise ConversionError("--keep-top only applies with --trim-vocab CORPUS.")
     encoder = load_encoder(source)
+    needs_tokenizer = bool(language_tokens or extend_vocab or trim_vocab)
     tokenizer = _load_tokenizer(
-        tokenizer_path or source, required=bool(language_tokens or extend_vocab or trim_vocab)
+        os.fspath(tokenizer_path or source), encoder.config.model_type, required=needs_tokenizer
     )
     overrides = {}
-    if tokenizer is not None:
+    if tokenizer is None:
+        log(
+            f"note: no tokenizer found at {os.fspath(source)!r}; {out} gets none (pass --tokenizer to add one)."
+        )
+    else:
+        if len(tokenizer) > encoder.config.vocab_size:
+            raise ConversionError(
+                f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
+                f"{encoder.config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
+            )
+        # The tokenizer is the authority on special ids (BERT configs, for one, carry no bos/eos).
         overrides = {
             name: getattr(tokenizer, name)
             for name in ("pad_token_id", "bos_token_id", "eos_token_id")
             if getattr(tokenizer, name, None) is not None
         }
         start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-        overrides["decoder_start_token_id"] = start
+        if start is not None:
+            overrides["decoder_start_token_id"] = start
     model, _ = build_seed(
         encoder,
         insert_every=insert_every,
@@ -380,42 +680,49 @@ def convert(
         tie_word_embeddings=tie_word_embeddings,
         **overrides,
     )
+    if tokenizer is not None and tokenizer.model_max_length > 10**8:
+        # A bare tokenizer.json carries no length limit; the model's is its number of positions.
+        tokenizer.model_max_length = model.config.max_position_embeddings - model.config.position_offset
     if verify:
-        diff = verify_encoder(encoder, model, tokenizer)
-        log(f"verify: encoder max abs difference vs source = {diff:.3g}")
-        if not diff <= 1e-4:
+        diff, tolerance = verify_encoder(encoder, model, tokenizer)
+        log(f"verify: converted encoder vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})")
+        if not diff <= tolerance:
             raise ConversionError(
-                f"--verify failed: converted encoder differs from the source by {diff:.3g}."
+                f"--verify failed: the converted encoder's outputs differ from the source's by {diff:.3g} "
+                f"(allowed {tolerance:.3g}); the conversion is broken, nothing was written."
             )
 
-    vocab_notes = {}
-    if language_tokens or extend_vocab or trim_vocab:
+    vocab_notes: dict[str, Any] = {}
+    kept = None
+    if needs_tokenizer:
         from . import vocab  # tokenizer surgery is only needed for these options
 
-        if extend_vocab:
-            vocab_notes["extend_vocab"] = vocab.extend_vocabulary(
-                tokenizer, model, _read_corpus(extend_vocab), new_pieces=new_pieces
-            )
-            tokenizer = vocab_notes["extend_vocab"].pop("tokenizer", tokenizer)
-        if language_tokens:
-            vocab_notes["language_tokens"] = dict(
-                zip(
-                    language_tokens,
-                    vocab.add_language_tokens(tokenizer, model, list(language_tokens)),
-                    strict=True,
+        try:
+            if extend_vocab:
+                vocab_notes["extend_vocab"] = vocab.extend_vocabulary(
+                    tokenizer, model, _read_corpus(extend_vocab), new_pieces=new_pieces
                 )
-            )
-        if trim_vocab:
-            tokenizer, kept = vocab.trim_vocabulary(
-                tokenizer, model, _read_corpus(trim_vocab), keep_top=keep_top
-            )
-            vocab_notes["trim_vocab"] = {"kept_tokens": len(kept)}
+            if language_tokens:
+                vocab.add_language_tokens(tokenizer, model, list(language_tokens))
+            if trim_vocab:
+                tokenizer, kept = vocab.trim_vocabulary(
+                    tokenizer, model, _read_corpus(trim_vocab), keep_top=keep_top
+                )
+                vocab_notes["trim_vocab"] = {"kept_tokens": len(kept)}
+            if language_tokens:  # ids after all surgery (trimming renumbers them)
+                tokens = [vocab.language_token(lang) for lang in language_tokens]
+                vocab_notes["language_tokens"] = dict(
+                    zip(tokens, tokenizer.convert_tokens_to_ids(tokens), strict=True)
+                )
+        except (TypeError, ValueError) as error:
+            if isinstance(error, ConversionError):
+                raise
+            raise ConversionError(f"Vocabulary option failed: {error}") from error
+        vocab_notes["vocab_size"] = model.config.vocab_size
 
     report = conversion_report(model, encoder)
-    report["source"] = str(source)
+    report["source"] = os.fspath(source)
     report.update(vocab_notes)
-    if language_tokens:
-        report["languages"] = list(language_tokens)
 
     def fill(folder: Path) -> None:
         model.save_pretrained(folder)
@@ -427,10 +734,18 @@ def convert(
         )
         if verify:  # what was written, not what is in memory, must reproduce the source encoder
             reloaded = XLMSWCMForConditionalGeneration.from_pretrained(folder)
-            if not (language_tokens or extend_vocab or trim_vocab):
-                diff = verify_encoder(encoder, reloaded, tokenizer)
-                if not diff <= 1e-4:
-                    raise ConversionError(f"--verify failed after saving: encoder differs by {diff:.3g}.")
+            broken = _verify_mapping(reloaded)
+            if broken:
+                raise ConversionError(
+                    f"--verify failed after saving: {len(broken)} decoder tensors differ from their encoder "
+                    f"source (first: {broken[0]})."
+                )
+            diff, tolerance = verify_encoder(encoder, reloaded, None, kept)
+            log(
+                f"verify: saved checkpoint vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})"
+            )
+            if not diff <= tolerance:
+                raise ConversionError(f"--verify failed after saving: encoder differs by {diff:.3g}.")
 
     write_atomically(out, overwrite, fill)
     log(format_report(report))
@@ -438,23 +753,8 @@ def convert(
     return report
 
 
-def _load_tokenizer(path: str, required: bool):
-    try:
-        if os.path.isfile(path) and path.endswith(".json"):
-            from transformers import XLMRobertaTokenizerFast
-
-            return XLMRobertaTokenizerFast(tokenizer_file=path)
-        return AutoTokenizer.from_pretrained(path)
-    except Exception as error:
-        if required:
-            raise ConversionError(
-                f"No tokenizer found at {path!r} ({error}); vocabulary options need one: pass --tokenizer "
-                "(a folder or a tokenizer.json)."
-            ) from error
-        return None
-
-
 def build_parser() -> argparse.ArgumentParser:
+    """The `xlm-swcm-convert` argument parser."""
     parser = argparse.ArgumentParser(
         prog="xlm-swcm-convert",
         description="Convert an XLM-R-family encoder (XLM-R, CINO, RoBERTa, BERT) into an XLM-SWCM seed checkpoint.",
@@ -465,16 +765,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--insert-every", type=int, default=3, help="X: a normal layer after every X custom layers"
     )
     parser.add_argument(
-        "--trailing-normal-layer", action="store_true", help="also a normal layer after the last"
+        "--trailing-normal-layer", action="store_true", help="also a normal layer after the last custom layer"
     )
-    parser.add_argument("--weight-sharing", choices=["copy", "tie"], default="copy")
+    parser.add_argument(
+        "--weight-sharing",
+        choices=["copy", "tie"],
+        default="copy",
+        help="copy: the decoder gets independent copies (default); tie: it uses the encoder's tensors",
+    )
     parser.add_argument(
         "--untie-lm-head", action="store_true", help="LM head as a copy of, not tied to, embeddings"
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the normal layers' random initialisation"
     )
-    parser.add_argument("--tokenizer", help="tokenizer folder or tokenizer.json (default: the source folder)")
+    parser.add_argument(
+        "--tokenizer", help="tokenizer folder or XLM-R tokenizer.json (default: the source folder)"
+    )
     parser.add_argument(
         "--add-language-tokens", default="", help="comma-separated codes, e.g. bo,ug,kk,mn,zh"
     )
@@ -483,21 +790,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--new-pieces", type=int, default=2000, help="with --extend-vocab: pieces to learn")
     parser.add_argument(
-        "--trim-vocab", metavar="CORPUS", help="keep only the tokens CORPUS uses (+ specials)"
+        "--trim-vocab", metavar="CORPUS", help="keep only the tokens CORPUS uses (+ special tokens)"
     )
     parser.add_argument(
         "--keep-top", type=int, help="with --trim-vocab: keep only the N most frequent tokens"
     )
     parser.add_argument(
-        "--verify", action="store_true", help="check the converted encoder reproduces the source"
+        "--verify",
+        action="store_true",
+        help="check that the converted encoder reproduces the source's outputs",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     return parser
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point `xlm-swcm-convert`."""
+    """Console entry point `xlm-swcm-convert`; returns the exit status (0 ok, 2 bad input, 130 interrupted).
+
+    Example:
+
+    ```python
+    >>> main(["path/to/xlm-roberta-base", "seed", "--weight-sharing", "tie", "--verify"])  # doctest: +SKIP
+    0
+    ```
+    """
+    from transformers.utils import logging as hf_logging
+
     args = build_parser().parse_args(argv)
+    bars, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
+    # The report is the output: no shard-writing bars, and no load report about the source's unused MLM head or
+    # pooler (real problems, such as missing weights, raise a ConversionError).
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    # SIGTERM (kill, a job scheduler) cleans up like Ctrl-C: the temporary folder is removed, OUT is untouched.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         convert(
             args.source,
@@ -516,12 +848,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             verify=args.verify,
             overwrite=args.overwrite,
         )
-    except (ConversionError, ValueError) as error:
+    except ValueError as error:  # ConversionError and the config's own checks
         print(f"xlm-swcm-convert: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"xlm-swcm-convert: error: cannot write {args.out}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("xlm-swcm-convert: interrupted; nothing was written to the output folder.", file=sys.stderr)
+        print(f"xlm-swcm-convert: interrupted; nothing was written to {args.out}.", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     return 0
 
 
