@@ -43,6 +43,8 @@ import torch.utils.data
 from transformers import BatchEncoding, PreTrainedTokenizerBase
 from transformers.data.data_collator import DataCollatorMixin
 
+from .vocab import language_token
+
 __all__ = [
     "LANGUAGE_CODES",
     "SENTENCE_END_CHARS",
@@ -77,19 +79,6 @@ _CLOSERS = "\"'"
 _SPM_SPACE = "\u2581"
 
 
-def language_token(lang: str) -> str:
-    """Return the language token for a code: ``"bo"`` -> ``"<bo>"``; tokens like ``"<bo>"`` pass through.
-
-    Example:
-        >>> language_token("bo"), language_token("<zh>")
-        ('<bo>', '<zh>')
-    """
-    if not isinstance(lang, str) or not lang.strip():
-        raise ValueError(f"A language must be a non-empty string such as 'bo' or '<bo>', got {lang!r}.")
-    lang = lang.strip()
-    return lang if lang.startswith("<") and lang.endswith(">") else f"<{lang}>"
-
-
 def add_language_tokens(tokenizer: PreTrainedTokenizerBase, languages: Iterable[str] = LANGUAGE_CODES) -> int:
     """Register language tokens (``<bo>`` ...) as special tokens; returns how many were new.
 
@@ -116,11 +105,10 @@ def language_token_id(tokenizer: PreTrainedTokenizerBase, lang: str) -> int:
     token_id = tokenizer.convert_tokens_to_ids(token)
     if token_id is None or (tokenizer.unk_token_id is not None and token_id == tokenizer.unk_token_id):
         raise ValueError(
-            f"The tokenizer has no token {token!r}. Add the language tokens first with "
-            f"`xlm_swcm.data.add_language_tokens(tokenizer)` (or "
-            f"`tokenizer.add_special_tokens({{'extra_special_tokens': [{token!r}]}}, "
-            f"replace_extra_special_tokens=False)`) and resize the model's embeddings with "
-            f"`model.resize_token_embeddings(len(tokenizer))`."
+            f"The tokenizer has no token {token!r}. Add the language tokens and their embedding rows with "
+            f"`xlm_swcm.vocab.add_language_tokens(tokenizer, model, [{lang!r}])` (or, tokenizer only, "
+            f"`xlm_swcm.data.add_language_tokens(tokenizer)` followed by "
+            f"`model.resize_token_embeddings(len(tokenizer))`)."
         )
     return int(token_id)
 
