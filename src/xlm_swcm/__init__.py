@@ -8,6 +8,7 @@ Importing the package registers the model with the Auto classes:
 >>> from transformers import AutoConfig
 >>> type(AutoConfig.for_model("xlm-swcm")).__name__
 'XLMSWCMConfig'
+
 ```
 """
 

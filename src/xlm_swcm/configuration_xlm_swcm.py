@@ -84,6 +84,7 @@ class XLMSWCMConfig(PretrainedConfig):
     >>> config = XLMSWCMConfig(num_hidden_layers=12, insert_every=3)
     >>> config.decoder_layer_types.count("normal"), config.decoder_layers
     (3, 15)
+
     ```
     """
 
@@ -196,6 +197,7 @@ class XLMSWCMConfig(PretrainedConfig):
         >>> from transformers import XLMRobertaConfig
         >>> XLMSWCMConfig.from_encoder_config(XLMRobertaConfig(num_hidden_layers=6), insert_every=2).decoder_layers
         8
+
         ```
         """
         model_type = getattr(encoder_config, "model_type", None)
