@@ -165,9 +165,9 @@ def test_every_mapped_tensor_equals_its_encoder_source(kind, weight_sharing, tmp
                 actual = getattr(getattr(layer, norm), kind_)
                 assert torch.equal(actual, getattr(expected, kind_)), (j, norm, kind_)
                 assert all(actual is not p for p in swcm.encoder.parameters())
-    last = base.encoder.layer[L - 1].output.LayerNorm
-    assert torch.equal(decoder.layer_norm.weight, last.weight) and torch.equal(
-        decoder.layer_norm.bias, last.bias
+    # The final LayerNorm has no encoder counterpart: identity.
+    assert torch.equal(decoder.layer_norm.weight, torch.ones(H)) and torch.equal(
+        decoder.layer_norm.bias, torch.zeros(H)
     )
     # Embeddings: the same tensors in encoder and decoder, equal to the source's.
     for name in ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm"):
@@ -199,7 +199,7 @@ def test_report_counts_copied_tied_and_random_tensors(weight_sharing):
     mapped = (
         custom * 2 * (2 + 2) * 2
     )  # per layer: 2 attentions x (qkv, o_proj) + 2 FFNs x (fc1, fc2); w and b
-    norms = custom * 4 * 2 + 2  # 4 LayerNorms per custom layer, plus the final one
+    norms = custom * 4 * 2  # 4 LayerNorms per custom layer (the final one starts at identity)
     tied_always = 5 + 1  # decoder embedding block (word, position, type, LayerNorm w/b) and the LM head
     expected = {
         "from_source": 5 + L * 12,  # embeddings + per layer: qkv, o_proj, fc1, fc2, 2 LayerNorms (w and b)
@@ -207,6 +207,7 @@ def test_report_counts_copied_tied_and_random_tensors(weight_sharing):
         "tied": tied_always + (mapped if weight_sharing == "tie" else 0),
         "random": 3 * 2 * 2
         + 3 * 2,  # normal layer: 2 attentions + 1 FFN, 2 linears each (w, b); 3 LayerNorms
+        "identity": 2,  # the decoder's final LayerNorm (w, b)
     }
     assert report["tensors"] == expected
     assert len(report["random"]) == expected["random"]

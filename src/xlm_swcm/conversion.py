@@ -24,7 +24,10 @@ copied sublayer sees inputs with the same scale and shift as in the encoder:
 * `self_attn_layer_norm` and `cross_attn_layer_norm` of layer j <- the LayerNorm just before encoder attention i:
   `embeddings.LayerNorm` for i = 0, else `layers.{i-1}.ffn_layer_norm` (XLM-R: `layer.{i-1}.output.LayerNorm`);
 * `ffn1_layer_norm` and `ffn2_layer_norm` <- `layers.{i}.attention_layer_norm` (`attention.output.LayerNorm`);
-* the decoder's final `layer_norm` <- the encoder's last LayerNorm, whose outputs the (tied) word embeddings score.
+* the decoder's final `layer_norm` starts at identity (gain 1, bias 0): no encoder LayerNorm plays its role (the
+  encoder's last one feeds an MLM head or a pooling objective, not the tied word embeddings). Measured in
+  `experiments/RESULTS.md` (`swcm-x3-ln1`): copying the encoder's last LayerNorm there left multilingual-e5-small's
+  seed with near-flat logits (mean gain 0.23) and a dev loss 0.74 nats worse after 60 steps.
 
 LayerNorms are copied, never tied, in both modes: they are small and the decoder's residual stream is not the
 encoder's, so they must be free to adapt.
@@ -132,6 +135,10 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
     return out
 
 
+# Decoder tensors that start at identity (LayerNorm gain 1, bias 0): model-relative names.
+IDENTITY_INIT = ("decoder.layer_norm.weight", "decoder.layer_norm.bias")
+
+
 def _layer_norm_sources(config: XLMSWCMConfig) -> dict[str, str]:
     """`{decoder LayerNorm: encoder LayerNorm}` as explained in the module docstring (model-relative names)."""
     sources = {}
@@ -149,7 +156,8 @@ def _layer_norm_sources(config: XLMSWCMConfig) -> dict[str, str]:
             ("ffn2_layer_norm", before_ffn),
         ):
             sources[f"decoder.layers.{j}.{norm}"] = source
-    sources["decoder.layer_norm"] = f"encoder.layers.{config.num_hidden_layers - 1}.ffn_layer_norm"
+    # The decoder's final LayerNorm has no encoder counterpart (the encoder's last LayerNorm was trained to feed its
+    # MLM head or a pooling objective, not the tied word embeddings): it starts at identity, see IDENTITY_INIT.
     return {f"{t}.{kind}": f"{s}.{kind}" for t, s in sources.items() for kind in ("weight", "bias")}
 
 
@@ -245,6 +253,8 @@ def build_seed(
         for target, src in {**custom_layer_mapping(config), **_layer_norm_sources(config)}.items():
             if params[target] is not params[src]:  # in tie mode the mapped tensors are already the same
                 params[target].copy_(params[src])
+        for name in IDENTITY_INIT:
+            params[name].fill_(1.0 if name.endswith("weight") else 0.0)
         if not tie_word_embeddings:
             model.lm_head.weight.copy_(swcm.encoder.embeddings.word_embeddings.weight)
     model.eval()
@@ -289,6 +299,7 @@ def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrained
         if kind == "normal"
         for name, _ in swcm.decoder.layers[j].named_parameters()
     ]
+    identity = [f"model.{name}" for name in IDENTITY_INIT]
     from_source = [name for name in params if name.startswith("model.encoder.")]
     modes = [row["mode"] for row in mapping]
 
@@ -313,11 +324,13 @@ def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrained
         "decoder_layer_types": config.decoder_layer_types,
         "mapping": mapping,
         "random": random,
+        "identity": identity,
         "tensors": {
             "from_source": len(from_source),
             "copied": modes.count("copied"),
             "tied": modes.count("tied"),
             "random": len(random),
+            "identity": len(identity),
         },
         "parameters": {
             "total": sum(p.numel() for p in unique.values()),
