@@ -431,3 +431,18 @@ def test_missing_decoder_start_token_id():
     model.generation_config.bos_token_id = None
     with pytest.raises(ValueError, match="decoder_start_token_id"):
         model.generate(input_ids=torch.tensor([[0, 5, 2]]), max_new_tokens=2)
+
+
+@pytest.mark.parametrize("layers", [3, 4])  # X=3: no normal layer with 3 encoder layers, one with 4
+def test_no_split_modules_name_the_layers_the_model_has(layers):
+    from accelerate import FullyShardedDataParallelPlugin
+    from accelerate.utils.fsdp_utils import fsdp2_prepare_auto_wrap_policy
+
+    model = tiny_model(num_hidden_layers=layers)
+    present = {type(module).__name__ for module in model.modules()}
+    assert set(model._no_split_modules) <= present
+    plugin = FullyShardedDataParallelPlugin(fsdp_version=2, auto_wrap_policy="TRANSFORMER_BASED_WRAP")
+    policy = fsdp2_prepare_auto_wrap_policy(plugin, model)  # raises for a class the model lacks
+    wrapped = [module for module in model.modules() if policy(module)]
+    # every encoder and decoder layer, and the two embedding blocks
+    assert len(wrapped) == layers + model.config.decoder_layers + 2

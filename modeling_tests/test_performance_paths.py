@@ -1,0 +1,192 @@
+"""Correctness of the fast paths: split matrix-vector products, logits_to_keep, static cache, torch.compile.
+
+Speed itself is measured only by `benchmarks/run.py`; these tests check that every fast path computes what the plain
+path computes.
+"""
+
+import pytest
+import torch
+from transformers import CompileConfig
+
+import xlm_swcm.modeling_xlm_swcm as modeling
+from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+
+TINY = dict(
+    vocab_size=99,  # odd: with 2 threads the LM head has a remainder row outside the split blocks
+    hidden_size=32,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    intermediate_size=37,
+    max_position_embeddings=64,
+)
+
+
+@pytest.fixture
+def two_threads():
+    """The split path needs >= 2 threads; CI machines may have one core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def split_everywhere(monkeypatch, two_threads):
+    """Takes the split path for every weight of the tiny model (by default small weights use `linear`)."""
+    monkeypatch.setattr(modeling, "SPLIT_LINEAR_MIN_WEIGHT", 0)
+
+
+@pytest.fixture
+def bmm_calls(monkeypatch):
+    """Counts torch.bmm calls, to check that a test exercised the split path."""
+    calls = []
+    bmm = torch.bmm
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return bmm(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "bmm", spy)
+    return calls
+
+
+def tiny_model(seed=0, **overrides) -> XLMSWCMForConditionalGeneration:
+    torch.manual_seed(seed)
+    return XLMSWCMForConditionalGeneration(XLMSWCMConfig(**{**TINY, **overrides})).eval()
+
+
+def padded_batch():
+    ids = torch.tensor([[0, 5, 6, 7, 8, 9, 2], [0, 8, 9, 2, 1, 1, 1], [1, 1, 0, 4, 5, 6, 2]])
+    return ids, ids.ne(1).long()
+
+
+def greedy(model, **kwargs):
+    ids, mask = padded_batch()
+    return model.generate(
+        ids,
+        attention_mask=mask,
+        max_new_tokens=6,
+        min_new_tokens=6,
+        do_sample=False,
+        output_logits=True,
+        return_dict_in_generate=True,
+        **kwargs,
+    )
+
+
+def assert_steps_close(steps, expected_steps, rtol=1e-5, atol=1e-5):
+    """Per-step logits of two generations agree (same number of steps)."""
+    for step, expected in zip(steps, expected_steps, strict=True):
+        torch.testing.assert_close(step, expected, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("out_features", [64, 65])  # 65: one row left over after two equal blocks
+@pytest.mark.parametrize("rows", [(1,), (3, 1)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_split_linear_equals_linear(split_everywhere, bmm_calls, out_features, rows, with_bias):
+    torch.manual_seed(0)
+    weight, bias = torch.randn(out_features, 48), torch.randn(out_features) if with_bias else None
+    x = torch.randn(*rows, 48)
+    expected = x @ weight.t() + (bias if with_bias else 0)  # written out, not through nn.functional.linear
+    torch.testing.assert_close(modeling.split_linear(x, weight, bias), expected, rtol=1e-5, atol=1e-5)
+    assert bmm_calls == [torch.Size([2, out_features // 2, 48])]  # one block per thread
+
+
+def test_split_linear_keeps_linear_beyond_max_rows_for_bf16_and_strided_weights(split_everywhere, bmm_calls):
+    weight, x = torch.randn(64, 48), torch.randn(5, 48)
+    modeling.split_linear(x, weight, None, max_rows=4)
+    modeling.split_linear(x[:1].bfloat16(), weight.bfloat16(), None)
+    strided = torch.randn(48, 64).t()  # rows are not contiguous: no block views
+    torch.testing.assert_close(modeling.split_linear(x[:1], strided, None), x[:1] @ strided.t())
+    assert bmm_calls == []
+
+
+def test_hooked_linear_keeps_its_own_forward(split_everywhere, bmm_calls):
+    # A hook (or a wrapper such as LoRA) must still run: apply_linear only takes over plain, unhooked nn.Linear.
+    layer = torch.nn.Linear(48, 64)
+    seen = []
+    layer.register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    x = torch.randn(1, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(modeling.apply_linear(layer, x), x @ layer.weight.t() + layer.bias)
+    assert seen == [torch.Size([1, 64])] and bmm_calls == []
+
+
+def test_split_path_gives_the_same_generation(split_everywhere, bmm_calls):
+    model = tiny_model()
+    fast = greedy(model)
+    assert bmm_calls, "the split path was not taken"
+    modeling.SPLIT_LINEAR_MIN_WEIGHT = 1 << 62  # restored by monkeypatch: plain linear everywhere
+    plain = greedy(model)
+    assert torch.equal(fast.sequences, plain.sequences)
+    assert_steps_close(fast.logits, plain.logits)
+
+
+def test_generate_asks_for_last_position_logits_only():
+    model = tiny_model()
+    seen = []
+    model.register_forward_pre_hook(
+        lambda m, args, kwargs: seen.append(kwargs.get("logits_to_keep")), with_kwargs=True
+    )
+    greedy(model)
+    assert seen == [1] * 6
+
+
+def test_logits_to_keep_equals_full_forward_last_position(split_everywhere):
+    model = tiny_model()
+    ids, mask = padded_batch()
+    decoder_ids = torch.tensor([[2, 5, 7, 9], [2, 9, 4, 1], [2, 3, 3, 3]])
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
+        last = model(
+            input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids, logits_to_keep=1
+        ).logits
+        two = model(
+            input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids, logits_to_keep=2
+        ).logits
+    assert last.shape == (3, 1, TINY["vocab_size"])
+    torch.testing.assert_close(last, full[:, -1:], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(two, full[:, -2:], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("position_style", ["roberta", "bert"])
+def test_static_cache_equals_dynamic_cache(position_style):
+    model = tiny_model(position_style=position_style)
+    dynamic = greedy(model)
+    static = greedy(model, cache_implementation="static")
+    assert torch.equal(static.sequences, dynamic.sequences)
+    assert_steps_close(static.logits, dynamic.logits)
+
+
+def test_compiled_forward_equals_eager():
+    # fullgraph: the whole model traces as one graph (no data-dependent Python branch on tensors). aot_eager keeps
+    # the test fast; the inductor build is exercised by `benchmarks/run.py --compile`.
+    model = tiny_model()
+    ids, mask = padded_batch()
+    decoder_ids = torch.tensor([[2, 5, 7], [2, 9, 1], [2, 3, 3]])
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    with torch.no_grad():
+        eager = model(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
+        fast = compiled(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
+    torch.testing.assert_close(fast, eager, rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_static_cache_generation_equals_eager_dynamic():
+    model = tiny_model()
+    eager = greedy(model)
+    config = CompileConfig(fullgraph=True, backend="aot_eager", mode=None)
+    config._compile_all_devices = True  # generate compiles decoding steps only on GPUs unless told otherwise
+    torch._dynamo.reset()
+    compiled = greedy(model, cache_implementation="static", compile_config=config)
+    assert hasattr(model, "_compiled_call"), "generate did not compile the decoding step"
+    assert torch.equal(compiled.sequences, eager.sequences)
+    assert_steps_close(compiled.logits, eager.logits)
+
+
+def test_bf16_static_cache_equals_dynamic_cache():
+    model = tiny_model().to(torch.bfloat16)
+    dynamic, static = greedy(model), greedy(model, cache_implementation="static")
+    assert all(torch.equal(x, x.bfloat16().float()) for x in static.logits)  # bf16 values (generate upcasts)
+    assert torch.equal(static.sequences, dynamic.sequences)
+    assert_steps_close(static.logits, dynamic.logits, rtol=1.6e-2, atol=1e-5)  # assert_close's bf16 defaults
