@@ -708,6 +708,9 @@ def main(argv=None):
     def log(message):
         print(f"[{time.perf_counter() - began:7.1f} s] {message}", flush=True)
 
+    def checkpoint():  # partial results survive an interrupted run
+        (out / "results.partial.json").write_text(json.dumps(r, indent=1))
+
     import transformers
 
     r = {
@@ -756,6 +759,7 @@ def main(argv=None):
             )
         for _ in range(s["train_passes"]):
             for name, spec in training_specs.items():
+                checkpoint()
                 result, best = run_training(spec, log=log), r["training"].get(name, {})
                 if "step_s" in result and result["step_s"] < best.get("step_s", float("inf")):
                     result["all_step_times_s"] = best.get("all_step_times_s", []) + result["step_times_s"]
@@ -786,6 +790,7 @@ def main(argv=None):
     log(f"decoding, batch 1, cached, {s['new']} tokens, {s['reps_b1']} interleaved runs")
     entries = {name: (m, {}) for name, m in models.items()}
     r["decode_b1"] = round_robin(entries, ids1, s["new"], s["reps_b1"], log=log)
+    checkpoint()
     bandwidths.append(read_bandwidth(buffer))
 
     log("XLM-SWCM variants, batch 1, cached: 30k vocabulary, tie mode, static cache")
@@ -818,6 +823,7 @@ def main(argv=None):
     # the trimmed ratio uses the full-vocab run of the same round
     r["vocab"]["xlm-swcm (30k vocab)"]["full_vocab_reference"] = r["vocab"]["xlm-swcm (250k vocab)"]
     r["variants"] = variants
+    checkpoint()
     r["bandwidth"]["weight_bytes_per_token"]["xlm-swcm (30k vocab)"] = weight_bytes_per_token(trimmed, ids1)
     r["bandwidth"]["weight_bytes_per_token"]["xlm-swcm (tie)"] = weight_bytes_per_token(tied, ids1)
     del trimmed, tied
@@ -826,6 +832,7 @@ def main(argv=None):
 
     log(f"decoding, batch 8, cached, {s['new']} tokens, {s['reps_b8']} interleaved runs (with peak memory)")
     r["decode_b8"] = round_robin(entries, ids8, s["new"], s["reps_b8"], log=log, measure_memory=True)
+    checkpoint()
     bandwidths.append(read_bandwidth(buffer))
 
     log(f"decoding without cache, {s['new_uncached']} tokens, batch 1 and 8")
@@ -833,6 +840,7 @@ def main(argv=None):
     for batch, ids in ((1, ids1), (8, ids8)):
         res = round_robin(entries, ids, s["new_uncached"], 1, use_cache=False, log=log)
         r["uncached"].update({f"{name} b{batch}": v for name, v in res.items()})
+        checkpoint()
 
     log("bf16 weights, batch 1, cached")
     for m in models.values():
@@ -862,6 +870,7 @@ def main(argv=None):
     r["machine"]["load_after"] = round(os.getloadavg()[0], 2)
     r["wall_s"] = time.perf_counter() - began
     (out / "results.json").write_text(json.dumps(r, indent=1))
+    (out / "results.partial.json").unlink(missing_ok=True)
     report(r, out)
     log(f"done: {out}")
 

@@ -1,4 +1,4 @@
-"""Correctness of the fast paths: split matrix-vector products, logits_to_keep, static cache, torch.compile.
+"""Correctness of the fast paths: decoding-sized linear layers, logits_to_keep, static cache, torch.compile.
 
 Speed itself is measured only by `benchmarks/run.py`; these tests check that every fast path computes what the plain
 path computes.
@@ -31,23 +31,29 @@ def two_threads():
 
 
 @pytest.fixture
-def split_everywhere(monkeypatch, two_threads):
-    """Takes the split path for every weight of the tiny model (by default small weights use `linear`)."""
-    monkeypatch.setattr(modeling, "SPLIT_LINEAR_MIN_WEIGHT", 0)
+def fast_everywhere(monkeypatch, two_threads):
+    """Takes the fast paths for every weight of the tiny model (by default small weights use `linear`)."""
+    monkeypatch.setattr(modeling, "DECODING_LINEAR_MIN_WEIGHT", 0)
 
 
 @pytest.fixture
-def bmm_calls(monkeypatch):
-    """Counts torch.bmm calls, to check that a test exercised the split path."""
-    calls = []
-    bmm = torch.bmm
+def calls(monkeypatch):
+    """Records which fast kernel ran: torch.bmm (split path) or oneDNN's linear."""
+    seen = {"bmm": [], "onednn": []}
+    bmm, onednn = torch.bmm, modeling.ONEDNN_LINEAR
 
-    def spy(*args, **kwargs):
-        calls.append(args[0].shape)
+    def bmm_spy(*args, **kwargs):
+        seen["bmm"].append(args[0].shape)
         return bmm(*args, **kwargs)
 
-    monkeypatch.setattr(torch, "bmm", spy)
-    return calls
+    def onednn_spy(*args):
+        seen["onednn"].append(args[0].shape)
+        return onednn(*args)
+
+    monkeypatch.setattr(torch, "bmm", bmm_spy)
+    if onednn is not None:
+        monkeypatch.setattr(modeling, "ONEDNN_LINEAR", onednn_spy)
+    return seen
 
 
 def tiny_model(seed=0, **overrides) -> XLMSWCMForConditionalGeneration:
@@ -83,25 +89,51 @@ def assert_steps_close(steps, expected_steps, rtol=1e-5, atol=1e-5):
 @pytest.mark.parametrize("out_features", [64, 65])  # 65: one row left over after two equal blocks
 @pytest.mark.parametrize("rows", [(1,), (3, 1)])
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_split_linear_equals_linear(split_everywhere, bmm_calls, out_features, rows, with_bias):
+def test_split_path_equals_linear(fast_everywhere, calls, out_features, rows, with_bias):
     torch.manual_seed(0)
     weight, bias = torch.randn(out_features, 48), torch.randn(out_features) if with_bias else None
     x = torch.randn(*rows, 48)
     expected = x @ weight.t() + (bias if with_bias else 0)  # written out, not through nn.functional.linear
-    torch.testing.assert_close(modeling.split_linear(x, weight, bias), expected, rtol=1e-5, atol=1e-5)
-    assert bmm_calls == [torch.Size([2, out_features // 2, 48])]  # one block per thread
+    torch.testing.assert_close(modeling.decoding_linear(x, weight, bias), expected, rtol=1e-5, atol=1e-5)
+    assert calls["bmm"] == [torch.Size([2, out_features // 2, 48])]  # one block per thread
 
 
-def test_split_linear_keeps_linear_beyond_max_rows_for_bf16_and_strided_weights(split_everywhere, bmm_calls):
-    weight, x = torch.randn(64, 48), torch.randn(5, 48)
-    modeling.split_linear(x, weight, None, max_rows=4)
-    modeling.split_linear(x[:1].bfloat16(), weight.bfloat16(), None)
-    strided = torch.randn(48, 64).t()  # rows are not contiguous: no block views
-    torch.testing.assert_close(modeling.split_linear(x[:1], strided, None), x[:1] @ strided.t())
-    assert bmm_calls == []
+def test_split_path_gradients(fast_everywhere, calls):
+    torch.manual_seed(0)
+    weight, x = torch.randn(65, 48, requires_grad=True), torch.randn(2, 48, requires_grad=True)
+    modeling.decoding_linear(x, weight).pow(2).sum().backward()
+    assert calls["bmm"]
+    out = x.detach() @ weight.detach().t()  # d(sum(out^2)) = 2 out
+    torch.testing.assert_close(x.grad, 2 * out @ weight.detach(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(weight.grad, 2 * out.t() @ x.detach(), rtol=1e-5, atol=1e-5)
 
 
-def test_hooked_linear_keeps_its_own_forward(split_everywhere, bmm_calls):
+@pytest.mark.skipif(modeling.ONEDNN_LINEAR is None, reason="torch built without oneDNN")
+@pytest.mark.parametrize("rows", [(8,), (2, 16)])
+def test_onednn_path_equals_linear(fast_everywhere, calls, rows):
+    torch.manual_seed(0)
+    weight, bias, x = torch.randn(65, 48), torch.randn(65), torch.randn(*rows, 48)
+    with torch.no_grad():
+        out = modeling.decoding_linear(x, weight[1:], bias[1:])  # a row slice, as for the fused QKV weight
+    torch.testing.assert_close(out, x @ weight[1:].t() + bias[1:], rtol=1e-5, atol=1e-5)
+    assert len(calls["onednn"]) == 1 and not calls["bmm"]
+
+
+def test_plain_linear_beyond_32_rows_with_gradients_bf16_and_strided_weights(fast_everywhere, calls):
+    weight, x = torch.randn(64, 48), torch.randn(33, 48)
+    with torch.no_grad():
+        modeling.decoding_linear(x, weight)  # 33 rows: a matrix product, MKL's strength
+        modeling.decoding_linear(x[:1].bfloat16(), weight.bfloat16())  # bf16 linear is oneDNN already
+        strided = torch.randn(48, 64).t()  # rows are not contiguous: no block views
+        torch.testing.assert_close(modeling.decoding_linear(x[:1], strided), x[:1] @ strided.t())
+    # oneDNN's op has no autograd formula: with gradients on, 5-32 rows go through linear
+    weight.requires_grad_(True)
+    modeling.decoding_linear(x[:8], weight).sum().backward()
+    torch.testing.assert_close(weight.grad, x[:8].sum(0).expand(64, 48))
+    assert calls == {"bmm": [], "onednn": []}
+
+
+def test_hooked_linear_keeps_its_own_forward(fast_everywhere, calls):
     # A hook (or a wrapper such as LoRA) must still run: apply_linear only takes over plain, unhooked nn.Linear.
     layer = torch.nn.Linear(48, 64)
     seen = []
@@ -109,15 +141,17 @@ def test_hooked_linear_keeps_its_own_forward(split_everywhere, bmm_calls):
     x = torch.randn(1, 48)
     with torch.no_grad():
         torch.testing.assert_close(modeling.apply_linear(layer, x), x @ layer.weight.t() + layer.bias)
-    assert seen == [torch.Size([1, 64])] and bmm_calls == []
+    assert seen == [torch.Size([1, 64])] and calls == {"bmm": [], "onednn": []}
 
 
-def test_split_path_gives_the_same_generation(split_everywhere, bmm_calls):
+@pytest.mark.parametrize("num_beams", [1, 3])  # 3 sequences x 1 beam: split path; x 3 beams: 9 rows, oneDNN
+def test_fast_paths_give_the_same_generation(fast_everywhere, calls, num_beams):
     model = tiny_model()
-    fast = greedy(model)
-    assert bmm_calls, "the split path was not taken"
-    modeling.SPLIT_LINEAR_MIN_WEIGHT = 1 << 62  # restored by monkeypatch: plain linear everywhere
-    plain = greedy(model)
+    fast = greedy(model, num_beams=num_beams)
+    kernel = "bmm" if num_beams == 1 or modeling.ONEDNN_LINEAR is None else "onednn"
+    assert calls[kernel], f"the {kernel} path was not taken"
+    modeling.DECODING_LINEAR_MIN_WEIGHT = 1 << 62  # restored by monkeypatch: plain linear everywhere
+    plain = greedy(model, num_beams=num_beams)
     assert torch.equal(fast.sequences, plain.sequences)
     assert_steps_close(fast.logits, plain.logits)
 
@@ -132,7 +166,7 @@ def test_generate_asks_for_last_position_logits_only():
     assert seen == [1] * 6
 
 
-def test_logits_to_keep_equals_full_forward_last_position(split_everywhere):
+def test_logits_to_keep_equals_full_forward_last_position(fast_everywhere):
     model = tiny_model()
     ids, mask = padded_batch()
     decoder_ids = torch.tensor([[2, 5, 7, 9], [2, 9, 4, 1], [2, 3, 3, 3]])
