@@ -205,9 +205,9 @@ def test_report_counts_copied_tied_and_random_tensors(weight_sharing):
         "from_source": 5 + L * 12,  # embeddings + per layer: qkv, o_proj, fc1, fc2, 2 LayerNorms (w and b)
         "copied": norms + (mapped if weight_sharing == "copy" else 0),
         "tied": tied_always + (mapped if weight_sharing == "tie" else 0),
-        "random": 3 * 2 * 2
-        + 3 * 2,  # normal layer: 2 attentions + 1 FFN, 2 linears each (w, b); 3 LayerNorms
-        "identity": 2,  # the decoder's final LayerNorm (w, b)
+        "folded": 0,
+        "random": 3 * 2 * 2,  # normal layer: 2 attentions + 1 FFN, 2 linears each (w, b)
+        "identity": 2 + 3 * 2,  # the decoder's final LayerNorm and the normal layer's 3 LayerNorms (w, b)
     }
     assert report["tensors"] == expected
     assert len(report["random"]) == expected["random"]

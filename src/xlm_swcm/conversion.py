@@ -17,24 +17,23 @@ The decoder's embedding block is always the encoder's (tied); the LM head is tie
 `tie_word_embeddings=False` starts as a copy of them. The source's pooler and MLM head are not used.
 
 LayerNorms. The encoder is post-LayerNorm (x = LN(x + sublayer(x))), the decoder pre-LayerNorm
-(x = x + sublayer(LN(x))), so no decoder LayerNorm has a twin in the encoder. Each decoder LayerNorm is therefore
-initialised (copied) from the encoder LayerNorm whose output the sublayer behind it was trained on, so that the
-copied sublayer sees inputs with the same scale and shift as in the encoder:
+(x = x + sublayer(LN(x))), so no decoder LayerNorm has a twin in the encoder. With `init="paper"` each decoder
+LayerNorm is copied from the encoder LayerNorm whose output the sublayer behind it read in pretraining, so that the
+copied sublayer sees inputs of the same scale and shift as in the encoder:
 
 * `self_attn_layer_norm` and `cross_attn_layer_norm` of layer j <- the LayerNorm just before encoder attention i:
   `embeddings.LayerNorm` for i = 0, else `layers.{i-1}.ffn_layer_norm` (XLM-R: `layer.{i-1}.output.LayerNorm`);
 * `ffn1_layer_norm` and `ffn2_layer_norm` <- `layers.{i}.attention_layer_norm` (`attention.output.LayerNorm`);
 * the decoder's final `layer_norm` starts at identity (gain 1, bias 0): no encoder LayerNorm plays its role (the
-  encoder's last one feeds an MLM head or a pooling objective, not the tied word embeddings). Measured in
-  `experiments/RESULTS.md` (`swcm-x3-ln1`): copying the encoder's last LayerNorm there left multilingual-e5-small's
-  seed with near-flat logits (mean gain 0.23) and a dev loss 0.74 nats worse after 60 steps.
+  encoder's last one feeds an MLM head or a pooling objective, not the tied word embeddings).
 
-LayerNorms are copied, never tied, in both modes: they are small and the decoder's residual stream is not the
-encoder's, so they must be free to adapt.
+Other recipes (`init=`) start the LayerNorms at identity, fold them into the projections, or copy less; the plan of
+every recipe is in `xlm_swcm.initialization`, and `experiments/RESULTS.md` measures them. LayerNorms are copied,
+never tied, in both sharing modes: they are small and the decoder's residual stream is not the encoder's.
 
 Normal layers are random: linear weights normal(0, `initializer_range`), biases 0, LayerNorms at identity (weight 1,
 bias 0), drawn from a generator seeded with `seed` only, so the same seed gives the same normal layers whatever the
-vocabulary or sharing mode.
+vocabulary, sharing mode or recipe.
 
 Example:
 
@@ -67,11 +66,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
-from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, custom_layer_mapping, sharing_map
+from .initialization import IDENTITY, INIT_RECIPES, RANDOM, Folded, folded_value, init_plan
+from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, sharing_map
 
 REPORT_FILE = "swcm_conversion.json"
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
@@ -135,48 +134,41 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
     return out
 
 
-# Decoder tensors that start at identity (LayerNorm gain 1, bias 0): model-relative names.
-IDENTITY_INIT = ("decoder.layer_norm.weight", "decoder.layer_norm.bias")
-
-
-def _layer_norm_sources(config: XLMSWCMConfig) -> dict[str, str]:
-    """`{decoder LayerNorm: encoder LayerNorm}` as explained in the module docstring (model-relative names)."""
-    sources = {}
-    for j, i in enumerate(config.decoder_layer_sources):
-        if i is None:
-            continue
-        before_attention = (
-            "encoder.embeddings.LayerNorm" if i == 0 else f"encoder.layers.{i - 1}.ffn_layer_norm"
-        )
-        before_ffn = f"encoder.layers.{i}.attention_layer_norm"
-        for norm, source in (
-            ("self_attn_layer_norm", before_attention),
-            ("cross_attn_layer_norm", before_attention),
-            ("ffn1_layer_norm", before_ffn),
-            ("ffn2_layer_norm", before_ffn),
-        ):
-            sources[f"decoder.layers.{j}.{norm}"] = source
-    # The decoder's final LayerNorm has no encoder counterpart (the encoder's last LayerNorm was trained to feed its
-    # MLM head or a pooling objective, not the tied word embeddings): it starts at identity, see IDENTITY_INIT.
-    return {f"{t}.{kind}": f"{s}.{kind}" for t, s in sources.items() for kind in ("weight", "bias")}
-
-
-def _init_normal_layers(model: XLMSWCMForConditionalGeneration, seed: int) -> None:
-    """Draws the normal layers from their own generator, so that they depend on `seed` and the layer shapes only
-    (not on the vocabulary size or the sharing mode, which change how much the rest of the init draws)."""
-    config = model.config
-    generator = torch.Generator().manual_seed(seed)
+def _init_random(
+    model: XLMSWCMForConditionalGeneration, names: list[str], generator: torch.Generator
+) -> None:
+    """Linear weights normal(0, initializer_range), biases 0, drawn from `generator` in the order of `names`."""
+    params = dict(model.model.named_parameters(remove_duplicate=False))
     with torch.no_grad():
-        for j, kind in enumerate(config.decoder_layer_types):
-            if kind != "normal":
-                continue
-            for module in model.model.decoder.layers[j].modules():
-                if isinstance(module, nn.Linear):
-                    module.weight.normal_(0.0, config.initializer_range, generator=generator)
-                    module.bias.zero_()
-                elif isinstance(module, nn.LayerNorm):
-                    module.weight.fill_(1.0)
-                    module.bias.zero_()
+        for name in names:
+            if name.endswith(".bias"):
+                params[name].zero_()
+            else:
+                params[name].normal_(0.0, model.config.initializer_range, generator=generator)
+
+
+def apply_init_plan(model: XLMSWCMForConditionalGeneration, init: str, seed: int) -> dict[str, str | Folded]:
+    """Sets every decoder tensor as `init_plan(model.config, init)` says, the encoder already loaded; returns the
+    plan. Random tensors of normal layers come from a generator seeded with `seed` alone, those of custom layers
+    (recipes `ffn-only`, `random`) from a second one, so the normal layers are the same in every recipe."""
+    plan = init_plan(model.config, init)
+    params = dict(model.model.named_parameters(remove_duplicate=False))
+    layer_types = model.config.decoder_layer_types
+    random = [t for t, s in plan.items() if s == RANDOM]
+    in_normal = [t for t in random if layer_types[int(t.split(".")[2])] == "normal"]
+    _init_random(model, in_normal, torch.Generator().manual_seed(seed))
+    _init_random(
+        model, [t for t in random if t not in in_normal], torch.Generator().manual_seed(10_000 + seed)
+    )
+    with torch.no_grad():
+        for target, source in plan.items():
+            if source == IDENTITY:
+                params[target].fill_(1.0 if target.endswith("weight") else 0.0)
+            elif isinstance(source, Folded):
+                params[target].copy_(folded_value(source, params))
+            elif source != RANDOM and params[target] is not params[source]:  # tie mode: already the same
+                params[target].copy_(params[source])
+    return plan
 
 
 def _check_source(config: Any, where: str) -> None:
@@ -204,6 +196,7 @@ def build_seed(
     weight_sharing: str = "copy",
     seed: int = 0,
     tie_word_embeddings: bool = True,
+    init: str = "paper",
     **config_overrides: Any,
 ) -> tuple[XLMSWCMForConditionalGeneration, dict]:
     """Builds an XLM-SWCM seed from an encoder; returns the model and a report of what was copied, tied or random.
@@ -214,7 +207,8 @@ def build_seed(
         insert_every: X, a normal layer after every X custom layers.
         trailing_normal_layer: also put a normal layer after the last custom layer (paper's n + floor(n / X)).
         weight_sharing: `"copy"` (independent copies, the paper) or `"tie"` (the decoder uses the encoder's tensors).
-        seed: seed of the random initialisation of the normal layers.
+        seed: seed of the random initialisation of the normal layers (and of any tensor the recipe draws).
+        init: the initialisation recipe, one of `INIT_RECIPES` (see `xlm_swcm.initialization`).
         tie_word_embeddings: tie the LM head to the word embeddings (else it starts as a copy of them).
         config_overrides: other `XLMSWCMConfig` arguments (dropout, decoder_start_token_id, attn_implementation, ...).
 
@@ -225,6 +219,8 @@ def build_seed(
     >>> print(format_report(report))  # doctest: +SKIP
     ```
     """
+    if init not in INIT_RECIPES:
+        raise ConversionError(f"init={init!r} is not a recipe; choose one of {', '.join(INIT_RECIPES)}.")
     if not isinstance(source, PreTrainedModel):
         source = load_encoder(source)
     _check_source(source.base_model.config, type(source).__name__)
@@ -236,55 +232,59 @@ def build_seed(
         tie_word_embeddings=tie_word_embeddings,
         **config_overrides,
     )
+    try:
+        init_plan(config, init)  # refuses a recipe the sharing mode cannot take, before any work
+    except ValueError as error:
+        raise ConversionError(str(error)) from None
     # Everything the model init draws comes from `seed`, and the caller's RNG is left as it was.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = XLMSWCMForConditionalGeneration(config)
-    _init_normal_layers(model, seed)
     model.to(dtype=source.dtype, device=source.device)
     swcm = model.model
     try:
         swcm.encoder.load_state_dict(encoder_state_dict(source), strict=True)
     except RuntimeError as error:  # a missing key or a shape mismatch must never pass silently
         raise ConversionError(f"The source encoder's weights do not fit its config: {error}") from error
-
-    params = dict(swcm.named_parameters(remove_duplicate=False))
-    with torch.no_grad():
-        for target, src in {**custom_layer_mapping(config), **_layer_norm_sources(config)}.items():
-            if params[target] is not params[src]:  # in tie mode the mapped tensors are already the same
-                params[target].copy_(params[src])
-        for name in IDENTITY_INIT:
-            params[name].fill_(1.0 if name.endswith("weight") else 0.0)
-        if not tie_word_embeddings:
+    apply_init_plan(model, init, seed)
+    if not tie_word_embeddings:
+        with torch.no_grad():
             model.lm_head.weight.copy_(swcm.encoder.embeddings.word_embeddings.weight)
     model.eval()
-    return model, conversion_report(model, source)
+    return model, conversion_report(model, source, init)
 
 
-def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None) -> dict:
-    """What each tensor starts from, how many tensors are copied / tied / random, and parameter counts (a shared
-    tensor counted once).
+def conversion_report(
+    model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str = "paper"
+) -> dict:
+    """What each tensor starts from under recipe `init`, how many tensors are copied / tied / folded / random /
+    identity, and parameter counts (a shared tensor counted once).
 
     `mapping` lists every decoder tensor (and the LM head) that starts from an encoder tensor, with its mode
-    (`"copied"` or `"tied"`); `random` lists the normal layers' tensors. `tensors` counts, over all parameter
-    names of the model, the encoder tensors taken from the source, and the copied, tied and random ones.
+    (`"copied"` or `"tied"`); `folded` the projections with a LayerNorm folded in; `random` and `identity` the
+    tensors drawn at random and the LayerNorms at identity. `tensors` counts them, and the encoder tensors taken
+    from the source.
 
     Example:
 
     ```python
     >>> report = conversion_report(model, source)  # doctest: +SKIP
-    >>> report["tensors"], report["parameters"]["total"]  # doctest: +SKIP
-    ({'from_source': 53, 'copied': 98, 'tied': 6, 'random': 18}, 97953)
+    >>> report["tensors"]  # doctest: +SKIP
+    {'from_source': 53, 'copied': 98, 'tied': 6, 'folded': 0, 'random': 12, 'identity': 14}
     ```
     """
     config = model.config
     swcm = model.model
     params = dict(model.named_parameters(remove_duplicate=False))
+    plan = init_plan(config, init)
 
     def mode(target: str, src: str) -> str:
         return "tied" if params[target] is params[src] else "copied"
 
-    rows = {**sharing_map(config), **custom_layer_mapping(config), **_layer_norm_sources(config)}
+    rows = {
+        **sharing_map(config),
+        **{t: s for t, s in plan.items() if s not in (IDENTITY, RANDOM) and isinstance(s, str)},
+    }
     mapping = [
         {"decoder": f"model.{t}", "encoder": f"model.{s}", "mode": mode(f"model.{t}", f"model.{s}")}
         for t, s in rows.items()
@@ -293,13 +293,18 @@ def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrained
     mapping.append(
         {"decoder": "lm_head.weight", "encoder": embeddings, "mode": mode("lm_head.weight", embeddings)}
     )
-    random = [
-        f"model.decoder.layers.{j}.{name}"
-        for j, kind in enumerate(config.decoder_layer_types)
-        if kind == "normal"
-        for name, _ in swcm.decoder.layers[j].named_parameters()
+    folded = [
+        {
+            "decoder": f"model.{t}",
+            "encoder": f"model.{s.source}",
+            "layer_norm": f"model.{s.norm}",
+            "rows": s.rows,
+        }
+        for t, s in plan.items()
+        if isinstance(s, Folded)
     ]
-    identity = [f"model.{name}" for name in IDENTITY_INIT]
+    random = [f"model.{t}" for t, s in plan.items() if s == RANDOM]
+    identity = [f"model.{t}" for t, s in plan.items() if s == IDENTITY]
     from_source = [name for name in params if name.startswith("model.encoder.")]
     modes = [row["mode"] for row in mapping]
 
@@ -309,8 +314,8 @@ def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrained
     # Parameters that copy mode would store a second time for the custom decoder layers.
     shared = sum(
         params[f"model.{t}"].numel()
-        for t, s in custom_layer_mapping(config).items()
-        if mode(f"model.{t}", f"model.{s}") == "tied"
+        for t, s in rows.items()
+        if t.startswith("decoder.layers.") and mode(f"model.{t}", f"model.{s}") == "tied"
     )
     source_config = getattr(source, "config", None)
     source_name = getattr(source_config, "_name_or_path", None) or type(source).__name__
@@ -321,14 +326,17 @@ def conversion_report(model: XLMSWCMForConditionalGeneration, source: PreTrained
         "trailing_normal_layer": config.trailing_normal_layer,
         "weight_sharing": config.weight_sharing,
         "tie_word_embeddings": config.tie_word_embeddings,
+        "init": init,
         "decoder_layer_types": config.decoder_layer_types,
         "mapping": mapping,
+        "folded": folded,
         "random": random,
         "identity": identity,
         "tensors": {
             "from_source": len(from_source),
             "copied": modes.count("copied"),
             "tied": modes.count("tied"),
+            "folded": len(folded),
             "random": len(random),
             "identity": len(identity),
         },
@@ -455,15 +463,23 @@ def verify_encoder(
     return diff, VERIFY_TOLERANCE.get(dtype, VERIFY_TOLERANCE_HALF) * scale
 
 
-def _verify_mapping(model: XLMSWCMForConditionalGeneration) -> list[str]:
-    """Names of decoder tensors that do not equal their encoder source (should be none)."""
+def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str = "paper") -> list[str]:
+    """Names of decoder tensors that do not start where recipe `init` says (should be none): copies and folds are
+    recomputed from the encoder's tensors, identity LayerNorms checked."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
-    rows = {
-        **sharing_map(model.config),
-        **custom_layer_mapping(model.config),
-        **_layer_norm_sources(model.config),
-    }
-    return [t for t, s in rows.items() if not torch.equal(params[t], params[s])]
+    broken = [t for t, s in sharing_map(model.config).items() if not torch.equal(params[t], params[s])]
+    for target, source in init_plan(model.config, init).items():
+        if source == RANDOM:
+            continue
+        if source == IDENTITY:
+            expected = torch.full_like(params[target], 1.0 if target.endswith("weight") else 0.0)
+        elif isinstance(source, Folded):
+            expected = folded_value(source, params)
+        else:
+            expected = params[source]
+        if not torch.equal(params[target], expected):
+            broken.append(target)
+    return broken
 
 
 def write_atomically(out: str | os.PathLike, overwrite: bool, fill: Callable[[Path], None]) -> None:
@@ -636,6 +652,7 @@ def convert(
     verify: bool = False,
     overwrite: bool = False,
     log: Callable[[str], Any] = print,
+    init: str = "paper",
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
     `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
@@ -691,6 +708,7 @@ def convert(
         weight_sharing=weight_sharing,
         seed=seed,
         tie_word_embeddings=tie_word_embeddings,
+        init=init,
         **overrides,
     )
     if tokenizer is not None and tokenizer.model_max_length > 10**8:
@@ -733,7 +751,7 @@ def convert(
             raise ConversionError(f"Vocabulary option failed: {error}") from error
         vocab_notes["vocab_size"] = model.config.vocab_size
 
-    report = conversion_report(model, encoder)
+    report = conversion_report(model, encoder, init)
     report["source"] = os.fspath(source)
     report.update(vocab_notes)
 
@@ -747,7 +765,7 @@ def convert(
         )
         if verify:  # what was written, not what is in memory, must reproduce the source encoder
             reloaded = XLMSWCMForConditionalGeneration.from_pretrained(folder)
-            broken = _verify_mapping(reloaded)
+            broken = _verify_mapping(reloaded, init)
             if broken:
                 raise ConversionError(
                     f"--verify failed after saving: {len(broken)} decoder tensors differ from their encoder "
@@ -785,6 +803,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["copy", "tie"],
         default="copy",
         help="copy: the decoder gets independent copies (default); tie: it uses the encoder's tensors",
+    )
+    parser.add_argument(
+        "--init",
+        choices=INIT_RECIPES,
+        default="paper",
+        help="where the custom decoder layers start (see xlm_swcm.initialization and the conversion guide)",
     )
     parser.add_argument(
         "--untie-lm-head", action="store_true", help="LM head as a copy of, not tied to, embeddings"
@@ -852,6 +876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             weight_sharing=args.weight_sharing,
             seed=args.seed,
             tie_word_embeddings=not args.untie_lm_head,
+            init=args.init,
             tokenizer_path=args.tokenizer,
             language_tokens=[code.strip() for code in args.add_language_tokens.split(",") if code.strip()],
             extend_vocab=args.extend_vocab,

@@ -653,10 +653,12 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         trailing_normal_layer: bool = False,
         weight_sharing: str = "copy",
         seed: int = 0,
+        init: str = "paper",
         **config_overrides,
     ) -> "XLMSWCMForConditionalGeneration":
         """Builds a seed whose decoder starts from `encoder` (a BERT-family model, folder or Hub id); see
-        `xlm_swcm.conversion` for the mapping. Needs the `xlm-swcm` package installed.
+        `xlm_swcm.conversion` for the mapping and `xlm_swcm.initialization` for the `init` recipes. Needs the
+        `xlm-swcm` package installed.
 
         Example:
 
@@ -674,6 +676,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
             trailing_normal_layer=trailing_normal_layer,
             weight_sharing=weight_sharing,
             seed=seed,
+            init=init,
             **config_overrides,
         )
         return model

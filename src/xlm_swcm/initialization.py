@@ -1,0 +1,141 @@
+# Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
+"""Initialisation recipes: where each decoder tensor of an XLM-SWCM seed starts, as one declarative plan.
+
+`init_plan(config, init)` maps every decoder parameter (names relative to `XLMSWCMModel`) to one of
+
+* an encoder parameter name: a copy of it (or, in tie mode, the very same tensor);
+* `IDENTITY`: a LayerNorm at gain 1, bias 0;
+* `RANDOM`: normal(0, `initializer_range`) for linear weights, 0 for biases;
+* a `Folded` entry: an encoder projection with the affine part of an encoder LayerNorm folded in (see below).
+
+The decoder's embedding block is the encoder's in every recipe (`sharing_map`); the final decoder LayerNorm starts at
+identity; normal layers are always random. The recipes differ in the custom layers (built from encoder layer i):
+
+| recipe      | attention (self, cross) | FFN1, FFN2 | the four pre-LayerNorms                                     |
+|-------------|-------------------------|------------|-------------------------------------------------------------|
+| `paper`     | copied                  | copied     | copied from the encoder LayerNorm whose output the sublayer |
+|             |                         |            | read in pretraining (see `xlm_swcm.conversion`)             |
+| `fresh-ln`  | copied                  | copied     | identity                                                    |
+| `folded-ln` | copied, LN folded in    | copied, LN | identity; the copied LayerNorm's gain g and bias b folded   |
+|             |                         | folded in  | into the projection after it: W' = W diag(g), b' = b + W b  |
+| `ffn-only`  | random                  | copied     | identity (what the reference code effectively built)        |
+| `random`    | random                  | random     | identity (the "no weight sharing" baseline)                 |
+
+`folded-ln` computes exactly the function of `paper` at step 0 (for cross-attention only the query rows are folded:
+keys and values read the encoder output, which that LayerNorm does not touch) but trains differently, because the
+LayerNorm gains start at 1. Tie mode shares the encoder's tensors unchanged, so it takes `paper` or `fresh-ln` only.
+
+Example:
+
+```python
+>>> from xlm_swcm import XLMSWCMConfig
+>>> plan = init_plan(XLMSWCMConfig(num_hidden_layers=2, hidden_size=8, num_attention_heads=2), "ffn-only")
+>>> plan["decoder.layers.0.ffn1.fc1.weight"], plan["decoder.layers.0.self_attn.qkv.weight"]
+('encoder.layers.0.ffn.fc1.weight', 'random')
+
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .configuration_xlm_swcm import XLMSWCMConfig
+
+INIT_RECIPES = ("paper", "fresh-ln", "folded-ln", "ffn-only", "random")
+# Recipes whose custom layers are exact copies of encoder tensors: the only ones tie mode can share.
+TIEABLE_RECIPES = ("paper", "fresh-ln")
+IDENTITY = "identity"
+RANDOM = "random"
+
+_BLOCKS = {"self_attn": "attention", "ffn1": "ffn", "cross_attn": "attention", "ffn2": "ffn"}
+_LEAVES = {"attention": ("qkv", "o_proj"), "ffn": ("fc1", "fc2")}
+_FIRST = {"attention": "qkv", "ffn": "fc1"}  # the projection that reads the LayerNorm's output
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Encoder projection `source` (`.weight` or `.bias`) with LayerNorm `norm`'s gain and bias folded in, over the
+    output rows `[0, rows)` (all rows when `rows` is None)."""
+
+    source: str
+    norm: str
+    rows: int | None = None
+
+
+def _norm_before(i: int, block: str) -> str:
+    """The encoder LayerNorm whose output encoder layer i's `block` read in pretraining (post-LN: the previous
+    sublayer's LayerNorm)."""
+    if block == "ffn":
+        return f"encoder.layers.{i}.attention_layer_norm"
+    return "encoder.embeddings.LayerNorm" if i == 0 else f"encoder.layers.{i - 1}.ffn_layer_norm"
+
+
+def init_plan(config: XLMSWCMConfig, init: str = "paper") -> dict[str, str | Folded]:
+    """`{decoder parameter: where it starts}` for every parameter of the decoder layers and the final LayerNorm.
+
+    Raises ValueError for an unknown recipe, or a recipe tie mode cannot share.
+    """
+    if init not in INIT_RECIPES:
+        raise ValueError(f"init={init!r} is not a recipe; choose one of {', '.join(INIT_RECIPES)}.")
+    if config.weight_sharing == "tie" and init not in TIEABLE_RECIPES:
+        raise ValueError(
+            f"init={init!r} changes or replaces the shared tensors, so it needs weight_sharing='copy' "
+            f"(tie mode takes {' or '.join(TIEABLE_RECIPES)})."
+        )
+    plan: dict[str, str | Folded] = {}
+    for j, (kind, i) in enumerate(zip(config.decoder_layer_types, config.decoder_layer_sources, strict=True)):
+        layer = f"decoder.layers.{j}"
+        if kind == "normal":
+            for block, norm in (("self_attn", "self_attn"), ("cross_attn", "cross_attn"), ("ffn", "ffn")):
+                for leaf in _LEAVES["ffn" if block == "ffn" else "attention"]:
+                    plan[f"{layer}.{block}.{leaf}.weight"] = plan[f"{layer}.{block}.{leaf}.bias"] = RANDOM
+                plan[f"{layer}.{norm}_layer_norm.weight"] = plan[f"{layer}.{norm}_layer_norm.bias"] = IDENTITY
+            continue
+        for block, encoder_block in _BLOCKS.items():
+            copied = init in ("paper", "fresh-ln", "folded-ln") or (
+                init == "ffn-only" and encoder_block == "ffn"
+            )
+            norm = _norm_before(i, encoder_block)
+            for leaf in _LEAVES[encoder_block]:
+                for part in ("weight", "bias"):
+                    target, source = (
+                        f"{layer}.{block}.{leaf}.{part}",
+                        f"encoder.layers.{i}.{encoder_block}.{leaf}.{part}",
+                    )
+                    if not copied:
+                        plan[target] = RANDOM
+                    elif init == "folded-ln" and leaf == _FIRST[encoder_block]:
+                        rows = config.hidden_size if block == "cross_attn" else None  # cross: query rows only
+                        plan[target] = Folded(source, norm, rows)
+                    else:
+                        plan[target] = source
+            for part in ("weight", "bias"):
+                plan[f"{layer}.{block}_layer_norm.{part}"] = f"{norm}.{part}" if init == "paper" else IDENTITY
+    plan["decoder.layer_norm.weight"] = plan["decoder.layer_norm.bias"] = IDENTITY
+    return plan
+
+
+def folded_value(entry: Folded, params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The value of a `Folded` entry from the (model-relative) parameters `params`.
+
+    LN(x) = g * x_hat + b, so W LN(x) + c = (W diag(g)) x_hat + (W b + c): the weight's columns scale by g, the
+    bias gains W b. Only rows `[0, rows)` read that LayerNorm's output; the others are left as they are.
+    """
+    base = entry.source.rsplit(".", 1)[0]
+    weight, gain, shift = (
+        params[f"{base}.weight"],
+        params[f"{entry.norm}.weight"],
+        params[f"{entry.norm}.bias"],
+    )
+    rows = slice(0, entry.rows)
+    value = params[entry.source].detach().clone()
+    if entry.source.endswith(".weight"):
+        value[rows] = weight[rows] * gain
+    else:
+        # In float64 and as a plain sum: a BLAS matrix-vector product may round differently for another memory
+        # alignment, and `--verify` recomputes this on the reloaded checkpoint and compares with torch.equal.
+        value[rows] = (value[rows].double() + (weight[rows].double() * shift.double()).sum(-1)).to(value.dtype)
+    return value
