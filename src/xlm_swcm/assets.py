@@ -59,6 +59,7 @@ __all__ = [
     "UDHR_LANGUAGES",
     "assets_available",
     "django_multiparallel",
+    "django_locales",
     "django_parallel",
     "e5_embed",
     "e5_small_config",
@@ -728,6 +729,18 @@ def _django_catalog(locale: str) -> tuple[tuple[tuple[str, str], str], ...]:
                 continue
             catalog.setdefault((e.get("ctx", ""), e["id"]), e["str"])
     return tuple(catalog.items())
+
+
+def django_locales() -> list[str]:
+    """The Django locales that hold usable translations (``"af"``, ..., ``"zh_Hant"``), for corpora of every language.
+
+    Example::
+
+        >>> "ug" in django_locales()
+        True
+    """
+    root = _asset_path("django").parents[1]
+    return sorted({p.parents[1].name for p in root.glob("**/locale/*/LC_MESSAGES/*.po")} - {"en"})
 
 
 PlaceholderMode = Literal["fill", "strip", "drop", "keep"]
