@@ -137,5 +137,6 @@ def folded_value(entry: Folded, params: dict[str, torch.Tensor]) -> torch.Tensor
     else:
         # In float64 and as a plain sum: a BLAS matrix-vector product may round differently for another memory
         # alignment, and `--verify` recomputes this on the reloaded checkpoint and compares with torch.equal.
-        value[rows] = (value[rows].double() + (weight[rows].double() * shift.double()).sum(-1)).to(value.dtype)
+        shifted = (weight[rows].double() * shift.double()).sum(-1)
+        value[rows] = (value[rows].double() + shifted).to(value.dtype)
     return value
