@@ -1,11 +1,10 @@
-"""The ablation experiment (`experiments/ablation.py`, `xlm_swcm.ablation`).
+"""The ablation experiment (`experiments/ablation.py`) and its masked-LM encoder (`experiments/mlm_encoder.py`).
 
-Two parts: the variant builders on a tiny random BERT encoder (fast: they must build what their names promise),
-and the `--quick` pipeline end to end on the real multilingual-e5-small encoder (checks that every row and number
-is produced and well formed, not which variant wins).
+Two parts: the variant builders and the statistics on tiny random encoders (fast: they must build and compute what
+their names promise), and the `--quick` pipeline end to end, every tier, on a quick masked-LM encoder and the real
+multilingual-e5-small (checks that every row and number is produced, cached and resumed, not which variant wins).
 """
 
-import copy
 import json
 import math
 import os
@@ -16,28 +15,36 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel
-
-from xlm_swcm import ablation
+from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "experiments"))
+import ablation  # noqa: E402
+
 SCRIPT = ROOT / "experiments" / "ablation.py"
+MLM_SCRIPT = ROOT / "experiments" / "mlm_encoder.py"
 TOKENIZER = SimpleNamespace(pad_token_id=1, bos_token_id=0, eos_token_id=2, sep_token_id=2)
+SHAPE = dict(
+    vocab_size=40,
+    hidden_size=16,
+    num_hidden_layers=4,
+    num_attention_heads=2,
+    intermediate_size=24,
+    max_position_embeddings=32,
+    pad_token_id=1,
+)
 
 
 @pytest.fixture(scope="module")
 def encoder():
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=40,
-        hidden_size=16,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        intermediate_size=24,
-        max_position_embeddings=32,
-        pad_token_id=1,
-    )
-    return BertModel(config, add_pooling_layer=False).eval()
+    return BertModel(BertConfig(**SHAPE), add_pooling_layer=False).eval()
+
+
+@pytest.fixture(scope="module")
+def xlmr_encoder():
+    torch.manual_seed(0)
+    return XLMRobertaModel(XLMRobertaConfig(**SHAPE, type_vocab_size=1), add_pooling_layer=False).eval()
 
 
 def _forward_loss(model):
@@ -48,12 +55,12 @@ def _forward_loss(model):
     return out.loss
 
 
-def test_swcm_intervals_and_base_a_layouts(encoder):
+def test_intervals_and_base_a_layouts(encoder):
     # 4 encoder layers: X=1 -> c n c n c n c (7), X=2 -> c c n c c (5), X=3 -> c c c n c (5); BASE-A -> c c c c.
     expected = {
-        "swcm-x1": ["custom", "normal"] * 3 + ["custom"],
-        "swcm-x2": ["custom", "custom", "normal", "custom", "custom"],
-        "swcm-x3": ["custom", "custom", "custom", "normal", "custom"],
+        "paper-x1": ["custom", "normal"] * 3 + ["custom"],
+        "fresh-ln-x2": ["custom", "custom", "normal", "custom", "custom"],
+        "paper": ["custom", "custom", "custom", "normal", "custom"],
         "base-a": ["custom"] * 4,
     }
     for name, types in expected.items():
@@ -61,6 +68,17 @@ def test_swcm_intervals_and_base_a_layouts(encoder):
         assert model.config.decoder_layer_types == types, name
         assert ablation.decoder_layers(model) == len(types)
         assert torch.isfinite(_forward_loss(model))
+
+
+def test_recipe_variants_use_their_recipe(encoder):
+    paper = ablation.build_variant("paper", encoder, TOKENIZER, seed=0)
+    fresh = ablation.build_variant("fresh-ln-x2", encoder, TOKENIZER, seed=0)
+    source_ln = encoder.encoder.layer[0].attention.output.LayerNorm.weight
+    assert torch.equal(paper.model.decoder.layers[0].ffn1_layer_norm.weight, source_ln)
+    assert torch.equal(fresh.model.decoder.layers[0].ffn1_layer_norm.weight, torch.ones(16))
+    assert torch.equal(
+        fresh.model.decoder.layers[0].ffn1.fc1.weight, encoder.encoder.layer[0].intermediate.dense.weight
+    )
 
 
 def test_base_b_normal_layer_copies_previous_custom_layer(encoder):
@@ -77,71 +95,52 @@ def test_base_b_normal_layer_copies_previous_custom_layer(encoder):
             assert torch.equal(a, b), f"{target}.{name}"
             assert a.data_ptr() != b.data_ptr()  # copies, not shared storage
     assert torch.equal(normal.ffn_layer_norm.weight, previous.ffn2_layer_norm.weight)
-    # The X=3 seed's normal layer is random, so BASE-B must differ from it.
-    seed_model = ablation.build_variant("swcm-x3", encoder, TOKENIZER, seed=0)
-    assert not torch.equal(seed_model.model.decoder.layers[3].ffn.fc1.weight, normal.ffn.fc1.weight)
+    seeded = ablation.build_variant("paper", encoder, TOKENIZER, seed=0)  # its normal layer is random
+    assert not torch.equal(seeded.model.decoder.layers[3].ffn.fc1.weight, normal.ffn.fc1.weight)
 
 
-def test_unit_layer_norm_diagnostic_now_equals_the_seed(encoder):
-    # The diagnostic reset the decoder's final LayerNorm to identity; since that run build_seed starts it at
-    # identity itself (instead of copying the encoder's last LayerNorm), so both variants are the same model.
-    encoder = copy.deepcopy(encoder)
-    with torch.no_grad():  # like e5-small: a last LayerNorm with small gains, which build_seed used to copy
-        encoder.encoder.layer[-1].output.LayerNorm.weight.fill_(0.25)
-        encoder.encoder.layer[-1].output.LayerNorm.bias.fill_(0.1)
-    seeded = ablation.build_variant("swcm-x3", encoder, TOKENIZER, seed=0).state_dict()
-    assert torch.equal(seeded["model.decoder.layer_norm.weight"], torch.ones(16))
-    assert torch.equal(seeded["model.decoder.layer_norm.bias"], torch.zeros(16))
-    model = ablation.build_variant("swcm-x3-ln1", encoder, TOKENIZER, seed=0)
-    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, seeded[k])]
-    assert changed == []
-
-
-def test_random_decoder_is_random_but_keeps_pretrained_encoder(encoder):
-    model = ablation.build_variant("random-decoder", encoder, TOKENIZER, seed=0)
-    seeded = ablation.build_variant("swcm-x3", encoder, TOKENIZER, seed=0)
+def test_random_variant_is_random_but_keeps_pretrained_encoder(encoder):
+    model = ablation.build_variant("random", encoder, TOKENIZER, seed=0)
+    seeded = ablation.build_variant("paper", encoder, TOKENIZER, seed=0)
     assert model.config.decoder_layer_types == seeded.config.decoder_layer_types
     custom = model.model.decoder.layers[0].self_attn.qkv.weight
     assert not torch.allclose(custom, seeded.model.decoder.layers[0].self_attn.qkv.weight)
     assert abs(custom.std().item() - model.config.initializer_range) < 0.005
-    assert torch.equal(model.model.decoder.layers[0].ffn1_layer_norm.weight, torch.ones(16))
-    # The encoder is the same pretrained one in both.
     for a, b in zip(model.model.encoder.parameters(), seeded.model.encoder.parameters(), strict=True):
         assert torch.equal(a, b)
-    other_seed = ablation.build_variant("random-decoder", encoder, TOKENIZER, seed=1)
+    other_seed = ablation.build_variant("random", encoder, TOKENIZER, seed=1)
     assert not torch.equal(custom, other_seed.model.decoder.layers[0].self_attn.qkv.weight)
 
 
 @pytest.mark.filterwarnings("ignore:Version v4.12.0 introduces:FutureWarning")
-def test_bert2bert_is_warm_started_with_tied_embeddings(encoder):
-    model = ablation.build_variant("bert2bert", encoder, TOKENIZER, seed=0)
-    decoder_layer = model.decoder.bert.encoder.layer[1]
-    source_layer = encoder.encoder.layer[1]
+@pytest.mark.parametrize("kind", ["bert", "xlm-roberta"])
+def test_warm_start_copies_the_encoder_and_ties_embeddings(encoder, xlmr_encoder, kind):
+    source = encoder if kind == "bert" else xlmr_encoder
+    model = ablation.build_variant("warm-start", source, TOKENIZER, seed=0)
+    decoder_layer, source_layer = model.decoder.base_model.encoder.layer[1], source.encoder.layer[1]
     assert torch.equal(decoder_layer.attention.self.query.weight, source_layer.attention.self.query.weight)
     assert torch.equal(decoder_layer.intermediate.dense.weight, source_layer.intermediate.dense.weight)
     assert decoder_layer.crossattention is not None
     words = model.encoder.embeddings.word_embeddings.weight
-    assert model.decoder.bert.embeddings.word_embeddings.weight is words
+    assert model.decoder.base_model.embeddings.word_embeddings.weight is words
     assert model.decoder.get_output_embeddings().weight is words
     assert model.config.decoder_start_token_id == 2 and model.generation_config.decoder_start_token_id == 2
-    # The shared encoder was deep-copied, not trained in place.
-    assert model.encoder is not encoder
+    assert model.encoder is not source  # deep-copied, not trained in place
     loss = _forward_loss(model)
     loss.backward()
     assert words.grad is not None and torch.isfinite(loss)
 
 
-def test_unknown_variant_and_bad_settings_are_clear_errors(encoder):
-    with pytest.raises(ablation.AblationError, match="choose from"):
-        ablation.AblationSettings(variants=("nope",)).validate()
+def test_unknown_variant_is_a_clear_error(encoder):
     with pytest.raises(ablation.AblationError, match="Unknown variant 'nope'"):
         ablation.build_variant("nope", encoder, TOKENIZER, seed=0)
-    with pytest.raises(ablation.AblationError, match="steps must be >= 1"):
-        ablation.AblationSettings(steps=0).validate()
 
 
-def test_mean_std_and_paired_difference_by_hand():
+def test_statistics_by_hand():
     assert ablation.mean_std([2.0, 4.0]) == {"mean": 3.0, "std": math.sqrt(2.0), "n": 2}
+    assert ablation.area_under_curve([(0, 6.0), (10, 4.0), (30, 2.0)]) == pytest.approx((50 + 60) / 30)
+    assert ablation.steps_to_reach([(0, 6.0), (10, 4.0), (30, 2.0)], 4.5) == 10
+    assert ablation.steps_to_reach([(0, 6.0), (10, 4.0)], 1.0) is None
     runs = [
         {"variant": "a", "seed": 0, "dev_loss": [(0, 9.0), (10, 5.0)], "chrf": 20.0, "rougeL": 10.0},
         {"variant": "a", "seed": 1, "dev_loss": [(0, 9.0), (10, 6.0)], "chrf": 10.0, "rougeL": 10.0},
@@ -150,36 +149,70 @@ def test_mean_std_and_paired_difference_by_hand():
     ]
     diff = ablation.paired_difference(runs, "a", "b")
     assert diff["dev_loss"]["mean"] == pytest.approx(-0.25) and diff["dev_loss"]["wins"] == 1
+    assert diff["auc"]["mean"] == pytest.approx(-0.125)
     assert diff["chrf"]["mean"] == pytest.approx(4.0) and diff["chrf"]["wins"] == 1
     assert diff["rougeL"]["wins"] == 0
+    assert ablation.verdict(diff) == "mixed"
 
 
-def test_claim_verdicts_by_hand():
-    def run(variant, seed, loss):
-        return {
-            "variant": variant,
-            "seed": seed,
-            "dev_loss": [(0, 9.0), (10, loss)],
-            "chrf": 1.0,
-            "rougeL": 2.0,
-            "parameters": 1,
-            "decoder_layers": 1,
-            "cpu_seconds": 1.0,
+def _run(tier, variant, seed, loss):
+    return {
+        "tier": tier,
+        "variant": variant,
+        "seed": seed,
+        "dev_loss": [(0, 9.0), (10, loss)],
+        "chrf": 1.0,
+        "rougeL": 2.0,
+        "parameters": 1,
+        "decoder_layers": 1,
+        "cpu_seconds": 1.0,
+    }
+
+
+def test_verdicts_and_best_recipe_by_hand():
+    runs = [_run("A", "paper", s, v) for s, v in ((0, 5.0), (1, 5.2))]
+    runs += [_run("A", "random", s, v) for s, v in ((0, 5.5), (1, 5.6))]  # paper lower on both
+    runs += [_run("A", "fresh-ln", s, v) for s, v in ((0, 4.0), (1, 4.1))]  # the best recipe
+    runs += [_run("A", "base-a", s, v) for s, v in ((0, 4.0), (1, 4.1))]  # lower than paper on both
+    runs += [_run("A", "base-b", s, v) for s, v in ((0, 5.01), (1, 5.19))]  # |mean difference| 0.0 < TIE_NATS
+    runs += [_run("A", "warm-start", s, v) for s, v in ((0, 5.5), (1, 4.9))]  # one seed each way
+    results = {"runs": {f"{r['tier']}/{r['variant']}/{r['seed']}": r for r in runs}, "tiers": {}}
+    tier_b = ablation.resolve_variants(ablation.TIERS["B"], results)
+    assert tier_b.variants == ("fresh-ln", "random")  # base-a is not a recipe: never "best"
+    verdicts = {
+        line.split("`")[3]: line.split("**")[1] for line in ablation.claim_lines(results) if "`paper`" in line
+    }
+    assert verdicts == {
+        "random": "A better",
+        "base-a": "B better",
+        "base-b": "no clear difference",
+        "warm-start": "mixed",
+    }
+    with pytest.raises(ablation.AblationError, match="run tier A first"):
+        ablation.resolve_variants(ablation.TIERS["C"], {"runs": {}, "tiers": {}})
+
+
+def test_finished_runs_are_not_run_again(monkeypatch):
+    tier = ablation.TierSettings("A", ("paper", "random"), seeds=(0,), encoder=None)
+    results = {"runs": {}, "tiers": {}}
+    for variant in tier.variants:
+        results["runs"][ablation.run_key("A", variant, 0)] = {
+            **_run("A", variant, 0, 5.0),
+            "fingerprint": tier.fingerprint(),
         }
 
-    runs = [run("swcm-x3", 0, 5.0), run("swcm-x3", 1, 5.2)]
-    runs += [run("random-decoder", 0, 5.5), run("random-decoder", 1, 5.6)]  # A lower on both: held
-    runs += [run("base-a", 0, 4.0), run("base-a", 1, 4.1)]  # A higher on both: not held
-    runs += [run("base-b", 0, 5.01), run("base-b", 1, 5.19)]  # |mean difference| 0.0 < TIE_NATS
-    runs += [run("bert2bert", 0, 5.5), run("bert2bert", 1, 4.9)]  # one seed each way: mixed
-    lines = ablation.claim_lines({"runs": runs, "summary": ablation.summarise(runs)})
-    verdicts = {line.split("`")[3]: line.split("**")[1] for line in lines if line.startswith("- ")}
-    assert verdicts == {
-        "random-decoder": "held",
-        "base-a": "not held",
-        "base-b": "no clear difference",
-        "bert2bert": "mixed",
-    }
+    def fail(_):
+        raise AssertionError("prepare_base must not run: every run is cached")
+
+    monkeypatch.setattr(ablation, "prepare_base", fail)
+    ablation.run_tier(tier, results, save=lambda: None, jobs=1, log=lambda _: None)
+    changed = ablation.TierSettings("A", ("paper", "random"), seeds=(0,), encoder=None, steps=7)
+    assert changed.fingerprint() != tier.fingerprint()  # other settings: the cache does not apply
+    with pytest.raises(AssertionError, match="prepare_base must not run"):
+        ablation.run_tier(changed, results, save=lambda: None, jobs=1, log=lambda _: None)
+
+
+# ---------------------------------------------------------------- end to end, CI-sized
 
 
 @pytest.fixture(scope="module")
@@ -190,66 +223,104 @@ def quick_run(tmp_path_factory):
         assets.require("e5", "xlmr_tokenizer", "udhr", "django")
     except assets.AssetNotAvailableError as error:
         pytest.skip(f"real assets not installed: {error}")
-    out = tmp_path_factory.mktemp("ablation")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--output-dir", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out, result
+    work = tmp_path_factory.mktemp("ablation")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    mlm = subprocess.run(
+        [sys.executable, str(MLM_SCRIPT), "--quick", "--steps", "6", "--eval-every", "3", "--layers", "2",
+         "--hidden", "32", "--heads", "2", "--intermediate", "64", "--batch-size", "8", "--cache", str(work / "mlm")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert mlm.returncode == 0, mlm.stderr[-3000:]
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--quick",
+        "--jobs",
+        "1",
+        "--encoder",
+        str(work / "mlm" / "encoder"),
+    ]
+    command += ["--output-dir", str(work / "out")]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    results = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    return work, results, first, again
 
 
-def test_quick_mode_produces_every_row_and_well_formed_numbers(quick_run):
-    out, result = quick_run
-    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    settings = results["settings"]
-    assert settings["variants"] == ["swcm-x3", "random-decoder"] and settings["seeds"] == [0]
-    runs = results["runs"]
-    assert [(r["variant"], r["seed"]) for r in runs] == [("swcm-x3", 0), ("random-decoder", 0)]
-    expected_steps = list(range(0, settings["steps"] + 1, settings["eval_every"]))
+def test_quick_masked_lm_encoder_is_an_xlmr_checkpoint(quick_run):
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    folder = quick_run[0] / "mlm" / "encoder"
+    report = json.loads((folder / "mlm_report.json").read_text())
+    model, tokenizer = AutoModelForMaskedLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    assert model.config.model_type == "xlm-roberta" and model.config.vocab_size == len(tokenizer)
+    assert report["parameters"] == sum(p.numel() for p in model.parameters())
+    assert [point["step"] for point in report["curve"]] == [3, 6]
+    assert 0.0 <= report["held_out"]["accuracy"] <= 1.0 and report["unigram_baseline"]["loss"] > 0
+    assert tokenizer.convert_tokens_to_ids("<bo>") != tokenizer.unk_token_id  # language tokens are in
+    assert not (quick_run[0] / "mlm" / "checkpoint.pt").exists()  # removed once the encoder is written
+
+
+def test_quick_mode_produces_every_tier_and_row(quick_run):
+    work, results, first, _ = quick_run
+    expected = {
+        "A": set(ablation.MAIN_VARIANTS),
+        "B": {results["best_recipe"]["B"], "random"},
+        "C": {f"{results['best_recipe']['C']}-x{x}" for x in (1, 2, 6)},
+        "D": {results["best_recipe"]["D"], "random"},
+    }
+    runs = list(results["runs"].values())
+    assert {t: {r["variant"] for r in runs if r["tier"] == t} for t in expected} == expected
     for run in runs:
-        assert [step for step, _ in run["dev_loss"]] == expected_steps
+        settings = results["tiers"][run["tier"]]["settings"]
+        assert [step for step, _ in run["dev_loss"]] == list(
+            range(0, settings["steps"] + 1, settings["eval_every"])
+        )
         assert all(math.isfinite(loss) and loss > 0 for _, loss in run["dev_loss"])
         assert len(run["train_loss"]) == settings["steps"]
         assert 0.0 <= run["chrf"] <= 100.0 and 0.0 <= run["rougeL"] <= 100.0
-        assert run["parameters"] > 10_000_000  # the real e5-small encoder, not a toy
-        assert run["cpu_seconds"] > 0
-    # Same shape: the two variants differ only by initialisation.
-    assert runs[0]["parameters"] == runs[1]["parameters"]
-    assert runs[0]["decoder_layers"] == runs[1]["decoder_layers"] == 15
-    # Different initialisation must show at step 0 (same encoder, same dev batches).
-    assert runs[0]["dev_loss"][0][1] != runs[1]["dev_loss"][0][1]
+    d_runs = [r for r in runs if r["tier"] == "D"]
+    assert all(r["parameters"] > 10_000_000 for r in d_runs)  # the real e5-small encoder, not a toy
+    assert d_runs[0]["dev_loss"][0][1] != d_runs[1]["dev_loss"][0][1]  # different starts show at step 0
+    b_notes, a_notes = results["tiers"]["B"], results["tiers"]["A"]
+    assert b_notes["train_pairs"] < a_notes["train_pairs"] and b_notes["dev_pairs"] == a_notes["dev_pairs"]
 
-    markdown = (out / "RESULTS.md").read_text(encoding="utf-8")
-    assert "python experiments/ablation.py --quick" in markdown
-    for variant in ("swcm-x3", "random-decoder"):
+    markdown = (work / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    for tier in "ABCD":
+        assert f"## Tier {tier}:" in markdown
+    for variant in ablation.MAIN_VARIANTS:
         row = next(line for line in markdown.splitlines() if line.startswith(f"| `{variant}` |"))
-        assert row.count(" ± ") == 5  # three dev losses, chrF, ROUGE-L
-    assert "| `swcm-x3` | `random-decoder` | " in markdown.split("## Paired comparisons")[1]
-    assert not (out / "runs.partial.jsonl").exists()
-    png = (out / "dev_loss.png").read_bytes()
+        assert row.count(" ± ") == 5  # dev loss @0, final, area, chrF, ROUGE-L
+    assert "## The claims, checked" in markdown and "held-out masked-token accuracy" in markdown.lower()
+    png = (work / "out" / "dev_loss.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
+
+
+def test_a_second_run_resumes_from_the_cache(quick_run):
+    work, results, _, again = quick_run
+    assert again.stdout.count("0 run(s) to do") == 4
+    assert json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))["runs"] == results["runs"]
 
 
 def test_command_line_rejects_bad_input_with_a_clear_message(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     for args, message in (
-        (["--variants", "swcm-x3,nope"], "Unknown variant(s) ['nope']"),
+        (["--tier", "A,Z"], "Unknown tier(s) ['Z']"),
         (["--seeds", "0,x"], "--seeds must be comma-separated integers"),
-        (["--steps", "0"], "steps must be >= 1"),
+        (["--jobs", "0"], "--jobs must be >= 1"),
+        (
+            ["--tier", "A", "--encoder", str(tmp_path / "none")],
+            "run `python experiments/mlm_encoder.py` first",
+        ),
     ):
         result = subprocess.run(
-            [sys.executable, str(SCRIPT), *args, "--output-dir", str(tmp_path)],
+            [sys.executable, str(SCRIPT), *args, "--output-dir", str(tmp_path / "out")],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
             env=env,
         )
         assert result.returncode == 2, (args, result.stderr[-2000:])
-        assert message in result.stderr
-    assert not any(tmp_path.iterdir())  # nothing written for a refused run
+        assert message in result.stderr and "Traceback" not in result.stderr
