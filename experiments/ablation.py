@@ -2,8 +2,8 @@
 """Does a decoder that starts from the encoder's weights train better than the alternatives? Same encoder, data,
 budget and seeds for every variant; only the decoder's starting point differs.
 
-    python experiments/mlm_encoder.py          # once: the masked-LM encoder of tiers A-C (runs/mlm-encoder)
-    python experiments/ablation.py             # tiers A, B, C, D; finished runs are cached and skipped
+    python experiments/ablation.py             # tiers A, B, C, D; finished runs are cached and skipped; first
+                                               # trains the masked-LM encoder of tiers A-C (experiments/mlm_encoder.py)
     python experiments/ablation.py --tier A    # one tier
     python experiments/ablation.py --quick --encoder DIR --output-dir OUT   # CI-sized, every tier, 1 seed
 
@@ -174,6 +174,10 @@ def prepare_base(tier: TierSettings) -> dict:
     rows; the monolingual sentences. The vocabulary surgery is done once, on the encoder itself, so every variant
     starts from the very same embedding rows."""
     if tier.encoder:
+        if Path(tier.encoder) == MLM_ENCODER and not MLM_ENCODER.is_dir():  # the default: make it (~20 min)
+            import mlm_encoder
+
+            mlm_encoder.main(["--cache", str(MLM_ENCODER.parent)])
         if not Path(tier.encoder).is_dir():
             raise AblationError(
                 f"Encoder folder {tier.encoder} does not exist: run `python experiments/mlm_encoder.py` first "
