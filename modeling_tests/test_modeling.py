@@ -446,3 +446,25 @@ def test_no_split_modules_name_the_layers_the_model_has(layers):
     wrapped = [module for module in model.modules() if policy(module)]
     # every encoder and decoder layer, and the two embedding blocks
     assert len(wrapped) == layers + model.config.decoder_layers + 2
+
+
+# ---------------------------------------------------------------- transformers' contract (issue 11)
+
+
+@pytest.mark.parametrize(
+    "layers, x, expected", [(12, 3, 15), (2, 1, 3), (4, 2, 5)], ids=["released", "x1", "x2"]
+)
+def test_decoder_view_has_the_decoder_layer_count(layers, x, expected):
+    """transformers sizes caches from `get_text_config(decoder=True)`: it must count the decoder's layers."""
+    config = XLMSWCMConfig(**{**TINY, "num_hidden_layers": layers}, insert_every=x)
+    assert config.decoder_layers == len(config.decoder_layer_types) == expected
+    view = config.get_text_config(decoder=True)
+    assert (view.num_hidden_layers, view.decoder_layers) == (expected, expected)
+    assert view.decoder_layer_types == config.decoder_layer_types
+    assert view.get_text_config(decoder=True).num_hidden_layers == expected  # a view of a view is the view
+    assert config.num_hidden_layers == layers  # the model's own config is untouched
+    assert "_decoder_view_layer_types" not in view.to_dict()
+    from transformers import DynamicCache, StaticCache
+
+    assert len(DynamicCache(config=config).layers) == expected
+    assert len(StaticCache(config=config, max_cache_len=8).layers) == expected
