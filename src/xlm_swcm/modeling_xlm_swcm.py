@@ -115,14 +115,29 @@ def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     return out.view(*x.shape[:-1], out_features)
 
 
-def apply_linear(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """`module(x)` through `decoding_linear` when `module` is a plain `nn.Linear`: wrapped or hooked modules (LoRA,
-    quantised layers, accelerate offloading) keep their own forward."""
-    if type(module) is nn.Linear and not (
+def is_plain_linear(module: nn.Module) -> bool:
+    """Whether `module` is an unwrapped `nn.Linear` whose forward is exactly `linear(x, weight, bias)`: not a
+    subclass, no hooks, no patched forward. Only then may its weight be read directly."""
+    return type(module) is nn.Linear and not (
         module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__
-    ):
-        return decoding_linear(x, module.weight, module.bias)
-    return module(x)
+    )
+
+
+def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+    """`module(x)[..., rows]` (all outputs when `rows` is None).
+
+    For a plain `nn.Linear` this goes through `decoding_linear` and computes only the selected output rows (a slice
+    of a row-major weight is a contiguous view). Any other module (PEFT LoRA layers, dynamically quantised
+    linears, accelerate-hooked or otherwise wrapped modules) runs its own forward on every output and the result is
+    sliced: its `weight` may be a method, a packed tensor or miss an adapter's delta.
+    """
+    if is_plain_linear(module):
+        weight, bias = module.weight, module.bias
+        if rows is not None:
+            weight, bias = weight[rows], bias[rows] if bias is not None else None
+        return decoding_linear(x, weight, bias)
+    output = module(x)
+    return output if rows is None else output[..., rows]
 
 
 class XLMSWCMEmbeddings(nn.Module):
@@ -236,16 +251,16 @@ class XLMSWCMAttention(nn.Module):
                 self_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
                 key, value = self_cache.update(key, value, self.layer_idx)
         else:
-            weight, bias = self.qkv.weight, self.qkv.bias
-            query = decoding_linear(hidden_states, weight[: self.hidden_size], bias[: self.hidden_size])
-            query = query.view(heads).transpose(1, 2)
+            # Q from the decoder states, K/V from the source: the two halves of the same fused projection.
+            query = apply_linear(self.qkv, hidden_states, slice(None, self.hidden_size))
+            query = query.reshape(heads).transpose(1, 2)
             if cache is not None and cache.is_updated.get(self.layer_idx):
                 # The source does not change while decoding: its K/V were projected at the first step.
                 layer = cache.cross_attention_cache.layers[self.layer_idx]
                 key, value = layer.keys, layer.values
             else:
-                kv = decoding_linear(key_value_states, weight[self.hidden_size :], bias[self.hidden_size :])
-                key, value = kv.view(batch, -1, 2, *heads[2:]).unbind(2)
+                kv = apply_linear(self.qkv, key_value_states, slice(self.hidden_size, None))
+                key, value = kv.reshape(batch, -1, 2, *heads[2:]).unbind(2)
                 key, value = key.transpose(1, 2), value.transpose(1, 2)
                 if cache is not None:
                     key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
