@@ -468,3 +468,20 @@ def test_decoder_view_has_the_decoder_layer_count(layers, x, expected):
 
     assert len(DynamicCache(config=config).layers) == expected
     assert len(StaticCache(config=config, max_cache_len=8).layers) == expected
+
+
+def test_past_key_values_is_the_deprecated_name_of_cache():
+    model = tiny_model(insert_every=1)
+    ids, mask = padded_batch()
+    decoder_ids = torch.tensor([[2, 5, 6]] * 3)
+    with torch.no_grad():
+        full = model(ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits[:, -1]
+        first = model(ids, attention_mask=mask, decoder_input_ids=decoder_ids[:, :2], use_cache=True)
+        with pytest.warns(FutureWarning, match="past_key_values"):
+            step = model(
+                encoder_outputs=(first.encoder_last_hidden_state,),
+                attention_mask=mask,
+                decoder_input_ids=decoder_ids[:, 2:],
+                past_key_values=first.cache,
+            )
+    torch.testing.assert_close(step.logits[:, -1], full, atol=1e-5, rtol=1e-5)
