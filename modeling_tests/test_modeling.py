@@ -485,3 +485,10 @@ def test_past_key_values_is_the_deprecated_name_of_cache():
                 past_key_values=first.cache,
             )
     torch.testing.assert_close(step.logits[:, -1], full, atol=1e-5, rtol=1e-5)
+
+
+def test_get_encoder_takes_modality():
+    model = tiny_model()
+    assert model.get_encoder(modality=None) is model.model.encoder
+    assert model.model.get_encoder(modality=None) is model.model.encoder
+    assert model.get_decoder() is model.model.decoder

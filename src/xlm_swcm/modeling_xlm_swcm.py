@@ -571,12 +571,6 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
         self.encoder.embeddings.word_embeddings = value
         self.decoder.embeddings.word_embeddings = value
 
-    def get_encoder(self) -> XLMSWCMEncoder:
-        return self.encoder
-
-    def get_decoder(self) -> XLMSWCMDecoder:
-        return self.decoder
-
     @can_return_tuple
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
@@ -695,12 +689,6 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
             **config_overrides,
         )
         return model
-
-    def get_encoder(self) -> XLMSWCMEncoder:
-        return self.model.encoder
-
-    def get_decoder(self) -> XLMSWCMDecoder:
-        return self.model.decoder
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
