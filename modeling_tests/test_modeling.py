@@ -492,3 +492,21 @@ def test_get_encoder_takes_modality():
     assert model.get_encoder(modality=None) is model.model.encoder
     assert model.model.get_encoder(modality=None) is model.model.encoder
     assert model.get_decoder() is model.model.decoder
+
+
+def test_tie_mode_decoder_saves_on_its_own(tmp_path):
+    from xlm_swcm.modeling_xlm_swcm import XLMSWCMDecoder
+
+    model = tiny_model(weight_sharing="tie", insert_every=2)
+    model.get_decoder().save_pretrained(tmp_path)
+    decoder = XLMSWCMDecoder.from_pretrained(tmp_path)
+    for name, tensor in model.get_decoder().state_dict().items():
+        torch.testing.assert_close(decoder.state_dict()[name], tensor, rtol=0, atol=0)
+    layer = decoder.layers[0]
+    assert layer.cross_attn.qkv.weight is layer.self_attn.qkv.weight
+    assert layer.ffn2.fc1.weight is layer.ffn1.fc1.weight
+    # and in the whole model every member of a tied group is the encoder's tensor, not a chain through the decoder
+    tied = model.model.all_tied_weights_keys
+    assert tied["decoder.layers.0.cross_attn.qkv.weight"] == "encoder.layers.0.attention.qkv.weight"
+    assert tied["decoder.layers.0.ffn2.fc2.bias"] == "encoder.layers.0.ffn.fc2.bias"
+    assert not set(tied.values()) & set(tied)

@@ -419,6 +419,23 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
     _can_compile_fullgraph = True
+    # Whether `_tied_weights_keys` is part of the architecture (the decoder's embeddings, tie mode's shared layers)
+    # rather than the LM head tying that `tie_word_embeddings` switches.
+    _structural_tied_weights = False
+
+    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
+        if all_submodels:
+            return resolve_tie_chains(super().get_expanded_tied_weights_keys(all_submodels=True))
+        if self._structural_tied_weights:
+            return dict(self._tied_weights_keys or {})
+        return super().get_expanded_tied_weights_keys()
+
+    def init_weights(self):
+        # `post_init` has just merged the children's tied keys into ours: in tie mode the decoder's own keys
+        # (cross-attention -> its self-attention) overwrite the model's (cross-attention -> encoder), which would
+        # leave chains. Point every target at the one parameter that is really stored before tying.
+        self.all_tied_weights_keys = resolve_tie_chains(self.all_tied_weights_keys)
+        super().init_weights()
 
 
 class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
@@ -471,8 +488,13 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         "cross_attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="cross_attn"),
     }
 
+    _structural_tied_weights = True
+
     def __init__(self, config: XLMSWCMConfig):
         super().__init__(config)
+        # In tie mode a custom layer's cross-attention and FFN2 are its self-attention and FFN1 (all four are one
+        # encoder layer's): declared here too, so that the decoder saved on its own stores each tensor once.
+        self._tied_weights_keys = decoder_sharing_map(config)
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(
             DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
@@ -551,18 +573,14 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
     of its encoder layer.
     """
 
+    _structural_tied_weights = True
+
     def __init__(self, config: XLMSWCMConfig):
         super().__init__(config)
         self._tied_weights_keys = sharing_map(config)
         self.encoder = XLMSWCMEncoder(config)
         self.decoder = XLMSWCMDecoder(config)
         self.post_init()
-
-    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
-        if all_submodels:
-            return super().get_expanded_tied_weights_keys(all_submodels=True)
-        # Unlike the base class, sharing here does not depend on tie_word_embeddings (which only governs the LM head).
-        return dict(self._tied_weights_keys)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.encoder.embeddings.word_embeddings
@@ -778,6 +796,38 @@ def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
         for target, source in custom_layer_mapping(config).items():
             tied[target] = source
     return tied
+
+
+def decoder_sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
+    """Tied parameters inside `XLMSWCMDecoder` as `{target: source}` (names relative to the decoder): with
+    `weight_sharing="tie"`, each custom layer's `cross_attn` is its `self_attn` and its `ffn2` is its `ffn1`."""
+    if config.weight_sharing != "tie":
+        return {}
+    tied = {}
+    for j, i in enumerate(config.decoder_layer_sources):
+        if i is None:
+            continue
+        for target, source, leaves in (
+            ("cross_attn", "self_attn", ("qkv", "o_proj")),
+            ("ffn2", "ffn1", ("fc1", "fc2")),
+        ):
+            for leaf in leaves:
+                for kind in ("weight", "bias"):
+                    tied[f"layers.{j}.{target}.{leaf}.{kind}"] = f"layers.{j}.{source}.{leaf}.{kind}"
+    return tied
+
+
+def resolve_tie_chains(tied: dict[str, str]) -> dict[str, str]:
+    """`{target: source}` with every source followed to the end of its chain (a -> b -> c gives a -> c, b -> c),
+    so that all the members of a tied group point at the parameter that is stored."""
+    resolved = {}
+    for target, source in tied.items():
+        seen = {target}
+        while source in tied and source not in seen:
+            seen.add(source)
+            source = tied[source]
+        resolved[target] = source
+    return resolved
 
 
 def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
