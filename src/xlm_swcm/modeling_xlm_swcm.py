@@ -483,7 +483,9 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
     them, pre-LayerNorm throughout, and a final LayerNorm. Its embeddings are tied to the encoder's."""
 
     _can_record_outputs = {
-        "hidden_states": XLMSWCMDecoderLayer,
+        # config.num_hidden_layers counts the encoder's layers: negative `output_hidden_states` indices are resolved
+        # with the decoder's own count.
+        "hidden_states": OutputRecorder(XLMSWCMDecoderLayer, num_hidden_layers_key="decoder_layers"),
         "attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="self_attn"),
         "cross_attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="cross_attn"),
     }
