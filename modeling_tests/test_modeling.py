@@ -510,3 +510,23 @@ def test_tie_mode_decoder_saves_on_its_own(tmp_path):
     assert tied["decoder.layers.0.cross_attn.qkv.weight"] == "encoder.layers.0.attention.qkv.weight"
     assert tied["decoder.layers.0.ffn2.fc2.bias"] == "encoder.layers.0.ffn.fc2.bias"
     assert not set(tied.values()) & set(tied)
+
+
+def test_inputs_embeds_with_padding_get_the_positions_of_their_ids():
+    model = tiny_model(insert_every=1)
+    ids, mask = padded_batch()  # right, left and no padding
+    decoder_ids = torch.tensor([[2, 5, 6, 1], [2, 7, 1, 1], [2, 8, 9, 10]])
+    decoder_mask = decoder_ids.ne(1).long()
+    embed = model.get_input_embeddings()
+    with torch.no_grad():
+        from_ids = model(
+            ids, attention_mask=mask, decoder_input_ids=decoder_ids, decoder_attention_mask=decoder_mask
+        )
+        from_embeds = model(
+            inputs_embeds=embed(ids),
+            attention_mask=mask,
+            decoder_inputs_embeds=embed(decoder_ids),
+            decoder_attention_mask=decoder_mask,
+        )
+    torch.testing.assert_close(from_embeds.encoder_last_hidden_state, from_ids.encoder_last_hidden_state)
+    torch.testing.assert_close(from_embeds.logits, from_ids.logits)

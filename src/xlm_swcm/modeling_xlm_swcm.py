@@ -166,6 +166,7 @@ class XLMSWCMEmbeddings(nn.Module):
         position_ids: torch.LongTensor | None = None,
         token_type_ids: torch.LongTensor | None = None,
         past_length: int = 0,
+        attention_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         config = self.config
         seq_length = (input_ids if input_ids is not None else inputs_embeds).shape[1]
@@ -188,7 +189,7 @@ class XLMSWCMEmbeddings(nn.Module):
                     "were not resized after adding tokens (model.resize_token_embeddings(len(tokenizer)))."
                 )
         if position_ids is None:
-            position_ids = self._position_ids(input_ids, inputs_embeds, past_length)
+            position_ids = self._position_ids(input_ids, inputs_embeds, past_length, attention_mask)
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)
         if token_type_ids is None:
@@ -199,11 +200,25 @@ class XLMSWCMEmbeddings(nn.Module):
         embeddings = embeddings + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(embeddings))
 
-    def _position_ids(self, input_ids, inputs_embeds, past_length: int) -> torch.Tensor:
+    def _position_ids(
+        self,
+        input_ids: torch.LongTensor | None,
+        inputs_embeds: torch.Tensor | None,
+        past_length: int,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         config = self.config
-        if config.position_style == "roberta" and input_ids is not None:
+        tokens = None  # where the real (non-padding) tokens are, for roberta positions
+        if config.position_style == "roberta":
+            if input_ids is not None:
+                tokens = input_ids.ne(config.pad_token_id)
+            elif attention_mask is not None and attention_mask.dim() == 2:
+                # Embeddings carry no ids: the 2D attention mask (past + new tokens) says which are padding, so that
+                # inputs_embeds get the positions their ids would have.
+                tokens = attention_mask[:, -inputs_embeds.shape[1] :].bool()
+        if tokens is not None:
             # XLM-R: non-padding tokens count from pad_token_id + 1, padding keeps pad_token_id (left padding works).
-            mask = input_ids.ne(config.pad_token_id).int()
+            mask = tokens.int()
             return (torch.cumsum(mask, dim=1).type_as(mask) + past_length) * mask + config.pad_token_id
         reference = input_ids if input_ids is not None else inputs_embeds
         # arange(n) + start rather than arange(start, start + n): start may be a tensor (static cache)
@@ -469,7 +484,9 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
     ) -> BaseModelOutput:
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
-        hidden_states = self.embeddings(input_ids, inputs_embeds, position_ids, token_type_ids)
+        hidden_states = self.embeddings(
+            input_ids, inputs_embeds, position_ids, token_type_ids, attention_mask=attention_mask
+        )
         attention_mask = create_bidirectional_mask(
             config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask
         )
@@ -541,7 +558,9 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
             cache = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = cache.get_seq_length() if cache is not None else 0
 
-        hidden_states = self.embeddings(input_ids, inputs_embeds, past_length=past_length)
+        hidden_states = self.embeddings(
+            input_ids, inputs_embeds, past_length=past_length, attention_mask=attention_mask
+        )
         self_cache = cache.self_attention_cache if cache is not None else None
         attention_mask = create_causal_mask(
             config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask, cache=self_cache
