@@ -530,3 +530,19 @@ def test_inputs_embeds_with_padding_get_the_positions_of_their_ids():
         )
     torch.testing.assert_close(from_embeds.encoder_last_hidden_state, from_ids.encoder_last_hidden_state)
     torch.testing.assert_close(from_embeds.logits, from_ids.logits)
+
+
+def test_torch_export_through_transformers_exporters():
+    """transformers.exporters' path (it calls get_encoder(modality=...)): the exported program computes the model's
+    logits. It stands in for transformers' ExportTesterMixin, which is not vendored."""
+    from transformers.exporters.exporter_dynamo import DynamoConfig, DynamoExporter
+    from transformers.exporters.utils import is_multimodal
+
+    model = tiny_model(num_hidden_layers=2, insert_every=1)
+    assert not is_multimodal(model)
+    ids, mask = padded_batch()
+    inputs = {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": torch.tensor([[2, 5, 6]] * 3)}
+    exported = DynamoExporter().export(model, inputs, config=DynamoConfig())
+    with torch.no_grad():
+        expected = model(**inputs).logits
+    torch.testing.assert_close(exported(**inputs)["logits"], expected)
