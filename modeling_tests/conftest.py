@@ -10,3 +10,15 @@ if SRC not in sys.path:
 # Tests never reach the Hub: fail fast instead of hanging on a download attempt.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def pytest_configure(config):
+    # Markers that transformers' vendored common tests use (registered by transformers' own conftest).
+    for marker in (
+        "accelerate_tests",
+        "flash_attn_test",
+        "flash_attn_3_test",
+        "flash_attn_4_test",
+        "torch_compile_test",
+    ):
+        config.addinivalue_line("markers", f"{marker}: transformers common-test marker")

@@ -446,3 +446,103 @@ def test_no_split_modules_name_the_layers_the_model_has(layers):
     wrapped = [module for module in model.modules() if policy(module)]
     # every encoder and decoder layer, and the two embedding blocks
     assert len(wrapped) == layers + model.config.decoder_layers + 2
+
+
+# ---------------------------------------------------------------- transformers' contract (issue 11)
+
+
+@pytest.mark.parametrize(
+    "layers, x, expected", [(12, 3, 15), (2, 1, 3), (4, 2, 5)], ids=["released", "x1", "x2"]
+)
+def test_decoder_view_has_the_decoder_layer_count(layers, x, expected):
+    """transformers sizes caches from `get_text_config(decoder=True)`: it must count the decoder's layers."""
+    config = XLMSWCMConfig(**{**TINY, "num_hidden_layers": layers}, insert_every=x)
+    assert config.decoder_layers == len(config.decoder_layer_types) == expected
+    view = config.get_text_config(decoder=True)
+    assert (view.num_hidden_layers, view.decoder_layers) == (expected, expected)
+    assert view.decoder_layer_types == config.decoder_layer_types
+    assert view.get_text_config(decoder=True).num_hidden_layers == expected  # a view of a view is the view
+    assert config.num_hidden_layers == layers  # the model's own config is untouched
+    assert "_decoder_view_layer_types" not in view.to_dict()
+    from transformers import DynamicCache, StaticCache
+
+    assert len(DynamicCache(config=config).layers) == expected
+    assert len(StaticCache(config=config, max_cache_len=8).layers) == expected
+
+
+def test_past_key_values_is_the_deprecated_name_of_cache():
+    model = tiny_model(insert_every=1)
+    ids, mask = padded_batch()
+    decoder_ids = torch.tensor([[2, 5, 6]] * 3)
+    with torch.no_grad():
+        full = model(ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits[:, -1]
+        first = model(ids, attention_mask=mask, decoder_input_ids=decoder_ids[:, :2], use_cache=True)
+        with pytest.warns(FutureWarning, match="past_key_values"):
+            step = model(
+                encoder_outputs=(first.encoder_last_hidden_state,),
+                attention_mask=mask,
+                decoder_input_ids=decoder_ids[:, 2:],
+                past_key_values=first.cache,
+            )
+    torch.testing.assert_close(step.logits[:, -1], full, atol=1e-5, rtol=1e-5)
+
+
+def test_get_encoder_takes_modality():
+    model = tiny_model()
+    assert model.get_encoder(modality=None) is model.model.encoder
+    assert model.model.get_encoder(modality=None) is model.model.encoder
+    assert model.get_decoder() is model.model.decoder
+
+
+def test_tie_mode_decoder_saves_on_its_own(tmp_path):
+    from xlm_swcm.modeling_xlm_swcm import XLMSWCMDecoder
+
+    model = tiny_model(weight_sharing="tie", insert_every=2)
+    model.get_decoder().save_pretrained(tmp_path)
+    decoder = XLMSWCMDecoder.from_pretrained(tmp_path)
+    for name, tensor in model.get_decoder().state_dict().items():
+        torch.testing.assert_close(decoder.state_dict()[name], tensor, rtol=0, atol=0)
+    layer = decoder.layers[0]
+    assert layer.cross_attn.qkv.weight is layer.self_attn.qkv.weight
+    assert layer.ffn2.fc1.weight is layer.ffn1.fc1.weight
+    # and in the whole model every member of a tied group is the encoder's tensor, not a chain through the decoder
+    tied = model.model.all_tied_weights_keys
+    assert tied["decoder.layers.0.cross_attn.qkv.weight"] == "encoder.layers.0.attention.qkv.weight"
+    assert tied["decoder.layers.0.ffn2.fc2.bias"] == "encoder.layers.0.ffn.fc2.bias"
+    assert not set(tied.values()) & set(tied)
+
+
+def test_inputs_embeds_with_padding_get_the_positions_of_their_ids():
+    model = tiny_model(insert_every=1)
+    ids, mask = padded_batch()  # right, left and no padding
+    decoder_ids = torch.tensor([[2, 5, 6, 1], [2, 7, 1, 1], [2, 8, 9, 10]])
+    decoder_mask = decoder_ids.ne(1).long()
+    embed = model.get_input_embeddings()
+    with torch.no_grad():
+        from_ids = model(
+            ids, attention_mask=mask, decoder_input_ids=decoder_ids, decoder_attention_mask=decoder_mask
+        )
+        from_embeds = model(
+            inputs_embeds=embed(ids),
+            attention_mask=mask,
+            decoder_inputs_embeds=embed(decoder_ids),
+            decoder_attention_mask=decoder_mask,
+        )
+    torch.testing.assert_close(from_embeds.encoder_last_hidden_state, from_ids.encoder_last_hidden_state)
+    torch.testing.assert_close(from_embeds.logits, from_ids.logits)
+
+
+def test_torch_export_through_transformers_exporters():
+    """transformers.exporters' path (it calls get_encoder(modality=...)): the exported program computes the model's
+    logits. It stands in for transformers' ExportTesterMixin, which is not vendored."""
+    from transformers.exporters.exporter_dynamo import DynamoConfig, DynamoExporter
+    from transformers.exporters.utils import is_multimodal
+
+    model = tiny_model(num_hidden_layers=2, insert_every=1)
+    assert not is_multimodal(model)
+    ids, mask = padded_batch()
+    inputs = {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": torch.tensor([[2, 5, 6]] * 3)}
+    exported = DynamoExporter().export(model, inputs, config=DynamoConfig())
+    with torch.no_grad():
+        expected = model(**inputs).logits
+    torch.testing.assert_close(exported(**inputs)["logits"], expected)

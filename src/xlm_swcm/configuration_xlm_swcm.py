@@ -5,6 +5,8 @@ This file is copied next to the weights by `save_pretrained` so that `trust_remo
 package installed: it may import only the standard library, torch and transformers.
 """
 
+import copy
+
 from transformers import PretrainedConfig
 
 WEIGHT_SHARING_MODES = ("copy", "tie")
@@ -131,8 +133,47 @@ class XLMSWCMConfig(PretrainedConfig):
             self._update_decoder_layers()
 
     def _update_decoder_layers(self):
+        if self.__dict__.get("_decoder_view_layer_types") is not None:
+            return  # a decoder view: num_hidden_layers already counts the decoder's layers
         valid = isinstance(self.insert_every, int) and self.insert_every >= 1
         super().__setattr__("decoder_layers", len(self.decoder_layer_types) if valid else None)
+
+    def get_text_config(self, decoder: bool | None = None, encoder: bool | None = None) -> PretrainedConfig:
+        """The config seen from one end of the model; `decoder=True` gives the decoder view that transformers sizes
+        key/value caches from (`DynamicCache(config=...)`, `StaticCache`, `generate(cache_implementation=...)`).
+
+        The base class builds that view by copying the config and setting `num_hidden_layers = decoder_layers`. Here
+        `num_hidden_layers` is the encoder's and the layout is derived from it, so that would grow the decoder again
+        (12 layers, X=3: 15 decoder layers -> 19). The view instead keeps the real layout frozen, so that
+        `num_hidden_layers`, `decoder_layers` and `decoder_layer_types` all describe the decoder, and asking a view
+        for its decoder view returns it unchanged.
+
+        Example:
+
+        ```python
+        >>> config = XLMSWCMConfig(num_hidden_layers=2, insert_every=1)
+        >>> config.decoder_layer_types
+        ['custom', 'normal', 'custom']
+        >>> config.get_text_config(decoder=True).num_hidden_layers
+        3
+
+        ```
+        """
+        if not decoder or encoder:
+            return super().get_text_config(decoder=decoder, encoder=encoder)
+        if self.__dict__.get("_decoder_view_layer_types") is not None:
+            return self
+        view = copy.deepcopy(self)
+        layer_types = self.decoder_layer_types
+        view.__dict__["_decoder_view_layer_types"] = layer_types
+        super(XLMSWCMConfig, view).__setattr__("num_hidden_layers", len(layer_types))
+        super(XLMSWCMConfig, view).__setattr__("decoder_layers", len(layer_types))
+        return view
+
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        output.pop("_decoder_view_layer_types", None)  # a view's bookkeeping, not a setting
+        return output
 
     def validate_architecture(self):
         """Raises a ValueError naming the argument when a value cannot build a model."""
@@ -164,6 +205,8 @@ class XLMSWCMConfig(PretrainedConfig):
     @property
     def decoder_layer_types(self) -> list[str]:
         """Decoder layer kinds in order: `"custom"` (from an encoder layer) or `"normal"` (random)."""
+        if (frozen := self.__dict__.get("_decoder_view_layer_types")) is not None:
+            return list(frozen)
         types = []
         for i in range(self.num_hidden_layers):
             types.append("custom")

@@ -23,6 +23,7 @@ from transformers.modeling_outputs import (
 )
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import is_torchdynamo_compiling
+from transformers.utils.deprecation import deprecate_kwarg
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
@@ -115,14 +116,29 @@ def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     return out.view(*x.shape[:-1], out_features)
 
 
-def apply_linear(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """`module(x)` through `decoding_linear` when `module` is a plain `nn.Linear`: wrapped or hooked modules (LoRA,
-    quantised layers, accelerate offloading) keep their own forward."""
-    if type(module) is nn.Linear and not (
+def is_plain_linear(module: nn.Module) -> bool:
+    """Whether `module` is an unwrapped `nn.Linear` whose forward is exactly `linear(x, weight, bias)`: not a
+    subclass, no hooks, no patched forward. Only then may its weight be read directly."""
+    return type(module) is nn.Linear and not (
         module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__
-    ):
-        return decoding_linear(x, module.weight, module.bias)
-    return module(x)
+    )
+
+
+def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+    """`module(x)[..., rows]` (all outputs when `rows` is None).
+
+    For a plain `nn.Linear` this goes through `decoding_linear` and computes only the selected output rows (a slice
+    of a row-major weight is a contiguous view). Any other module (PEFT LoRA layers, dynamically quantised
+    linears, accelerate-hooked or otherwise wrapped modules) runs its own forward on every output and the result is
+    sliced: its `weight` may be a method, a packed tensor or miss an adapter's delta.
+    """
+    if is_plain_linear(module):
+        weight, bias = module.weight, module.bias
+        if rows is not None:
+            weight, bias = weight[rows], bias[rows] if bias is not None else None
+        return decoding_linear(x, weight, bias)
+    output = module(x)
+    return output if rows is None else output[..., rows]
 
 
 class XLMSWCMEmbeddings(nn.Module):
@@ -150,6 +166,7 @@ class XLMSWCMEmbeddings(nn.Module):
         position_ids: torch.LongTensor | None = None,
         token_type_ids: torch.LongTensor | None = None,
         past_length: int = 0,
+        attention_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         config = self.config
         seq_length = (input_ids if input_ids is not None else inputs_embeds).shape[1]
@@ -172,7 +189,7 @@ class XLMSWCMEmbeddings(nn.Module):
                     "were not resized after adding tokens (model.resize_token_embeddings(len(tokenizer)))."
                 )
         if position_ids is None:
-            position_ids = self._position_ids(input_ids, inputs_embeds, past_length)
+            position_ids = self._position_ids(input_ids, inputs_embeds, past_length, attention_mask)
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)
         if token_type_ids is None:
@@ -183,11 +200,25 @@ class XLMSWCMEmbeddings(nn.Module):
         embeddings = embeddings + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(embeddings))
 
-    def _position_ids(self, input_ids, inputs_embeds, past_length: int) -> torch.Tensor:
+    def _position_ids(
+        self,
+        input_ids: torch.LongTensor | None,
+        inputs_embeds: torch.Tensor | None,
+        past_length: int,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         config = self.config
-        if config.position_style == "roberta" and input_ids is not None:
+        tokens = None  # where the real (non-padding) tokens are, for roberta positions
+        if config.position_style == "roberta":
+            if input_ids is not None:
+                tokens = input_ids.ne(config.pad_token_id)
+            elif attention_mask is not None and attention_mask.dim() == 2:
+                # Embeddings carry no ids: the 2D attention mask (past + new tokens) says which are padding, so that
+                # inputs_embeds get the positions their ids would have.
+                tokens = attention_mask[:, -inputs_embeds.shape[1] :].bool()
+        if tokens is not None:
             # XLM-R: non-padding tokens count from pad_token_id + 1, padding keeps pad_token_id (left padding works).
-            mask = input_ids.ne(config.pad_token_id).int()
+            mask = tokens.int()
             return (torch.cumsum(mask, dim=1).type_as(mask) + past_length) * mask + config.pad_token_id
         reference = input_ids if input_ids is not None else inputs_embeds
         # arange(n) + start rather than arange(start, start + n): start may be a tensor (static cache)
@@ -236,16 +267,16 @@ class XLMSWCMAttention(nn.Module):
                 self_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
                 key, value = self_cache.update(key, value, self.layer_idx)
         else:
-            weight, bias = self.qkv.weight, self.qkv.bias
-            query = decoding_linear(hidden_states, weight[: self.hidden_size], bias[: self.hidden_size])
-            query = query.view(heads).transpose(1, 2)
+            # Q from the decoder states, K/V from the source: the two halves of the same fused projection.
+            query = apply_linear(self.qkv, hidden_states, slice(None, self.hidden_size))
+            query = query.reshape(heads).transpose(1, 2)
             if cache is not None and cache.is_updated.get(self.layer_idx):
                 # The source does not change while decoding: its K/V were projected at the first step.
                 layer = cache.cross_attention_cache.layers[self.layer_idx]
                 key, value = layer.keys, layer.values
             else:
-                kv = decoding_linear(key_value_states, weight[self.hidden_size :], bias[self.hidden_size :])
-                key, value = kv.view(batch, -1, 2, *heads[2:]).unbind(2)
+                kv = apply_linear(self.qkv, key_value_states, slice(self.hidden_size, None))
+                key, value = kv.reshape(batch, -1, 2, *heads[2:]).unbind(2)
                 key, value = key.transpose(1, 2), value.transpose(1, 2)
                 if cache is not None:
                     key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
@@ -403,6 +434,23 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
     _can_compile_fullgraph = True
+    # Whether `_tied_weights_keys` is part of the architecture (the decoder's embeddings, tie mode's shared layers)
+    # rather than the LM head tying that `tie_word_embeddings` switches.
+    _structural_tied_weights = False
+
+    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
+        if all_submodels:
+            return resolve_tie_chains(super().get_expanded_tied_weights_keys(all_submodels=True))
+        if self._structural_tied_weights:
+            return dict(self._tied_weights_keys or {})
+        return super().get_expanded_tied_weights_keys()
+
+    def init_weights(self):
+        # `post_init` has just merged the children's tied keys into ours: in tie mode the decoder's own keys
+        # (cross-attention -> its self-attention) overwrite the model's (cross-attention -> encoder), which would
+        # leave chains. Point every target at the one parameter that is really stored before tying.
+        self.all_tied_weights_keys = resolve_tie_chains(self.all_tied_weights_keys)
+        super().init_weights()
 
 
 class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
@@ -436,7 +484,9 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
     ) -> BaseModelOutput:
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
-        hidden_states = self.embeddings(input_ids, inputs_embeds, position_ids, token_type_ids)
+        hidden_states = self.embeddings(
+            input_ids, inputs_embeds, position_ids, token_type_ids, attention_mask=attention_mask
+        )
         attention_mask = create_bidirectional_mask(
             config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask
         )
@@ -450,13 +500,20 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
     them, pre-LayerNorm throughout, and a final LayerNorm. Its embeddings are tied to the encoder's."""
 
     _can_record_outputs = {
-        "hidden_states": XLMSWCMDecoderLayer,
+        # config.num_hidden_layers counts the encoder's layers: negative `output_hidden_states` indices are resolved
+        # with the decoder's own count.
+        "hidden_states": OutputRecorder(XLMSWCMDecoderLayer, num_hidden_layers_key="decoder_layers"),
         "attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="self_attn"),
         "cross_attentions": OutputRecorder(XLMSWCMAttention, index=1, layer_name="cross_attn"),
     }
 
+    _structural_tied_weights = True
+
     def __init__(self, config: XLMSWCMConfig):
         super().__init__(config)
+        # In tie mode a custom layer's cross-attention and FFN2 are its self-attention and FFN1 (all four are one
+        # encoder layer's): declared here too, so that the decoder saved on its own stores each tensor once.
+        self._tied_weights_keys = decoder_sharing_map(config)
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(
             DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
@@ -476,6 +533,7 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
 
     @merge_with_config_defaults
     @capture_outputs
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -500,7 +558,9 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
             cache = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = cache.get_seq_length() if cache is not None else 0
 
-        hidden_states = self.embeddings(input_ids, inputs_embeds, past_length=past_length)
+        hidden_states = self.embeddings(
+            input_ids, inputs_embeds, past_length=past_length, attention_mask=attention_mask
+        )
         self_cache = cache.self_attention_cache if cache is not None else None
         attention_mask = create_causal_mask(
             config=self.config, inputs_embeds=hidden_states, attention_mask=attention_mask, cache=self_cache
@@ -534,18 +594,14 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
     of its encoder layer.
     """
 
+    _structural_tied_weights = True
+
     def __init__(self, config: XLMSWCMConfig):
         super().__init__(config)
         self._tied_weights_keys = sharing_map(config)
         self.encoder = XLMSWCMEncoder(config)
         self.decoder = XLMSWCMDecoder(config)
         self.post_init()
-
-    def get_expanded_tied_weights_keys(self, all_submodels: bool = False) -> dict:
-        if all_submodels:
-            return super().get_expanded_tied_weights_keys(all_submodels=True)
-        # Unlike the base class, sharing here does not depend on tie_word_embeddings (which only governs the LM head).
-        return dict(self._tied_weights_keys)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.encoder.embeddings.word_embeddings
@@ -554,13 +610,8 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
         self.encoder.embeddings.word_embeddings = value
         self.decoder.embeddings.word_embeddings = value
 
-    def get_encoder(self) -> XLMSWCMEncoder:
-        return self.encoder
-
-    def get_decoder(self) -> XLMSWCMDecoder:
-        return self.decoder
-
     @can_return_tuple
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -681,16 +732,11 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         )
         return model
 
-    def get_encoder(self) -> XLMSWCMEncoder:
-        return self.model.encoder
-
-    def get_decoder(self) -> XLMSWCMDecoder:
-        return self.model.decoder
-
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     @can_return_tuple
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -774,6 +820,38 @@ def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
         for target, source in custom_layer_mapping(config).items():
             tied[target] = source
     return tied
+
+
+def decoder_sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
+    """Tied parameters inside `XLMSWCMDecoder` as `{target: source}` (names relative to the decoder): with
+    `weight_sharing="tie"`, each custom layer's `cross_attn` is its `self_attn` and its `ffn2` is its `ffn1`."""
+    if config.weight_sharing != "tie":
+        return {}
+    tied = {}
+    for j, i in enumerate(config.decoder_layer_sources):
+        if i is None:
+            continue
+        for target, source, leaves in (
+            ("cross_attn", "self_attn", ("qkv", "o_proj")),
+            ("ffn2", "ffn1", ("fc1", "fc2")),
+        ):
+            for leaf in leaves:
+                for kind in ("weight", "bias"):
+                    tied[f"layers.{j}.{target}.{leaf}.{kind}"] = f"layers.{j}.{source}.{leaf}.{kind}"
+    return tied
+
+
+def resolve_tie_chains(tied: dict[str, str]) -> dict[str, str]:
+    """`{target: source}` with every source followed to the end of its chain (a -> b -> c gives a -> c, b -> c),
+    so that all the members of a tied group point at the parameter that is stored."""
+    resolved = {}
+    for target, source in tied.items():
+        seen = {target}
+        while source in tied and source not in seen:
+            seen.add(source)
+            source = tied[source]
+        resolved[target] = source
+    return resolved
 
 
 def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
