@@ -76,8 +76,8 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, custom_layer_mapping, sharing_map
+from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
-REPORT_FILE = "swcm_conversion.json"
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
 # Both compute the same function; only the accumulation order of the fused Q/K/V matmul can differ.
 VERIFY_TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -860,7 +860,6 @@ def convert(
                 vocab_notes["language_tokens"] = dict(
                     zip(tokens, tokenizer.convert_tokens_to_ids(tokens), strict=True)
                 )
-                vocab_notes["languages"] = list(language_tokens)
         except (TypeError, ValueError) as error:
             if isinstance(error, ConversionError):
                 raise
