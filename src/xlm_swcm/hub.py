@@ -399,7 +399,11 @@ def load_conversion_report(folder: str | os.PathLike) -> dict | None:
 
 def _looks_like_hub_id(name: str | None) -> bool:
     """Whether `name` can be a Hub model id (base_model must be one); local paths are not."""
-    return bool(name) and not Path(name).exists() and re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", name) is not None
+    return (
+        bool(name)
+        and not Path(name).exists()
+        and re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", name) is not None
+    )
 
 
 def _description(base_model: str | None, source_name: str | None) -> str:
