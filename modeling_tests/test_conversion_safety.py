@@ -86,25 +86,33 @@ def digest(path: Path) -> dict[str, str]:
 def runs(tmp_path_factory):
     """Builds the folders of every case, runs all cases in one driver process, returns (results, root, before)."""
     root = tmp_path_factory.mktemp("safety")
-    parent = root / "parent"
-    source = save_encoder(parent / "src")
-    (root / "linked-parent").symlink_to(parent, target_is_directory=True)  # OUT given through a symlink
+    # Each case that could destroy its source gets its own copy, so that one regression cannot hide another.
+    parent = root / "c-parent"
+    save_encoder(parent / "src")
+    save_encoder(root / "c-source" / "src")
+    save_encoder(root / "c-inside" / "src")
+    save_encoder(root / "c-link" / "parent" / "src")
+    (root / "c-link" / "linked").symlink_to(
+        root / "c-link" / "parent", target_is_directory=True
+    )  # OUT via link
     elsewhere = save_encoder(root / "elsewhere" / "enc")
     (root / "holder").mkdir()
     (root / "holder" / "enc-link").symlink_to(
         elsewhere, target_is_directory=True
-    )  # SOURCE is a link inside OUT
+    )  # SOURCE: a link inside OUT
     old_out = root / "old-out"
     old_out.mkdir()
     (old_out / "corpus.txt").write_text("a corpus the user still needs\n")
+    source = save_encoder(root / "base" / "src")  # for the cases that cannot lose it
     save_encoder(root / "fewer-layers", num_hidden_layers=2)
     save_encoder(root / "narrower-ffn", intermediate_size=48)
     s, r = str(source), str(root)
     cases = {
-        "out-is-parent": ([s, str(parent), "--overwrite"], 2, "contains the source"),
-        "out-is-source": ([s, s, "--overwrite"], 2, "is the source"),
-        "out-in-source": ([s, f"{s}/seed"], 2, "is inside the source folder"),
-        "out-via-symlink": ([s, f"{r}/linked-parent", "--overwrite"], 2, "contains the source"),
+        "out-is-parent": ([f"{r}/c-parent/src", f"{r}/c-parent", "--overwrite"], 2, "contains the source"),
+        "out-is-source": ([f"{r}/c-source/src", f"{r}/c-source/src", "--overwrite"], 2, "is the source"),
+        "out-in-source": ([f"{r}/c-inside/src", f"{r}/c-inside/src/seed"], 2, "is inside the source folder"),
+        "out-via-symlink": ([f"{r}/c-link/parent/src", f"{r}/c-link/linked", "--overwrite"], 2,
+                            "contains the source"),
         "source-link-in-out": ([f"{r}/holder/enc-link", f"{r}/holder", "--overwrite"], 2, "contains the source"),
         "corpus-in-out": ([s, str(old_out), "--overwrite", "--trim-vocab", f"{old_out}/corpus.txt"], 2,
                           "contains the --trim-vocab"),
@@ -120,7 +128,8 @@ def runs(tmp_path_factory):
                        "--keep-top 0 is too small"),
         "insert-every-0": ([s, f"{r}/out-x0", "--insert-every", "0"], 2, "--insert-every must be at least 1"),
     }  # fmt: skip
-    watched = [parent, elsewhere, old_out, root / "holder"]
+    watched = [root / name for name in ("c-parent", "c-source", "c-inside", "c-link", "base", "holder")]
+    watched += [elsewhere, old_out]
     before = {str(p): digest(p) for p in watched}
     # No offline flags: a path mistaken for a Hub id would reach the (unreachable, closed-port) endpoint.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
