@@ -406,7 +406,7 @@ def is_local(path: str, what: str) -> bool:
         return False
     raise ConversionError(
         f"{what} {path!r}: no such folder (it does not exist here and is not a Hub id of the form owner/name); "
-        "check the path."
+        "check the path, or give a Hub id with its owner (e.g. FacebookAI/xlm-roberta-base, not xlm-roberta-base)."
     )
 
 
