@@ -147,12 +147,20 @@ def _now() -> str:
 class HubError(Exception):
     """Raised inside a handler to answer with an error status (the Hub's JSON error body + headers)."""
 
-    def __init__(self, status: int, message: str, error_code: str | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        error_code: str | None = None,
+        headers: dict | None = None,
+        body: dict | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.error_code = error_code
         self.headers = headers or {}
+        self.body = body or {}  # extra fields of the JSON error body
 
 
 class HubServer:
@@ -388,7 +396,7 @@ class _HubHandler(BaseHTTPRequestHandler):
             headers = {"X-Error-Message": err.message, **err.headers}
             if err.error_code:
                 headers["X-Error-Code"] = err.error_code
-            payload = {"error": err.message}
+            payload = {"error": err.message, **err.body}
         except Exception as err:  # a server bug must show up as a 500, not as a hung client
             status, headers, payload = 500, {"X-Error-Message": "Internal error"}, {"error": repr(err)}
         origin = re.search(r"origin/([^;\s]+)", self.headers.get("User-Agent", ""))
@@ -466,7 +474,8 @@ class _HubHandler(BaseHTTPRequestHandler):
         repo_id = f"{namespace}/{name}"
         url = self.hub.url + ("" if repo_type == "model" else f"/{repo_type}s") + f"/{repo_id}"
         if (repo_type, repo_id) in self.hub.repos:
-            raise HubError(409, f"You already created this {repo_type} repo", headers={})
+            # The Hub names the existing repo: huggingface_hub's create_repo(exist_ok=True) returns its url.
+            raise HubError(409, f"You already created this {repo_type} repo", body={"url": url})
         repo = Repo(
             repo_id, repo_type, data.get("visibility") == "private" or bool(data.get("private")), _now()
         )

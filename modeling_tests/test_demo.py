@@ -35,8 +35,8 @@ def quick_run(tmp_path_factory):
 def test_quick_demo_runs_every_stage(quick_run):
     result, out = quick_run
     assert result.returncode == 0, result.stderr[-3000:]
-    for stage in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
-        assert stage in result.stdout
+    stages = [line.split("]")[0] + "]" for line in result.stdout.splitlines() if line.startswith("[")]
+    assert stages == [f"[{i}/6]" for i in range(1, 7)]  # each stage once, numbered in order
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["after"]) == {"all", "en-ug", "zh-ug"}
     for split in ("before", "after"):
@@ -79,3 +79,57 @@ def test_demo_missing_data_file(tmp_path):
     result = run_demo("--quick", "--data", "nope.jsonl", "--output-dir", "out", cwd=tmp_path)
     assert result.returncode == 2
     assert "nope.jsonl" in result.stderr and "does not exist" in result.stderr
+
+
+def test_every_option_has_help_and_shows_its_default():
+    from xlm_swcm.demo import build_parser
+
+    parser = build_parser()
+    assert [a.option_strings for a in parser._actions if not a.help] == []
+    assert "(default: 200)" in parser.format_help()
+
+
+@pytest.fixture(scope="module")
+def own_encoder_run(tmp_path_factory):
+    """The demo on the user's own encoder folder, tokenizer folder and JSON-lines pairs (a tiny XLM-R-shaped
+    encoder with the real XLM-R tokenizer)."""
+    if not all(assets.assets_available().values()):
+        pytest.skip("demo assets not installed (see README)")
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    root = tmp_path_factory.mktemp("own")
+    tokenizer = assets.load_xlmr_tokenizer()
+    tokenizer.save_pretrained(root / "tokenizer")
+    torch.manual_seed(0)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=130,
+    )
+    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(root / "encoder")
+    with open(root / "pairs.jsonl", "w", encoding="utf-8") as handle:
+        for i in range(12):
+            pair = {"source": f"hello world {i}", "target": f"سالام دۇنيا {i}", "target_lang": "ug"}
+            handle.write(json.dumps(pair, ensure_ascii=False) + "\n")
+    args = ["--quick", "--encoder", "encoder", "--tokenizer", "tokenizer", "--data", "pairs.jsonl"]
+    return run_demo(*args, "--output-dir", "out", cwd=root), root
+
+
+def test_demo_with_own_encoder_and_tokenizer(own_encoder_run):
+    result, root = own_encoder_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    metrics = json.loads((root / "out" / "metrics.json").read_text())
+    assert set(metrics["after"]) == {"all", "to-ug"}
+    assert "Encoder: encoder;" in (root / "out" / "results.md").read_text()
+
+
+def test_demo_with_an_encoder_folder_without_tokenizer(own_encoder_run, tmp_path):
+    _, root = own_encoder_run
+    result = run_demo("--quick", "--encoder", str(root / "encoder"), "--output-dir", "out", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("xlm-swcm-demo: error:")]
+    assert len(errors) == 1 and "No tokenizer at" in errors[0] and "--tokenizer" in errors[0]

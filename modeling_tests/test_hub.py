@@ -61,7 +61,7 @@ REPORT = {
         "shared_with_encoder": 7087872,
     },
     "file_size_bytes": 1112201216,
-    "languages": ["bo", "ug"],
+    "language_tokens": {"<ug>": 100, "<bo>": 99},  # as the conversion writes it (the card lists them by id)
 }
 
 # Run in a fresh process outside the repo: blocks `xlm_swcm` (an editable install would otherwise make it
@@ -222,6 +222,9 @@ SCENARIOS = {
     "412": [f"{USER}/err-412", "--token", TOKEN],
     "503": [f"{USER}/err-503", "--token", TOKEN],
     "branch": [f"{USER}/on-branch", "--revision", "dev", "--message", "to dev", "--token", TOKEN],
+    # A second push to an existing repo (the server answers create_repo with 409 + url, as the Hub does).
+    "first": [f"{USER}/twice", "--token", TOKEN],
+    "update": [f"{USER}/twice", "--token", TOKEN, "--language", "bo", "--message", "update"],
 }
 
 
@@ -443,6 +446,16 @@ def test_no_token_sends_nothing(clients):
     assert not [r for r in clients["requests"] if "no-token" in r.path]
 
 
+def test_second_push_updates_the_repo(clients, hub):
+    for scenario in ("first", "update"):
+        outcome = clients["outcomes"][scenario]
+        assert outcome["rc"] == 0, outcome["stderr"]
+    repo_id = f"{USER}/twice"
+    assert hub.repos[("model", repo_id)].resolve("main").title == "update"
+    front = yaml.safe_load(hub.files(repo_id)["README.md"].decode().split("---\n")[1])
+    assert front["language"] == ["bo"]
+
+
 def test_push_to_new_branch(clients, hub):
     outcome = clients["outcomes"]["branch"]
     assert outcome["rc"] == 0, outcome["stderr"]
@@ -642,7 +655,66 @@ def test_local_source_path_is_not_used_as_base_model(checkpoint, tmp_path):
     (folder / "swcm_conversion.json").write_text(json.dumps(report))
     card = build_model_card(folder, f"{USER}/local")
     assert card.data.base_model is None
-    assert f"Converted from `{tmp_path}`" in card.text
+    assert "Converted from a local encoder checkpoint" in card.text and str(tmp_path) not in card.text
+    card = build_model_card(folder, f"{USER}/local", card_data={"base_model": "org/enc"})  # --base-model
+    assert "built from [`org/enc`](https://huggingface.co/org/enc)" in card.text
+    assert "**Source encoder:** org/enc" in card.text and str(tmp_path) not in card.text
+
+
+def test_card_says_a_fresh_seed_is_untrained(checkpoint, tmp_path):
+    assert "This is an untrained seed checkpoint" in build_model_card(checkpoint, f"{USER}/seed").text
+    trained = tmp_path / "trained"
+    shutil.copytree(checkpoint, trained)
+    (trained / "trainer_state.json").write_text("{}")  # what a Trainer leaves next to the weights
+    assert "untrained" not in build_model_card(trained, f"{USER}/trained").text
+
+
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("--license", "my-license", "unknown license 'my-license'"),
+        ("--license", "Apache-2.0", "did you mean apache-2.0"),
+        ("--language", "Tibetan,ug", "invalid language code 'Tibetan' (did you mean 'bo'?)"),
+        ("--language", "bo,xx_YY", "invalid language code 'xx_YY' (BCP 47 separates subtags with '-'"),
+        ("--language", "qqq", "invalid language code 'qqq'"),
+        ("--base-model", "./src4", "--base-model './src4' is not a Hub model id"),
+    ],
+)
+def test_card_metadata_is_validated_before_anything(checkpoint, capsys, hub, option, value, expected):
+    hub.reset_log()
+    rc = main([str(checkpoint), f"{USER}/meta", option, value, "--dry-run", "--endpoint", hub.url])
+    lines = error_lines(capsys.readouterr().err)
+    assert rc == 2 and len(lines) == 1 and expected in lines[0], lines
+    assert hub.requests == []
+
+
+def test_valid_card_metadata_passes(checkpoint, capsys):
+    rc = main([str(checkpoint), f"{USER}/meta", "--language", "bo,ug,kk,mn,zh-Hans,chm,multilingual",
+               "--license", "cc-by-sa-4.0", "--dry-run"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+
+
+def test_conversion_report_has_the_schema_the_card_reads(tmp_path):
+    """The report that `convert` writes is the one `hub` reads: its keys are in REPORT_SCHEMA, it passes
+    `check_report`, and its language tokens become the card's languages."""
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from xlm_swcm.conversion import convert
+    from xlm_swcm.report import REPORT_SCHEMA, check_report
+
+    source = tmp_path / "src"
+    torch.manual_seed(0)
+    config = XLMRobertaConfig(vocab_size=40, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                              intermediate_size=37, max_position_embeddings=64)  # fmt: skip
+    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(source)
+    tiny_tokenizer().save_pretrained(source)
+    report = convert(source, tmp_path / "seed", language_tokens=["ug", "bo"], log=lambda *_: None)
+    written = json.loads((tmp_path / "seed" / "swcm_conversion.json").read_text())
+    assert written == json.loads(json.dumps(report))
+    assert set(written) <= set(REPORT_SCHEMA) and check_report(written) == []
+    card = build_model_card(tmp_path / "seed", f"{USER}/converted")
+    assert card.data.language == ["ug", "bo"]
+    assert "This is an untrained seed checkpoint" in card.text
 
 
 def test_transport_errors_get_a_hint():

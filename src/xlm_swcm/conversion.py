@@ -54,14 +54,18 @@ True
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import os
+import re
 import shutil
 import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +75,27 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
 from .initialization import IDENTITY, INIT_RECIPES, RANDOM, Folded, folded_value, init_plan
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, sharing_map
+from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
-REPORT_FILE = "swcm_conversion.json"
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
 # Both compute the same function; only the accumulation order of the fused Q/K/V matmul can differ.
 VERIFY_TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 VERIFY_TOLERANCE_HALF = 2e-2
+# Files of which at least one is in a folder that holds a tokenizer. Without any, transformers v5 still returns a
+# tokenizer (an empty 5-token one), which would map every word to <unk>: such a folder has no tokenizer.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "vocab.txt",
+    "vocab.json",
+)
+# A Hub model id: `owner/name` (anything else that does not exist locally is a mistyped path, not a Hub id).
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+# --keep-top: fewer kept corpus tokens than this leaves a model that cannot write text (special and language
+# tokens are kept on top of them).
+MIN_KEEP_TOP = 100
 
 
 class ConversionError(ValueError):
@@ -92,6 +111,8 @@ _LAYER_MAP = {
     "ffn.fc2": ["output.dense"],
     "ffn_layer_norm": ["output.LayerNorm"],
 }
+# An encoder layer's tensor in a BERT-family checkpoint (with or without the `roberta.` / `bert.` prefix).
+_LAYER_KEY = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
 _EMBEDDINGS = ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm")
 
 
@@ -360,13 +381,7 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
     ```
     """
     path = os.fspath(path_or_name)
-    looks_local = os.path.sep in path or path.startswith(".") or os.path.exists(path)
-    if looks_local and not os.path.exists(path):
-        raise ConversionError(
-            f"Source {path!r} does not exist: give the folder of an encoder (config.json and model.safetensors, "
-            "as written by save_pretrained) or a Hub id."
-        )
-    if looks_local and not os.path.isdir(path):
+    if is_local(path, "Source") and not os.path.isdir(path):
         raise ConversionError(
             f"Source {path!r} is a file: give the folder that holds config.json and the weights."
         )
@@ -376,12 +391,52 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         raise ConversionError(f"Cannot read a transformers config from {path!r}: {error}") from error
     _check_source(config, repr(path))
     try:
-        model, info = AutoModel.from_pretrained(path, add_pooling_layer=False, output_loading_info=True)
+        # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and
+        # shapes) instead of failing with transformers' pointer to a load report that is not shown.
+        model, info = AutoModel.from_pretrained(
+            path, add_pooling_layer=False, output_loading_info=True, ignore_mismatched_sizes=True
+        )
     except Exception as error:  # corrupt or truncated weights surface as many exception types
         raise ConversionError(
             f"Cannot load the weights of {path!r} ({type(error).__name__}: {error}). The file may be corrupt or "
             "truncated: download or export it again."
         ) from error
+    _check_loading_info(path, config, info)
+    return model
+
+
+def is_local(path: str, what: str) -> bool:
+    """True for an existing file or folder, False for a Hub id (`owner/name`); anything else is a mistyped path
+    and fails here, before any network call (a Hub lookup would spend half a minute on retries)."""
+    if os.path.exists(path):
+        return True
+    if HUB_ID.fullmatch(path) and not os.path.isabs(path):
+        return False
+    raise ConversionError(
+        f"{what} {path!r}: no such folder (it does not exist here and is not a Hub id of the form owner/name); "
+        "check the path, or give a Hub id with its owner (e.g. FacebookAI/xlm-roberta-base, not xlm-roberta-base)."
+    )
+
+
+def _check_loading_info(path: str, config: Any, info: dict) -> None:
+    """Refuses weights that do not fit the config: shape mismatches, more layers than declared, missing tensors."""
+    mismatched = info.get("mismatched_keys") or []
+    if mismatched:
+        name, in_file, in_config = min(mismatched, key=lambda row: row[0])
+        more = f" (and {len(mismatched) - 1} more tensors)" if len(mismatched) > 1 else ""
+        raise ConversionError(
+            f"The weights of {path!r} do not fit its config.json: {name} has shape {tuple(in_file)} in the "
+            f"weights but {tuple(in_config)} by the config{more}; fix config.json (e.g. hidden_size, "
+            "intermediate_size, vocab_size) to match the weights."
+        )
+    layers = [int(m.group(1)) for k in info.get("unexpected_keys") or [] if (m := _LAYER_KEY.search(k))]
+    if layers:
+        declared = config.num_hidden_layers
+        raise ConversionError(
+            f"The weights of {path!r} hold {max(layers) + 1} encoder layers but its config.json declares "
+            f"num_hidden_layers={declared}: converting would drop {max(layers) + 1 - declared} layers; fix "
+            "num_hidden_layers in config.json."
+        )
     missing = info.get("missing_keys") or []
     if missing:  # transformers would initialise them randomly: a seed built on that is silently broken
         names = ", ".join(sorted(missing)[:5]) + (", ..." if len(missing) > 5 else "")
@@ -389,7 +444,6 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
             f"The weights of {path!r} lack {len(missing)} encoder tensors ({names}): the checkpoint is incomplete "
             "or belongs to another architecture; download or export it again."
         )
-    return model
 
 
 def _probe_batch(
@@ -482,9 +536,17 @@ def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str = "paper")
     return broken
 
 
-def write_atomically(out: str | os.PathLike, overwrite: bool, fill: Callable[[Path], None]) -> None:
+def write_atomically(
+    out: str | os.PathLike,
+    overwrite: bool,
+    fill: Callable[[Path], None],
+    on_done: Callable[[], Any] | None = None,
+) -> None:
     """Calls `fill(tmp_folder)` and moves the folder to `out` only when it returns; never leaves half a folder at
     `out` (nor a temporary folder next to it), and replaces an existing `out` only with `overwrite`.
+
+    Ctrl-C / SIGTERM are held back while the folders are swapped (and `on_done`, told that `out` is complete, is
+    called): an interruption then takes effect just after, with `out` complete.
 
     Example:
 
@@ -504,21 +566,53 @@ def write_atomically(out: str | os.PathLike, overwrite: bool, fill: Callable[[Pa
     old = None
     try:
         fill(tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / out.name)
-            try:
+        with _signals_held():
+            if out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                os.replace(out, old / out.name)
+                try:
+                    os.replace(tmp, out)
+                except BaseException:
+                    os.replace(old / out.name, out)  # put the previous output back
+                    raise
+            else:
                 os.replace(tmp, out)
-            except BaseException:
-                os.replace(old / out.name, out)  # put the previous output back
-                raise
-        else:
-            os.replace(tmp, out)
+            if on_done is not None:
+                on_done()
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and old.exists():
             shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Holds SIGINT and SIGTERM back for the duration: a signal that arrives meanwhile is recorded and raised again
+    (to the handlers of before) when the block ends. Only the main thread can install handlers; elsewhere this
+    does nothing. (A signal mask would not do: the kernel gives a process-wide signal to any thread that does not
+    block it, and Python then runs the handler in the main thread at once.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not None:  # None: a handler installed from C, which cannot be restored
+            previous[sig] = signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def _format_size(size: int) -> str:
@@ -607,9 +701,21 @@ def _read_corpus(path: str) -> list[str]:
     return lines
 
 
+def has_tokenizer_files(folder: str) -> bool:
+    """Whether a local folder holds any tokenizer file (see TOKENIZER_FILES)."""
+    return any(os.path.isfile(os.path.join(folder, name)) for name in TOKENIZER_FILES)
+
+
 def _load_tokenizer(path: str, model_type: str | None, required: bool) -> Any:
     """The source's tokenizer: a folder / Hub id (AutoTokenizer) or a single tokenizer.json. None when there is
-    none and no option needs one."""
+    none and no option needs one; a refusal when `required`."""
+    if is_local(path, "Tokenizer") and os.path.isdir(path) and not has_tokenizer_files(path):
+        if required:
+            raise ConversionError(
+                f"No tokenizer at {path!r} (none of {', '.join(TOKENIZER_FILES)}), and one is needed here: pass "
+                "--tokenizer (a folder or an XLM-R tokenizer.json)."
+            )
+        return None
     try:
         if os.path.isfile(path):
             if not path.endswith(".json"):
@@ -652,6 +758,8 @@ def convert(
     verify: bool = False,
     overwrite: bool = False,
     log: Callable[[str], Any] = print,
+    warn: Callable[[str], Any] | None = None,
+    on_written: Callable[[], Any] | None = None,
     init: str = "paper",
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
@@ -661,22 +769,36 @@ def convert(
     vocabulary turns into <unk>), `language_tokens` (e.g. `["bo", "ug"]` -> `<bo>`, `<ug>`), `trim_vocab` (a corpus
     file: keep only the tokens it uses, at most `keep_top` of them, plus special and language tokens). `verify`
     checks that the converted encoder reproduces the source's outputs, before and after saving. `out` is written
-    all at once: on any error or interruption nothing is left at `out`.
+    all at once: on any error or interruption nothing is left at `out`. `log` gets the progress lines and the
+    report, `warn` (default: stderr) the warnings; `on_written` is called as soon as `out` is complete.
 
     Example:
 
     ```python
-    >>> report = convert("xlm-roberta-base", "seed", weight_sharing="tie", language_tokens=["bo", "ug"])  # doctest: +SKIP
+    >>> report = convert("FacebookAI/xlm-roberta-base", "seed", weight_sharing="tie", language_tokens=["bo", "ug"])  # doctest: +SKIP
     ```
     """
     out = Path(out)
-    if out.exists() and not overwrite:  # checked first, so a refused run costs nothing
+    warn = warn or _print_stderr
+    # Every check that needs no model comes first, so a refused run costs nothing.
+    check_output(out, {"source": source, "--tokenizer": tokenizer_path, "--extend-vocab": extend_vocab,
+                       "--trim-vocab": trim_vocab})  # fmt: skip
+    if out.exists() and not overwrite:
         raise ConversionError(f"{out} already exists: choose another output folder or pass --overwrite.")
-    if os.path.exists(source) and out.exists() and os.path.samefile(source, out):
-        raise ConversionError(f"The output folder {out} is the source folder: choose another output folder.")
-    if keep_top is not None and not trim_vocab:
-        raise ConversionError("--keep-top only applies with --trim-vocab CORPUS.")
+    check_arguments(
+        insert_every=insert_every, new_pieces=new_pieces, keep_top=keep_top, trim_vocab=trim_vocab
+    )
+    is_local(os.fspath(source), "Source")  # a mistyped path fails here, not after a Hub lookup
+    if tokenizer_path is not None:
+        is_local(os.fspath(tokenizer_path), "Tokenizer")
+    started = time.perf_counter()
+
+    def stage(text: str) -> None:
+        log(f"[{time.perf_counter() - started:6.1f}s] {text}")
+
+    stage(f"loading the encoder from {os.fspath(source)} ...")
     encoder = load_encoder(source)
+    stage(f"loaded {encoder.config.model_type} encoder: {encoder.num_parameters():,} parameters")
     needs_tokenizer = bool(language_tokens or extend_vocab or trim_vocab)
     tokenizer = _load_tokenizer(
         os.fspath(tokenizer_path or source), encoder.config.model_type, required=needs_tokenizer
@@ -684,7 +806,8 @@ def convert(
     overrides = {}
     if tokenizer is None:
         log(
-            f"note: no tokenizer found at {os.fspath(source)!r}; {out} gets none (pass --tokenizer to add one)."
+            f"note: no tokenizer found at {os.fspath(tokenizer_path or source)!r}; {out} gets none "
+            "(pass --tokenizer to add one)."
         )
     else:
         if len(tokenizer) > encoder.config.vocab_size:
@@ -701,6 +824,7 @@ def convert(
         start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
         if start is not None:
             overrides["decoder_start_token_id"] = start
+    stage(f"building the seed (insert_every={insert_every}, weight_sharing={weight_sharing}) ...")
     model, _ = build_seed(
         encoder,
         insert_every=insert_every,
@@ -711,10 +835,17 @@ def convert(
         init=init,
         **overrides,
     )
+    if "normal" not in model.config.decoder_layer_types:
+        warn(
+            f"warning: --insert-every {insert_every} >= the encoder's {encoder.config.num_hidden_layers} layers: "
+            "the decoder gets no normal (randomly initialised) layer; pass a smaller --insert-every or "
+            "--trailing-normal-layer if you want one."
+        )
     if tokenizer is not None and tokenizer.model_max_length > 10**8:
         # A bare tokenizer.json carries no length limit; the model's is its number of positions.
         tokenizer.model_max_length = model.config.max_position_embeddings - model.config.position_offset
     if verify:
+        stage("verifying the converted encoder against the source ...")
         diff, tolerance = verify_encoder(encoder, model, tokenizer)
         log(f"verify: converted encoder vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})")
         if not diff <= tolerance:
@@ -727,6 +858,8 @@ def convert(
     kept = None
     if needs_tokenizer:
         from . import vocab  # tokenizer surgery is only needed for these options
+
+        stage("vocabulary options ...")
 
         try:
             if extend_vocab:
@@ -778,10 +911,101 @@ def convert(
             if not diff <= tolerance:
                 raise ConversionError(f"--verify failed after saving: encoder differs by {diff:.3g}.")
 
-    write_atomically(out, overwrite, fill)
+    def fill_or_explain(folder: Path) -> None:
+        try:
+            fill(folder)
+        except Exception as error:  # safetensors reports a full disk as its own SafetensorError
+            if _is_disk_full(error):
+                needed = sum(
+                    p.numel() * p.element_size() for p in {id(p): p for p in model.parameters()}.values()
+                )
+                raise DiskFullError(
+                    errno.ENOSPC,
+                    f"no space left on {out} (needed ~{needed / 1e6:,.1f} MB); free some space or "
+                    "choose another output folder. Nothing was written.",
+                ) from error
+            raise
+
+    stage(f"writing {out} ...")
+    write_atomically(out, overwrite, fill_or_explain, on_done=on_written)
     log(format_report(report))
-    log(f"saved to {out}")
+    stage(f"saved to {out}")
     return report
+
+
+class DiskFullError(OSError):
+    """The output file system is full; the message says how much space the checkpoint needs."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    text = str(error)
+    return "No space left on device" in text or "StorageFull" in text or "os error 28" in text
+
+
+def _overlaps(out: Path, inner: Path) -> bool:
+    """Whether `inner` is `out` or lies below it: by path (symlinks not followed, so a link inside OUT counts),
+    by resolved path (a symlinked OUT or SOURCE), and by file identity (hard links, case-insensitive file
+    systems, bind mounts)."""
+    for a, b in (
+        (Path(os.path.abspath(out)), Path(os.path.abspath(inner))),
+        (out.resolve(), inner.resolve()),
+    ):
+        if a == b or a in b.parents:
+            return True
+    if not out.exists():
+        return False
+    return any(p.exists() and os.path.samefile(p, out) for p in (inner.resolve(), *inner.resolve().parents))
+
+
+def check_output(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | None]) -> None:
+    """Refuses an output folder that would destroy an input: OUT that is an input or contains one (replacing OUT
+    deletes it, whatever the flags), or OUT inside the source folder. `inputs`: option name -> local path."""
+    out = Path(out)
+    for name, value in inputs.items():
+        if value is None or not os.path.exists(value):
+            continue  # a Hub id, or an option not given
+        inner = Path(value)
+        if _overlaps(out, inner):
+            what = "is" if os.path.abspath(out) == os.path.abspath(inner) or _same(out, inner) else "contains"
+            raise ConversionError(
+                f"The output folder {out} {what} the {name} {os.fspath(value)}: writing it would destroy the "
+                f"{name}; choose an output folder outside it."
+            )
+        if name == "source" and inner.is_dir() and _overlaps(inner, out):
+            raise ConversionError(
+                f"The output folder {out} is inside the source folder {os.fspath(value)}: choose an output folder "
+                "outside it."
+            )
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+
+
+def check_arguments(
+    *, insert_every: int, new_pieces: int, keep_top: int | None, trim_vocab: str | None
+) -> None:
+    """Argument checks that need no model, done before the (slow) loading."""
+    if not isinstance(insert_every, int) or insert_every < 1:
+        raise ConversionError(
+            f"--insert-every must be at least 1 (a normal layer after every X custom layers), got {insert_every}."
+        )
+    if not isinstance(new_pieces, int) or new_pieces < 1:
+        raise ConversionError(f"--new-pieces must be at least 1, got {new_pieces}.")
+    if keep_top is not None and not trim_vocab:
+        raise ConversionError("--keep-top only applies with --trim-vocab CORPUS.")
+    if keep_top is not None and keep_top < MIN_KEEP_TOP:
+        raise ConversionError(
+            f"--keep-top {keep_top} is too small: the model could not write text with fewer than {MIN_KEEP_TOP} "
+            "tokens (special and language tokens are kept on top); give at least "
+            f"{MIN_KEEP_TOP}, or leave it out to keep every token the corpus uses."
+        )
+
+
+def _print_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -789,8 +1013,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlm-swcm-convert",
         description="Convert an XLM-R-family encoder (XLM-R, CINO, RoBERTa, BERT) into an XLM-SWCM seed checkpoint.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("source", help="encoder folder (or Hub id) loadable with transformers.AutoModel")
+    parser.add_argument(
+        "source", help="encoder folder (or Hub id owner/name) loadable with transformers.AutoModel"
+    )
     parser.add_argument("out", help="output folder (must not exist unless --overwrite)")
     parser.add_argument(
         "--insert-every", type=int, default=3, help="X: a normal layer after every X custom layers"
@@ -830,7 +1057,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--trim-vocab", metavar="CORPUS", help="keep only the tokens CORPUS uses (+ special tokens)"
     )
     parser.add_argument(
-        "--keep-top", type=int, help="with --trim-vocab: keep only the N most frequent tokens"
+        "--keep-top",
+        type=int,
+        help=f"with --trim-vocab: keep only the N (>= {MIN_KEEP_TOP}) most frequent tokens (default: all used)",
     )
     parser.add_argument(
         "--verify",
@@ -838,7 +1067,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="check that the converted encoder reproduces the source's outputs",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
+    output.add_argument(
+        "--verbose", action="store_true", help="also show transformers' messages and progress bars"
+    )
     return parser
+
+
+def _print_flush(text: str) -> None:
+    print(text, flush=True)
 
 
 def _raise_interrupt(signum, frame):
@@ -859,10 +1097,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     bars, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
-    # The report is the output: no shard-writing bars, and no load report about the source's unused MLM head or
-    # pooler (real problems, such as missing weights, raise a ConversionError).
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    if args.verbose:
+        hf_logging.enable_progress_bar()
+        hf_logging.set_verbosity_info()
+    else:
+        # The report is the output: no shard-writing bars, and no load report about the source's unused MLM head
+        # or pooler (real problems, such as missing weights, raise a ConversionError).
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    written: list[bool] = []  # set as soon as OUT is complete: an interruption after that loses nothing
     # SIGTERM (kill, a job scheduler) cleans up like Ctrl-C: the temporary folder is removed, OUT is untouched.
     in_main_thread = threading.current_thread() is threading.main_thread()
     if in_main_thread:
@@ -885,14 +1128,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             keep_top=args.keep_top,
             verify=args.verify,
             overwrite=args.overwrite,
+            log=(lambda _text: None) if args.quiet else _print_flush,
+            on_written=lambda: written.append(True),
         )
     except ValueError as error:  # ConversionError and the config's own checks
         print(f"xlm-swcm-convert: error: {error}", file=sys.stderr)
         return 2
+    except DiskFullError as error:
+        print(f"xlm-swcm-convert: error: {error.strerror}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"xlm-swcm-convert: error: cannot write {args.out}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if written:
+            print(f"xlm-swcm-convert: interrupted after {args.out} was completely written.", file=sys.stderr)
+            return 0
         print(f"xlm-swcm-convert: interrupted; nothing was written to {args.out}.", file=sys.stderr)
         return 130
     finally:

@@ -300,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlm-swcm-demo",
         description="Encoder -> XLM-SWCM seed -> fine-tune -> evaluate -> save -> reload -> generate, offline.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "--encoder", help="encoder folder (BERT/XLM-R family); default: embedded multilingual-e5-small"
@@ -312,19 +313,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output-dir", default="xlm-swcm-demo", help="where results and the model go")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    parser.add_argument("--max-steps", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--max-steps", type=int, default=200, help="fine-tuning steps (optimizer updates)")
+    parser.add_argument("--batch-size", type=int, default=16, help="examples per training step")
+    parser.add_argument("--learning-rate", type=float, default=3e-4, help="peak learning rate (linear decay)")
     parser.add_argument("--max-length", type=int, default=48, help="max tokens per source/target")
     parser.add_argument(
         "--eval-groups", type=int, default=40, help="held-out strings (each in every direction)"
     )
-    parser.add_argument("--insert-every", type=int, default=3)
-    parser.add_argument("--weight-sharing", choices=["copy", "tie"], default="copy")
+    parser.add_argument(
+        "--insert-every", type=int, default=3, help="X: a normal decoder layer after every X custom layers"
+    )
+    parser.add_argument(
+        "--weight-sharing",
+        choices=["copy", "tie"],
+        default="copy",
+        help="copy: the decoder gets copies of the encoder's weights; tie: it uses the encoder's tensors",
+    )
     parser.add_argument(
         "--new-pieces", type=int, default=1000, help="vocabulary pieces to learn for new scripts"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation, data split and training")
     parser.add_argument("--quick", action="store_true", help="smoke run: few steps, few pairs (for tests)")
     return parser
 
@@ -338,7 +346,7 @@ def run(args) -> dict:
         )
     torch.manual_seed(args.seed)
 
-    print("[1/5] loading encoder, tokenizer and data", flush=True)
+    print("[1/6] loading encoder, tokenizer and data", flush=True)
     if args.encoder:
         encoder = load_encoder(args.encoder)
     else:
@@ -348,7 +356,7 @@ def run(args) -> dict:
     if tokenizer_source:
         from .conversion import _load_tokenizer
 
-        tokenizer = _load_tokenizer(tokenizer_source, required=True)
+        tokenizer = _load_tokenizer(tokenizer_source, encoder.config.model_type, required=True)
     else:
         assets.require("xlmr_tokenizer")
         tokenizer = assets.load_xlmr_tokenizer()
@@ -364,7 +372,7 @@ def run(args) -> dict:
     langs = sorted(set(LANGUAGES) | {r["target_lang"] for r in rows})
 
     print(
-        "[2/5] building the shared-weights seed (vocabulary extended, language tokens, trimmed)", flush=True
+        "[2/6] building the shared-weights seed (vocabulary extended, language tokens, trimmed)", flush=True
     )
     model, tokenizer, notes = prepare_seed(encoder, tokenizer, corpus, langs, args)
     del encoder
@@ -380,17 +388,17 @@ def run(args) -> dict:
         features.append({"input_ids": ids})
     random.Random(args.seed).shuffle(features)
 
-    print(f"[3/5] evaluating the seed on {len(eval_rows)} held-out pairs", flush=True)
+    print(f"[3/6] evaluating the seed on {len(eval_rows)} held-out pairs", flush=True)
     before = score(generate(model, tokenizer, eval_rows, args.max_length), eval_rows)
 
     print(
-        f"[3/5] fine-tuning with Seq2SeqTrainer: {args.max_steps} steps, {len(features)} examples", flush=True
+        f"[4/6] fine-tuning with Seq2SeqTrainer: {args.max_steps} steps, {len(features)} examples", flush=True
     )
     losses = train(model, tokenizer, features, args, output_dir)
     predictions = generate(model, tokenizer, eval_rows, args.max_length)
     after = score(predictions, eval_rows)
 
-    print("[4/5] saving, reloading with AutoModelForSeq2SeqLM, generating", flush=True)
+    print("[5/6] saving, reloading with AutoModelForSeq2SeqLM, generating", flush=True)
     from transformers import AutoModelForSeq2SeqLM
 
     model_dir = output_dir / "model"
@@ -407,7 +415,7 @@ def run(args) -> dict:
     if reloaded_predictions != predictions[:6]:
         raise DemoError("The reloaded model generates differently from the trained one: save/load is broken.")
 
-    print("[5/5] writing results", flush=True)
+    print("[6/6] writing results", flush=True)
     seconds = time.time() - started
     plot_losses(losses, output_dir / "loss_curve.png")
     markdown = results_markdown(
@@ -437,6 +445,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DemoError, ConversionError, assets.AssetNotAvailableError) as error:
         print(f"xlm-swcm-demo: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"xlm-swcm-demo: interrupted; {args.output_dir} may hold partial results.", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -612,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlm-swcm-finetune",
         description="Fine-tune an XLM-SWCM checkpoint on parallel text (Seq2SeqTrainer; script-aware ROUGE-L/chrF).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "model", help="checkpoint folder (from xlm-swcm-convert or save_pretrained) or cached Hub id"
@@ -642,16 +643,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-beams", type=int, default=1, help="beam size for evaluation")
     parser.add_argument("--max-train-samples", type=int, help="use only the first N training pairs")
     parser.add_argument("--max-eval-samples", type=int, help="use only the first N evaluation pairs")
-    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--epochs", type=float, default=3.0, help="passes over the training data")
     parser.add_argument(
         "--max-steps", type=int, default=-1, help="number of optimizer steps (overrides --epochs)"
     )
     parser.add_argument("--batch-size", type=int, default=8, help="per device")
     parser.add_argument("--eval-batch-size", type=int, help="per device (default: --batch-size)")
-    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    parser.add_argument("--learning-rate", type=float, default=5e-5)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--warmup-steps", type=int, default=0)
+    parser.add_argument(
+        "--gradient-accumulation-steps", type=int, default=1, help="batches summed per optimizer step"
+    )
+    parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay")
+    parser.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up steps")
     parser.add_argument(
         "--lr-scheduler", default="linear", help="transformers scheduler name (linear, cosine...)"
     )
@@ -660,8 +663,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--save-steps", type=int, help="save a checkpoint every N steps (default: --eval-steps)"
     )
     parser.add_argument("--save-total-limit", type=int, default=2, help="checkpoints kept")
-    parser.add_argument("--logging-steps", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--logging-steps", type=int, default=50, help="log the loss every N steps")
+    parser.add_argument("--seed", type=int, default=42, help="seed of data order, dropout and init")
     parser.add_argument("--bf16", action="store_true", help="bf16 mixed precision (CPU: autocast)")
     parser.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute activations to save memory"
@@ -674,13 +677,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue from the last checkpoint in --output-dir"
     )
     parser.add_argument("--overwrite", action="store_true", help="write into a non-empty --output-dir")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide every progress bar (training, loading, saving)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point `xlm-swcm-finetune` (`python -m xlm_swcm.finetune`)."""
+    from transformers.utils import logging as hf_logging
+
     args = build_parser().parse_args(argv)
+    bars = hf_logging.is_progress_bar_enabled()
+    if args.no_progress:  # the Trainer's bar is disable_tqdm; loading and saving bars are transformers' own
+        hf_logging.disable_progress_bar()
     try:
         finetune(
             args.model,
@@ -729,6 +739,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
     return 0
 
 

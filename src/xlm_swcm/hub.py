@@ -42,6 +42,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .report import REPORT_FILE, check_report, report_languages
+
 if TYPE_CHECKING:
     from huggingface_hub import ModelCard
 
@@ -50,9 +52,22 @@ if TYPE_CHECKING:
 MODEL_TYPE = "xlm-swcm"
 CODE_FILES = ("configuration_xlm_swcm.py", "modeling_xlm_swcm.py")
 REQUIRED_AUTO_MAP = ("AutoConfig", "AutoModelForSeq2SeqLM")
-REPORT_FILE = "swcm_conversion.json"
 CARD_TEMPLATE = "model_card.md"  # in the package data folder xlm_swcm/templates/
 DEFAULT_LICENSE = "apache-2.0"
+# The Hub's license identifiers (https://huggingface.co/docs/hub/repositories-licenses); `other` needs a
+# `license_name` and a LICENSE file in the repo.
+HUB_LICENSES = frozenset(
+    """apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0
+    bigcode-openrail-m afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc
+    cc0-1.0 cc-by-2.0 cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0
+    cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0 cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0
+    cdla-sharing-1.0 cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1
+    agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc lppl-1.3c ms-pl mpl-2.0 odc-by odbl openrail++
+    osl-3.0 postgresql ofl-1.1 ncsa unlicense zlib pddl lgpl-lr deepfloyd-if-license llama2 gemma unknown
+    other""".split()
+)
+# Files a Trainer writes next to the weights: a folder with one of them holds a trained model, not a fresh seed.
+TRAINING_FILES = ("trainer_state.json", "training_args.bin", "all_results.json", "train_results.json")
 DEFAULT_TAGS = ("xlm-swcm",)
 # Training leftovers that are not part of a model repository (Trainer output folders hold them).
 IGNORE_PATTERNS = (
@@ -182,6 +197,65 @@ def check_repo_id(repo_id: str) -> str:
             f"invalid repo id {repo_id!r}: {reason}; {fix} with letters, digits, '-', '_', '.'."
         ) from err
     return repo_id
+
+
+def check_license(license_id: str) -> str:
+    """Returns `license_id` if it is one of the Hub's license identifiers (HUB_LICENSES), else refuses with the
+    closest ones.
+
+    Example:
+        >>> check_license("cc-by-sa-4.0")
+        'cc-by-sa-4.0'
+    """
+    if license_id in HUB_LICENSES:
+        return license_id
+    import difflib
+
+    close = difflib.get_close_matches(str(license_id).lower(), sorted(HUB_LICENSES), n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise HubPushError(
+        f"unknown license {license_id!r}{hint}: use a Hub license identifier "
+        "(https://huggingface.co/docs/hub/repositories-licenses), or `other` with a LICENSE file in the folder."
+    )
+
+
+def check_language(code: str) -> str:
+    """Returns `code` if it is an ISO 639 language code (639-1 two letters, 639-2/3 three letters, 639-5 family),
+    optionally followed by BCP 47 subtags (`zh-Hans`, `mn-Mong`), or `multilingual`; else refuses.
+
+    The codes come from pycountry (the ISO 639 tables of Debian's iso-codes).
+
+    Example:
+        >>> check_language("bo"), check_language("zh-Hans")
+        ('bo', 'zh-Hans')
+    """
+    import pycountry
+
+    if code == "multilingual":
+        return code
+    primary, _, rest = code.partition("-")
+    subtags_ok = not rest or all(re.fullmatch(r"[A-Za-z0-9]{1,8}", tag) for tag in rest.split("-"))
+    known = primary == primary.lower() and (
+        pycountry.languages.get(alpha_2=primary) is not None
+        or pycountry.languages.get(alpha_3=primary) is not None
+        or pycountry.languages.get(bibliographic=primary) is not None
+        or pycountry.language_families.get(alpha_3=primary) is not None
+    )
+    if known and subtags_ok:
+        return code
+    hint = ""
+    if "_" in code:
+        hint = f" (BCP 47 separates subtags with '-': {code.replace('_', '-')!r})"
+    else:
+        try:  # a language name, e.g. "Tibetan"
+            found = pycountry.languages.lookup(code)
+            hint = f" (did you mean {getattr(found, 'alpha_2', None) or found.alpha_3!r}?)"
+        except LookupError:
+            pass
+    raise HubPushError(
+        f"invalid language code {code!r}{hint}: use ISO 639 codes such as bo, ug, kk, mn, zh (ISO 639-1 where one "
+        "exists, else ISO 639-3)."
+    )
 
 
 def _ignored(relative: Path) -> bool:
@@ -314,27 +388,9 @@ def load_conversion_report(folder: str | os.PathLike) -> dict | None:
         report = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
         raise InvalidCheckpointError(f"{path} is not valid JSON ({err}); {fix}.") from err
-    expected = {
-        "source": str,
-        "insert_every": int,
-        "trailing_normal_layer": bool,
-        "weight_sharing": str,
-        "mapping": list,
-        "random": list,
-        "parameters": dict,
-        "file_size_bytes": int,
-        "languages": list,
-    }
-    if not isinstance(report, dict):
-        raise InvalidCheckpointError(f"{path} must hold a JSON object; {fix}.")
-    for key, kind in expected.items():
-        if key in report and not isinstance(report[key], kind):
-            raise InvalidCheckpointError(f"{path}: {key!r} must be of type {kind.__name__}; {fix}.")
-    for row in report.get("mapping", []):
-        if not isinstance(row, dict) or not {"decoder", "encoder", "mode"} <= set(row):
-            raise InvalidCheckpointError(
-                f"{path}: every mapping entry needs decoder, encoder and mode; {fix}."
-            )
+    problems = check_report(report)
+    if problems:
+        raise InvalidCheckpointError(f"{path}: {problems[0]}; {fix}.")
     return report
 
 
@@ -343,7 +399,19 @@ def load_conversion_report(folder: str | os.PathLike) -> dict | None:
 
 def _looks_like_hub_id(name: str | None) -> bool:
     """Whether `name` can be a Hub model id (base_model must be one); local paths are not."""
-    return bool(name) and not Path(name).exists() and re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) is not None
+    return (
+        bool(name)
+        and not Path(name).exists()
+        and re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", name) is not None
+    )
+
+
+def _description(base_model: str | None, source_name: str | None) -> str:
+    if base_model:
+        return f"An XLM-SWCM encoder-decoder model built from [`{base_model}`](https://huggingface.co/{base_model})."
+    if source_name:
+        return f"An XLM-SWCM encoder-decoder model built from {source_name}."
+    return "An XLM-SWCM encoder-decoder model."
 
 
 def _eval_result(item: Any) -> Any:
@@ -384,6 +452,7 @@ def build_model_card(
     card_data: dict | None = None,
     eval_results: Sequence[Any] | None = None,
     config: XLMSWCMConfig | None = None,
+    untrained: bool | None = None,
 ) -> ModelCard:
     """Renders the model card (a `huggingface_hub.ModelCard`) of the checkpoint in `folder`.
 
@@ -391,7 +460,8 @@ def build_model_card(
     `pipeline_tag: text2text-generation`, `license` (apache-2.0 unless `card_data` says otherwise),
     `tags: [xlm-swcm, ...]`, and `model-index` when `eval_results` are given. `card_data` entries override or
     extend the metadata (any `ModelCardData` field). The body has the conversion report when `folder` holds
-    `swcm_conversion.json`.
+    `swcm_conversion.json`, and then (unless `untrained=False`, or the folder holds Trainer output) says that the
+    model is an untrained seed.
 
     Example:
         >>> card = build_model_card("runs/xlm-swcm-seed", "my-user/xlm-swcm-bo", card_data={"language": ["bo"]})
@@ -411,9 +481,13 @@ def build_model_card(
 
     source = report.get("source") if report else None
     base_model = extra.pop("base_model", None) or (source if _looks_like_hub_id(source) else None)
-    language = extra.pop("language", None) or (report.get("languages") if report else None) or None
+    # A local path means nothing to the card's readers: name the Hub model, else say what it was.
+    source_name = base_model or ("a local encoder checkpoint" if source else None)
+    language = extra.pop("language", None) or report_languages(report)
     if isinstance(language, str):
         language = [code.strip() for code in language.split(",") if code.strip()]
+    if untrained is None:
+        untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
     tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
     results = [_eval_result(item) for item in (eval_results or [])]
     metadata = {
@@ -476,8 +550,9 @@ def build_model_card(
             template_path=str(template),
             repo_id=repo_id,
             model_title=repo_id.split("/")[-1],
-            description=description
-            or f"An XLM-SWCM encoder-decoder model{f' built from `{source}`' if source else ''}.",
+            description=description or _description(base_model, source_name),
+            untrained=untrained,
+            source_name=source_name,
             has_tokenizer=has_tokenizer,
             arch=arch,
             report=report,
@@ -554,7 +629,16 @@ def _prepare(
             staging / "generation_config.json", GenerationConfig.from_model_config(config).to_json_string()
         )
         notes.append("generation_config.json was missing; one was made from config.json")
-    card = build_model_card(staging, repo_id, card_data=card_data, eval_results=eval_results, config=config)
+    report = load_conversion_report(staging)
+    untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
+    card = build_model_card(
+        staging, repo_id, card_data=card_data, eval_results=eval_results, config=config, untrained=untrained
+    )
+    if card.data.base_model is None and report and report.get("source"):
+        notes.append(
+            f"the source encoder {report['source']!r} is a local folder: pass --base-model OWNER/NAME to name "
+            "its Hub model in the card"
+        )
     if folder is not staging and _local_notes(folder):
         notes.append("the folder's README.md text is kept in the card's Notes section")
     _write_fresh(staging / "README.md", str(card))
@@ -717,6 +801,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="xlm-swcm-push",
         description="Push an XLM-SWCM checkpoint folder to the Hugging Face Hub (one commit, with a model card). "
         "Exit codes: 0 done, 1 the Hub or network refused, 2 bad input (nothing sent).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("folder", help="checkpoint folder (written by save_pretrained or xlm-swcm-convert)")
     parser.add_argument("repo_id", help="target repository, namespace/name")
@@ -726,9 +811,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--token", help="write token (default: `hf auth login` token or HF_TOKEN)")
     parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
     parser.add_argument("--dry-run", action="store_true", help="print the files and the card, send nothing")
-    parser.add_argument("--language", help="comma-separated language codes for the card, e.g. bo,ug,kk,mn,zh")
-    parser.add_argument("--base-model", help="Hub id of the source encoder, for the card's base_model")
-    parser.add_argument("--license", help=f"license id for the card (default {DEFAULT_LICENSE})")
+    parser.add_argument(
+        "--language",
+        help="comma-separated ISO 639 codes for the card, e.g. bo,ug,kk,mn,zh (default: the conversion's "
+        "language tokens)",
+    )
+    parser.add_argument(
+        "--base-model",
+        help="Hub id (owner/name) of the source encoder, for the card (default: the conversion's source when it "
+        "was a Hub id)",
+    )
+    parser.add_argument("--license", help=f"Hub license identifier for the card (default {DEFAULT_LICENSE})")
     parser.add_argument(
         "--eval-results",
         metavar="FILE",
@@ -746,13 +839,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _parser().parse_args(argv)
     card_data: dict[str, Any] = {}
-    if args.language:
-        card_data["language"] = [code.strip() for code in args.language.split(",") if code.strip()]
-    if args.base_model:
-        card_data["base_model"] = args.base_model
-    if args.license:
-        card_data["license"] = args.license
     try:
+        if args.language:
+            card_data["language"] = [
+                check_language(code.strip()) for code in args.language.split(",") if code.strip()
+            ]
+        if args.base_model:
+            if not _looks_like_hub_id(args.base_model):
+                raise HubPushError(
+                    f"--base-model {args.base_model!r} is not a Hub model id: give owner/name, e.g. "
+                    "FacebookAI/xlm-roberta-base."
+                )
+            card_data["base_model"] = args.base_model
+        if args.license:
+            card_data["license"] = check_license(args.license)
         eval_results = None
         if args.eval_results:
             try:

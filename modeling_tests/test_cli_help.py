@@ -1,0 +1,38 @@
+"""Every command documents every option and shows its defaults in --help; --no-progress hides every bar
+(issue 12, item 12)."""
+
+import re
+
+import pytest
+
+from xlm_swcm import conversion, demo, finetune, hub
+
+
+@pytest.mark.parametrize(
+    "parser",
+    [conversion.build_parser(), demo.build_parser(), finetune.build_parser(), hub._parser()],
+    ids=["convert", "demo", "finetune", "push"],
+)
+def test_every_option_has_help_and_defaults_are_shown(parser):
+    assert [a.option_strings or a.dest for a in parser._actions if not a.help] == []
+    text = " ".join(re.sub(r"-\n\s+", "-", parser.format_help()).split())  # help lines wrap, also at hyphens
+    with_defaults = [
+        a for a in parser._actions if a.default not in (None, False) and a.help != "==SUPPRESS=="
+    ]
+    assert all(f"(default: {a.default})" in text for a in with_defaults if a.dest != "help")
+
+
+def test_no_progress_hides_transformers_bars_too(monkeypatch, tmp_path):
+    from transformers.utils import logging as hf_logging
+
+    seen = {}
+
+    def fake_finetune(*args, **kwargs):
+        seen["bars"] = hf_logging.is_progress_bar_enabled()
+        seen["disable_tqdm"] = kwargs["disable_tqdm"]
+
+    monkeypatch.setattr(finetune, "finetune", fake_finetune)
+    hf_logging.enable_progress_bar()
+    assert finetune.main(["model", "data.jsonl", "-o", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert seen == {"bars": False, "disable_tqdm": True}
+    assert hf_logging.is_progress_bar_enabled()  # restored for the caller
