@@ -539,7 +539,7 @@ def run_tier(tier: TierSettings, results: dict, save, jobs: int, log=print) -> N
         ) as pool:
             for future in as_completed([pool.submit(_worker_task, v, s) for v, s in todo]):
                 done(future.result())
-    notes["wall_seconds_last_session"] = time.time() - wall_start
+    notes["wall_seconds"] = notes.get("wall_seconds", 0.0) + time.time() - wall_start  # over every session
 
 
 # ---------------------------------------------------------------- summary, table, plot
@@ -803,8 +803,8 @@ def results_markdown(results: dict) -> str:
     lines += [
         "![dev loss vs steps](dev_loss.png)",
         "",
-        f"Total over all cached runs: {cpu / 60:.0f} CPU minutes (single-threaded workers; wall time about half of "
-        "that with 2 workers on 2 free cores).",
+        f"Total over all cached runs: {cpu / 60:.0f} CPU minutes in single-threaded workers, "
+        f"{sum(t.get('wall_seconds', 0) for t in results['tiers'].values()) / 60:.0f} minutes wall clock.",
         "",
         "## Examples (seed 0, first dev pairs)",
         "",

@@ -201,3 +201,17 @@ def test_cli_init_option(source, tmp_path):
 
 def test_every_recipe_is_tested():
     assert set(INIT_RECIPES) == {"paper", "fresh-ln", "folded-ln", "ffn-only", "random"}
+
+
+def test_default_recipe_is_the_one_documented(source):
+    from xlm_swcm import XLMSWCMForConditionalGeneration
+    from xlm_swcm.initialization import DEFAULT_INIT
+
+    _, report = build_seed(source)
+    assert report["init"] == DEFAULT_INIT
+    expected, _ = build_seed(source, init=DEFAULT_INIT)
+    model = XLMSWCMForConditionalGeneration.from_encoder(source)
+    for (name, a), (_, b) in zip(model.state_dict().items(), expected.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    readme = open(os.path.join(os.path.dirname(SRC), "conversion", "README.md"), encoding="utf-8").read()
+    assert f"default is `{DEFAULT_INIT}`" in readme

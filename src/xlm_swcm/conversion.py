@@ -73,7 +73,7 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
-from .initialization import IDENTITY, INIT_RECIPES, RANDOM, Folded, folded_value, init_plan
+from .initialization import DEFAULT_INIT, IDENTITY, INIT_RECIPES, RANDOM, Folded, folded_value, init_plan
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, sharing_map
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
@@ -217,7 +217,7 @@ def build_seed(
     weight_sharing: str = "copy",
     seed: int = 0,
     tie_word_embeddings: bool = True,
-    init: str = "paper",
+    init: str = DEFAULT_INIT,
     **config_overrides: Any,
 ) -> tuple[XLMSWCMForConditionalGeneration, dict]:
     """Builds an XLM-SWCM seed from an encoder; returns the model and a report of what was copied, tied or random.
@@ -276,7 +276,7 @@ def build_seed(
 
 
 def conversion_report(
-    model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str = "paper"
+    model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str = DEFAULT_INIT
 ) -> dict:
     """What each tensor starts from under recipe `init`, how many tensors are copied / tied / folded / random /
     identity, and parameter counts (a shared tensor counted once).
@@ -517,7 +517,7 @@ def verify_encoder(
     return diff, VERIFY_TOLERANCE.get(dtype, VERIFY_TOLERANCE_HALF) * scale
 
 
-def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str = "paper") -> list[str]:
+def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str = DEFAULT_INIT) -> list[str]:
     """Names of decoder tensors that do not start where recipe `init` says (should be none): copies and folds are
     recomputed from the encoder's tensors, identity LayerNorms checked."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
@@ -760,7 +760,7 @@ def convert(
     log: Callable[[str], Any] = print,
     warn: Callable[[str], Any] | None = None,
     on_written: Callable[[], Any] | None = None,
-    init: str = "paper",
+    init: str = DEFAULT_INIT,
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
     `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
@@ -1034,7 +1034,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--init",
         choices=INIT_RECIPES,
-        default="paper",
+        default=DEFAULT_INIT,
         help="where the custom decoder layers start (see xlm_swcm.initialization and the conversion guide)",
     )
     parser.add_argument(

@@ -45,6 +45,9 @@ import torch
 from .configuration_xlm_swcm import XLMSWCMConfig
 
 INIT_RECIPES = ("paper", "fresh-ln", "folded-ln", "ffn-only", "random")
+# The default of `build_seed`, `from_encoder` and `xlm-swcm-convert`: chosen by measurement, see
+# experiments/RESULTS.md and the conversion guide (conversion/README.md, "Initialisation recipes").
+DEFAULT_INIT = "paper"
 # Recipes whose custom layers are exact copies of encoder tensors: the only ones tie mode can share.
 TIEABLE_RECIPES = ("paper", "fresh-ln")
 IDENTITY = "identity"
@@ -73,7 +76,7 @@ def _norm_before(i: int, block: str) -> str:
     return "encoder.embeddings.LayerNorm" if i == 0 else f"encoder.layers.{i - 1}.ffn_layer_norm"
 
 
-def init_plan(config: XLMSWCMConfig, init: str = "paper") -> dict[str, str | Folded]:
+def init_plan(config: XLMSWCMConfig, init: str = DEFAULT_INIT) -> dict[str, str | Folded]:
     """`{decoder parameter: where it starts}` for every parameter of the decoder layers and the final LayerNorm.
 
     Raises ValueError for an unknown recipe, or a recipe tie mode cannot share.

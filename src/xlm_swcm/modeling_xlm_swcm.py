@@ -704,7 +704,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         trailing_normal_layer: bool = False,
         weight_sharing: str = "copy",
         seed: int = 0,
-        init: str = "paper",
+        init: str | None = None,
         **config_overrides,
     ) -> "XLMSWCMForConditionalGeneration":
         """Builds a seed whose decoder starts from `encoder` (a BERT-family model, folder or Hub id); see
@@ -727,7 +727,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
             trailing_normal_layer=trailing_normal_layer,
             weight_sharing=weight_sharing,
             seed=seed,
-            init=init,
+            **({} if init is None else {"init": init}),  # None: the package's measured default recipe
             **config_overrides,
         )
         return model
