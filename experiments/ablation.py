@@ -878,6 +878,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tier", default="A,B,C,D", help="comma-separated tiers to run, in order")
     parser.add_argument("--seeds", help="comma-separated seeds for every tier (default: each tier's own)")
+    parser.add_argument(
+        "--variants", help="comma-separated variants for every named tier (default: each tier's own)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="worker processes, one thread each")
     parser.add_argument("--encoder", help=f"masked-LM encoder folder for tiers A-C (default {MLM_ENCODER})")
     parser.add_argument("--quick", action="store_true", help="CI-sized: every tier, 1 seed, 4 tiny steps")
@@ -914,10 +917,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise AblationError(f"--seeds must be comma-separated integers ({error}).") from None
             for name in names:
                 tiers[name].seeds = seeds
+        if args.variants:
+            for name in names:
+                tiers[name].variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
         if args.jobs < 1:
             raise AblationError(f"--jobs must be >= 1, got {args.jobs}.")
         results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"runs": {}, "tiers": {}}
-    except (AblationError, ValueError) as error:
+        for other in args.merge:
+            merged = json.loads(Path(other).read_text(encoding="utf-8"))
+            results["runs"].update(merged["runs"])
+            for name, notes in merged["tiers"].items():
+                results["tiers"].setdefault(name, {}).update(notes)
+    except (AblationError, ValueError, OSError, KeyError) as error:
         print(f"ablation: error: {error}", file=sys.stderr)
         return 2
     results["command"] = "python experiments/ablation.py" + (" " + " ".join(argv) if argv else "")
