@@ -39,17 +39,45 @@ from transformers.testing_utils import (
     require_torch_gpu,
     require_torch_multi_accelerator,
     require_torch_multi_gpu,
-    require_torch_sdpa,
     set_config_for_less_flaky_test,
     set_model_for_less_flaky_test,
-    set_model_tester_for_less_flaky_test,
     slow,
     torch_device,
 )
-from transformers.utils import is_ipex_available
 
-from ..test_modeling_common import floats_tensor, ids_tensor
-from .test_framework_agnostic import GenerationIntegrationTestsMixin
+# xlm-swcm local edit (imports only): names this commit imports that transformers 5.24.0 lacks are imported inside
+# `try`; see ../README.md for each fallback.
+try:
+    from transformers.testing_utils import require_torch_sdpa
+except ImportError:  # 5.x requires a torch that always has SDPA, and dropped the decorator
+    def require_torch_sdpa(test_case):
+        return test_case
+try:
+    from transformers.testing_utils import set_model_tester_for_less_flaky_test
+except ImportError:  # dropped in 5.x; only shrank the tester to make comparisons less flaky
+    def set_model_tester_for_less_flaky_test(test_case):
+        pass
+try:
+    from transformers.utils import is_ipex_available
+except ImportError:  # only used on XPU devices
+    is_ipex_available = None
+
+try:
+    from ..test_modeling_common import floats_tensor, ids_tensor
+except ImportError:  # circular: test_modeling_common imports this file before defining them; resolve at call time
+    def floats_tensor(*args, **kwargs):
+        from ..test_modeling_common import floats_tensor
+
+        return floats_tensor(*args, **kwargs)
+
+    def ids_tensor(*args, **kwargs):
+        from ..test_modeling_common import ids_tensor
+
+        return ids_tensor(*args, **kwargs)
+try:
+    from .test_framework_agnostic import GenerationIntegrationTestsMixin
+except ImportError:  # tests/generation/test_framework_agnostic.py is not vendored (Hub integration tests only)
+    GenerationIntegrationTestsMixin = object
 
 
 if is_torch_available():
@@ -60,7 +88,6 @@ if is_torch_available():
         AutoModelForCausalLM,
         AutoModelForSeq2SeqLM,
         AutoModelForSpeechSeq2Seq,
-        AutoModelForVision2Seq,
         AutoProcessor,
         AutoTokenizer,
         BartForCausalLM,
@@ -72,27 +99,17 @@ if is_torch_available():
         SpeechEncoderDecoderModel,
         T5ForConditionalGeneration,
     )
-    from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache, QuantoQuantizedCache, StaticCache
+    from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache, StaticCache
     from transformers.generation import (
-        BeamSampleDecoderOnlyOutput,
-        BeamSampleEncoderDecoderOutput,
-        BeamSearchDecoderOnlyOutput,
-        BeamSearchEncoderDecoderOutput,
-        DisjunctiveConstraint,
         GenerateBeamDecoderOnlyOutput,
         GenerateBeamEncoderDecoderOutput,
         GenerateDecoderOnlyOutput,
         GenerateEncoderDecoderOutput,
         GenerationConfig,
-        GreedySearchDecoderOnlyOutput,
-        GreedySearchEncoderDecoderOutput,
         LogitsProcessorList,
         MaxLengthCriteria,
         MinLengthLogitsProcessor,
-        PhrasalConstraint,
         PromptLookupCandidateGenerator,
-        SampleDecoderOnlyOutput,
-        SampleEncoderDecoderOutput,
         StoppingCriteria,
         StoppingCriteriaList,
         SynthIDTextWatermarkingConfig,
@@ -104,6 +121,36 @@ if is_torch_available():
         AssistedCandidateGeneratorDifferentTokenizers,
     )
     from transformers.generation.utils import _speculative_sampling
+
+    # xlm-swcm local edit (imports only), continued.
+    try:
+        from transformers import AutoModelForVision2Seq
+    except ImportError:  # removed in 5.x; only named by the Hub integration tests
+        AutoModelForVision2Seq = None
+    try:
+        from transformers.cache_utils import QuantoQuantizedCache
+    except ImportError:  # removed in 5.x; its only test needs optimum-quanto (skipped without it)
+        QuantoQuantizedCache = None
+    try:
+        from transformers.generation import DisjunctiveConstraint, PhrasalConstraint
+    except ImportError:  # constrained beam search left transformers' core in 5.x; its tests skip (see README)
+        DisjunctiveConstraint = PhrasalConstraint = None
+    try:
+        from transformers.generation import (
+            BeamSampleDecoderOnlyOutput,
+            BeamSampleEncoderDecoderOutput,
+            BeamSearchDecoderOnlyOutput,
+            BeamSearchEncoderDecoderOutput,
+            GreedySearchDecoderOnlyOutput,
+            GreedySearchEncoderDecoderOutput,
+            SampleDecoderOnlyOutput,
+            SampleEncoderDecoderOutput,
+        )
+    except ImportError:  # 5.x dropped these deprecated aliases of the Generate*Output classes: alias them back
+        GreedySearchDecoderOnlyOutput = SampleDecoderOnlyOutput = GenerateDecoderOnlyOutput
+        GreedySearchEncoderDecoderOutput = SampleEncoderDecoderOutput = GenerateEncoderDecoderOutput
+        BeamSearchDecoderOnlyOutput = BeamSampleDecoderOnlyOutput = GenerateBeamDecoderOnlyOutput
+        BeamSearchEncoderDecoderOutput = BeamSampleEncoderDecoderOutput = GenerateBeamEncoderDecoderOutput
 
 from unittest.mock import patch
 
