@@ -19,6 +19,7 @@ def pytest_configure(config):
         "flash_attn_test",
         "flash_attn_3_test",
         "flash_attn_4_test",
+        "generate",
         "torch_compile_test",
     ):
         config.addinivalue_line("markers", f"{marker}: transformers common-test marker")

@@ -1,0 +1,1 @@
+"""transformers' tests/generation/, vendored (see ../README.md)."""
