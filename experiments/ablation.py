@@ -885,6 +885,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--encoder", help=f"masked-LM encoder folder for tiers A-C (default {MLM_ENCODER})")
     parser.add_argument("--quick", action="store_true", help="CI-sized: every tier, 1 seed, 4 tiny steps")
     parser.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="RESULTS_JSON",
+        help="first take the runs of another results.json (e.g. tiers run in parallel in another --output-dir)",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite RESULTS.md and the plot, run nothing"
     )
     parser.add_argument(
