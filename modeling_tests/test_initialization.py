@@ -213,5 +213,9 @@ def test_default_recipe_is_the_one_documented(source):
     model = XLMSWCMForConditionalGeneration.from_encoder(source)
     for (name, a), (_, b) in zip(model.state_dict().items(), expected.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
+    from xlm_swcm.initialization import DEFAULT_TIE_INIT
+
+    _, tied = build_seed(source, weight_sharing="tie")
+    assert tied["init"] == DEFAULT_TIE_INIT
     readme = open(os.path.join(os.path.dirname(SRC), "conversion", "README.md"), encoding="utf-8").read()
-    assert f"default is `{DEFAULT_INIT}`" in readme
+    assert f"default is `{DEFAULT_INIT}`" in readme and f"`{DEFAULT_TIE_INIT}` in tie mode" in readme

@@ -73,7 +73,17 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
-from .initialization import DEFAULT_INIT, IDENTITY, INIT_RECIPES, RANDOM, Folded, folded_value, init_plan
+from .initialization import (
+    DEFAULT_INIT,
+    DEFAULT_TIE_INIT,
+    IDENTITY,
+    INIT_RECIPES,
+    RANDOM,
+    Folded,
+    default_init,
+    folded_value,
+    init_plan,
+)
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, sharing_map
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
@@ -217,7 +227,7 @@ def build_seed(
     weight_sharing: str = "copy",
     seed: int = 0,
     tie_word_embeddings: bool = True,
-    init: str = DEFAULT_INIT,
+    init: str | None = None,
     **config_overrides: Any,
 ) -> tuple[XLMSWCMForConditionalGeneration, dict]:
     """Builds an XLM-SWCM seed from an encoder; returns the model and a report of what was copied, tied or random.
@@ -229,7 +239,8 @@ def build_seed(
         trailing_normal_layer: also put a normal layer after the last custom layer (paper's n + floor(n / X)).
         weight_sharing: `"copy"` (independent copies, the paper) or `"tie"` (the decoder uses the encoder's tensors).
         seed: seed of the random initialisation of the normal layers (and of any tensor the recipe draws).
-        init: the initialisation recipe, one of `INIT_RECIPES` (see `xlm_swcm.initialization`).
+        init: the initialisation recipe, one of `INIT_RECIPES` (see `xlm_swcm.initialization`); None: the
+            measured default for the sharing mode (`default_init`).
         tie_word_embeddings: tie the LM head to the word embeddings (else it starts as a copy of them).
         config_overrides: other `XLMSWCMConfig` arguments (dropout, decoder_start_token_id, attn_implementation, ...).
 
@@ -240,6 +251,7 @@ def build_seed(
     >>> print(format_report(report))  # doctest: +SKIP
     ```
     """
+    init = init or default_init(weight_sharing)
     if init not in INIT_RECIPES:
         raise ConversionError(f"init={init!r} is not a recipe; choose one of {', '.join(INIT_RECIPES)}.")
     if not isinstance(source, PreTrainedModel):
@@ -276,7 +288,7 @@ def build_seed(
 
 
 def conversion_report(
-    model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str = DEFAULT_INIT
+    model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str | None = None
 ) -> dict:
     """What each tensor starts from under recipe `init`, how many tensors are copied / tied / folded / random /
     identity, and parameter counts (a shared tensor counted once).
@@ -297,6 +309,7 @@ def conversion_report(
     config = model.config
     swcm = model.model
     params = dict(model.named_parameters(remove_duplicate=False))
+    init = init or default_init(config.weight_sharing)
     plan = init_plan(config, init)
 
     def mode(target: str, src: str) -> str:
@@ -517,7 +530,7 @@ def verify_encoder(
     return diff, VERIFY_TOLERANCE.get(dtype, VERIFY_TOLERANCE_HALF) * scale
 
 
-def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str = DEFAULT_INIT) -> list[str]:
+def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str | None = None) -> list[str]:
     """Names of decoder tensors that do not start where recipe `init` says (should be none): copies and folds are
     recomputed from the encoder's tensors, identity LayerNorms checked."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
@@ -760,7 +773,7 @@ def convert(
     log: Callable[[str], Any] = print,
     warn: Callable[[str], Any] | None = None,
     on_written: Callable[[], Any] | None = None,
-    init: str = DEFAULT_INIT,
+    init: str | None = None,
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
     `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
@@ -825,7 +838,7 @@ def convert(
         if start is not None:
             overrides["decoder_start_token_id"] = start
     stage(f"building the seed (insert_every={insert_every}, weight_sharing={weight_sharing}) ...")
-    model, _ = build_seed(
+    model, seed_report = build_seed(
         encoder,
         insert_every=insert_every,
         trailing_normal_layer=trailing_normal_layer,
@@ -835,6 +848,7 @@ def convert(
         init=init,
         **overrides,
     )
+    init = seed_report["init"]  # the recipe actually used (the mode's default when none was given)
     if "normal" not in model.config.decoder_layer_types:
         warn(
             f"warning: --insert-every {insert_every} >= the encoder's {encoder.config.num_hidden_layers} layers: "
@@ -1034,8 +1048,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--init",
         choices=INIT_RECIPES,
-        default=DEFAULT_INIT,
-        help="where the custom decoder layers start (see xlm_swcm.initialization and the conversion guide)",
+        default=None,
+        help=f"where the custom decoder layers start (default: {DEFAULT_INIT} with copy, {DEFAULT_TIE_INIT} with tie; "
+        "see the conversion guide, 'Initialisation recipes')",
     )
     parser.add_argument(
         "--untie-lm-head", action="store_true", help="LM head as a copy of, not tied to, embeddings"

@@ -45,9 +45,11 @@ import torch
 from .configuration_xlm_swcm import XLMSWCMConfig
 
 INIT_RECIPES = ("paper", "fresh-ln", "folded-ln", "ffn-only", "random")
-# The default of `build_seed`, `from_encoder` and `xlm-swcm-convert`: chosen by measurement, see
-# experiments/RESULTS.md and the conversion guide (conversion/README.md, "Initialisation recipes").
+# The defaults of `build_seed`, `from_encoder` and `xlm-swcm-convert`, chosen by measurement: see
+# experiments/RESULTS.md and the conversion guide (conversion/README.md, "Initialisation recipes"). Tie mode shares
+# whole sublayers, so its default is the best of the recipes it can take.
 DEFAULT_INIT = "paper"
+DEFAULT_TIE_INIT = "paper"
 # Recipes whose custom layers are exact copies of encoder tensors: the only ones tie mode can share.
 TIEABLE_RECIPES = ("paper", "fresh-ln")
 IDENTITY = "identity"
@@ -76,11 +78,21 @@ def _norm_before(i: int, block: str) -> str:
     return "encoder.embeddings.LayerNorm" if i == 0 else f"encoder.layers.{i - 1}.ffn_layer_norm"
 
 
-def init_plan(config: XLMSWCMConfig, init: str = DEFAULT_INIT) -> dict[str, str | Folded]:
+def default_init(weight_sharing: str) -> str:
+    """The default recipe for a sharing mode.
+
+    >>> default_init("tie") in TIEABLE_RECIPES
+    True
+    """
+    return DEFAULT_TIE_INIT if weight_sharing == "tie" else DEFAULT_INIT
+
+
+def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str | Folded]:
     """`{decoder parameter: where it starts}` for every parameter of the decoder layers and the final LayerNorm.
 
     Raises ValueError for an unknown recipe, or a recipe tie mode cannot share.
     """
+    init = init or default_init(config.weight_sharing)
     if init not in INIT_RECIPES:
         raise ValueError(f"init={init!r} is not a recipe; choose one of {', '.join(INIT_RECIPES)}.")
     if config.weight_sharing == "tie" and init not in TIEABLE_RECIPES:
