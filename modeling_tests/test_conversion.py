@@ -135,8 +135,8 @@ DECODER_USES = {
 @pytest.mark.parametrize("kind", ["xlmr", "roberta", "bert", "xlmr_mlm"])
 def test_every_mapped_tensor_equals_its_encoder_source(kind, weight_sharing, tmp_path):
     source = make_source(kind)
-    model = XLMSWCMForConditionalGeneration.from_encoder(
-        source_arg(kind, source, tmp_path), insert_every=2, weight_sharing=weight_sharing
+    model = XLMSWCMForConditionalGeneration.from_encoder(  # the paper's recipe: every projection copied
+        source_arg(kind, source, tmp_path), insert_every=2, weight_sharing=weight_sharing, init="paper"
     )
     base, swcm = source.base_model, model.model
     assert model.config.decoder_layer_sources == LAYOUT
@@ -194,7 +194,9 @@ def test_untied_lm_head_is_a_copy_of_the_embeddings():
 
 @pytest.mark.parametrize("weight_sharing", ["copy", "tie"])
 def test_report_counts_copied_tied_and_random_tensors(weight_sharing):
-    model, report = build_seed(make_source("xlmr"), insert_every=2, weight_sharing=weight_sharing)
+    model, report = build_seed(
+        make_source("xlmr"), insert_every=2, weight_sharing=weight_sharing, init="paper"
+    )
     custom = L  # custom decoder layers
     mapped = (
         custom * 2 * (2 + 2) * 2
@@ -363,7 +365,7 @@ def test_tie_mode_checkpoint_stores_each_shared_tensor_once(tmp_path):
 
 def test_tie_mode_training_step_sums_gradients_and_stays_tied():
     source = make_source("xlmr")
-    no_dropout = dict(insert_every=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    no_dropout = dict(insert_every=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, init="paper")
     copy, _ = build_seed(source, **no_dropout)
     tie, _ = build_seed(source, weight_sharing="tie", **no_dropout)
     copy_params = dict(copy.named_parameters(remove_duplicate=False))
