@@ -727,7 +727,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
             trailing_normal_layer=trailing_normal_layer,
             weight_sharing=weight_sharing,
             seed=seed,
-            **({} if init is None else {"init": init}),  # None: the package's measured default recipe
+            init=init,  # None: the measured default for the sharing mode
             **config_overrides,
         )
         return model
