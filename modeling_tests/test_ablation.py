@@ -155,13 +155,13 @@ def test_statistics_by_hand():
     assert ablation.verdict(diff) == "mixed"
 
 
-def _run(tier, variant, seed, loss):
+def _run(tier, variant, seed, loss, chrf=1.0):
     return {
         "tier": tier,
         "variant": variant,
         "seed": seed,
         "dev_loss": [(0, 9.0), (10, loss)],
-        "chrf": 1.0,
+        "chrf": chrf,
         "rougeL": 2.0,
         "parameters": 1,
         "decoder_layers": 1,
@@ -172,13 +172,17 @@ def _run(tier, variant, seed, loss):
 def test_verdicts_and_best_recipe_by_hand():
     runs = [_run("A", "paper", s, v) for s, v in ((0, 5.0), (1, 5.2))]
     runs += [_run("A", "random", s, v) for s, v in ((0, 5.5), (1, 5.6))]  # paper lower on both
-    runs += [_run("A", "fresh-ln", s, v) for s, v in ((0, 4.0), (1, 4.1))]  # the best recipe
+    runs += [_run("A", "fresh-ln", s, v, chrf=3.0) for s, v in ((0, 4.0), (1, 4.1))]  # the best recipe (chrF)
     runs += [_run("A", "base-a", s, v) for s, v in ((0, 4.0), (1, 4.1))]  # lower than paper on both
     runs += [_run("A", "base-b", s, v) for s, v in ((0, 5.01), (1, 5.19))]  # |mean difference| 0.0 < TIE_NATS
     runs += [_run("A", "warm-start", s, v) for s, v in ((0, 5.5), (1, 4.9))]  # one seed each way
     results = {"runs": {f"{r['tier']}/{r['variant']}/{r['seed']}": r for r in runs}, "tiers": {}}
     tier_b = ablation.resolve_variants(ablation.TIERS["B"], results)
     assert tier_b.variants == ("fresh-ln", "random")  # base-a is not a recipe: never "best"
+    results["runs"]["A/paper/0"]["chrf"] = (
+        2 * (3.0 - ablation.TIE_CHRF / 2) - 1.0
+    )  # paper's mean within the tie band
+    assert ablation.resolve_variants(ablation.TIERS["B"], results).variants == ("paper", "random")
     verdicts = {
         line.split("`")[3]: line.split("**")[1] for line in ablation.claim_lines(results) if "`paper`" in line
     }
