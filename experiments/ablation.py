@@ -60,10 +60,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is built in memory: n
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from xlm_swcm import assets, demo, vocab  # noqa: E402
+from xlm_swcm import vocab  # noqa: E402
 from xlm_swcm.conversion import build_seed, load_encoder  # noqa: E402
 from xlm_swcm.data import DataCollatorForMixedPretraining  # noqa: E402
 from xlm_swcm.initialization import INIT_RECIPES  # noqa: E402
+from xlm_swcm_demo import assets, demo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MLM_ENCODER = ROOT / "runs" / "mlm-encoder" / "encoder"

@@ -48,7 +48,8 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from xlm_swcm import assets, demo, vocab
+from xlm_swcm import vocab
+from xlm_swcm_demo import assets, demo
 
 HELD_OUT_PERCENT = 2  # of the source strings (with all their translations), for masked accuracy
 LANGUAGES = ("bo", "ug", "kk", "mn", "zh", "en")

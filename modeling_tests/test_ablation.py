@@ -221,7 +221,7 @@ def test_finished_runs_are_not_run_again(monkeypatch):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    from xlm_swcm import assets
+    from xlm_swcm_demo import assets
 
     try:
         assets.require("e5", "xlmr_tokenizer", "udhr", "django")

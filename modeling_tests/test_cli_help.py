@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from xlm_swcm import conversion, demo, finetune, hub
+from xlm_swcm import conversion, finetune, hub
+from xlm_swcm_demo import demo
 
 
 @pytest.mark.parametrize(

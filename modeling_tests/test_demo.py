@@ -9,14 +9,14 @@ import sys
 import pytest
 import torch
 
-from xlm_swcm import assets
+from xlm_swcm_demo import assets
 
 
 def run_demo(*args, cwd):
     command = (
         [shutil.which("xlm-swcm-demo")]
         if shutil.which("xlm-swcm-demo")
-        else [sys.executable, "-m", "xlm_swcm.demo"]
+        else [sys.executable, "-m", "xlm_swcm_demo.demo"]
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
@@ -82,7 +82,7 @@ def test_demo_missing_data_file(tmp_path):
 
 
 def test_every_option_has_help_and_shows_its_default():
-    from xlm_swcm.demo import build_parser
+    from xlm_swcm_demo.demo import build_parser
 
     parser = build_parser()
     assert [a.option_strings for a in parser._actions if not a.help] == []

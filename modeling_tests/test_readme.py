@@ -8,7 +8,8 @@ import pytest
 import torch
 from transformers import AutoModelForSeq2SeqLM
 
-from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration, assets
+from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+from xlm_swcm_demo import assets
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # A block runs here when the line before its opening fence is `<!-- readme-test: NAME -->`.

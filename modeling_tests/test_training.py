@@ -27,12 +27,13 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, assets
+from xlm_swcm import XLMSWCMForConditionalGeneration
 from xlm_swcm.conversion import build_seed
 from xlm_swcm.data import DataCollatorForDenoising, language_token_id, tokenize_pairs
 from xlm_swcm.finetune import FinetuneError, build_compute_metrics, check_fsdp_sharing, main
 from xlm_swcm.metrics import rouge_l
 from xlm_swcm.vocab import add_language_tokens, trim_vocabulary
+from xlm_swcm_demo import assets
 
 REPO = Path(__file__).resolve().parent.parent
 N_TRAIN, N_EVAL, BATCH = 40, 8, 8  # 5 optimizer steps per epoch

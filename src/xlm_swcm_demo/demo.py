@@ -1,7 +1,7 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
 """The main job, end to end, offline: encoder -> XLM-SWCM seed -> fine-tune -> evaluate -> save -> reload -> generate.
 
-Defaults use real assets that ship inside registry packages (see `xlm_swcm.assets`): the pretrained
+Defaults use real assets that ship inside registry packages (see `xlm_swcm_demo.assets`): the pretrained
 multilingual-e5-small encoder (BERT body, XLM-R vocabulary), the XLM-R tokenizer, English/Chinese -> Uyghur UI strings
 from Django's translation catalogues, and UDHR text in Tibetan, Uyghur, Kazakh (Arabic script), traditional Mongolian
 and Chinese for denoising. Steps:
@@ -21,7 +21,7 @@ encoder folder and JSON-lines pairs (`{"source": ..., "target": ..., "target_lan
 Example:
 
 ```python
->>> from xlm_swcm.demo import main
+>>> from xlm_swcm_demo.demo import main
 >>> main(["--quick", "--output-dir", "/tmp/demo", "--overwrite"])  # doctest: +SKIP
 0
 ```
@@ -41,9 +41,12 @@ from pathlib import Path
 
 import torch
 
-from . import assets, vocab
-from .conversion import ConversionError, build_seed, load_encoder
-from .data import DataCollatorForMixedPretraining, tokenize_pairs
+from xlm_swcm import vocab
+from xlm_swcm.conversion import ConversionError, build_seed, load_encoder
+from xlm_swcm.data import DataCollatorForMixedPretraining, tokenize_pairs
+from xlm_swcm.metrics import chrf, rouge_l
+
+from . import assets
 
 TARGET_LANG = "ug"
 LANGUAGES = ("bo", "ug", "kk", "mn", "zh")
@@ -189,7 +192,6 @@ def generate(model, tokenizer, rows: list[dict], max_length: int, batch_size: in
 
 def score(predictions: list[str], rows: list[dict]) -> dict:
     """Script-aware ROUGE-L / chrF per task and overall."""
-    from .metrics import chrf, rouge_l
 
     def summarise(pairs):
         rouge = [rouge_l(p, r["target"]).fmeasure for p, r in pairs]
@@ -354,7 +356,7 @@ def run(args) -> dict:
         encoder = assets.load_e5_small()
     tokenizer_source = args.tokenizer or args.encoder
     if tokenizer_source:
-        from .conversion import _load_tokenizer
+        from xlm_swcm.conversion import _load_tokenizer
 
         tokenizer = _load_tokenizer(tokenizer_source, encoder.config.model_type, required=True)
     else:

@@ -18,7 +18,7 @@ asset name           what                                            install
 
 Typical use (the demo and the tests)::
 
-    >>> from xlm_swcm import assets
+    >>> from xlm_swcm_demo import assets
     >>> assets.require("e5", "xlmr_tokenizer")          # clear error naming the pip command if missing
     >>> encoder = assets.load_e5_small()                 # transformers.BertModel, real pretrained weights
     >>> tok = assets.load_xlmr_tokenizer()
