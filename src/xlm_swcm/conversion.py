@@ -84,7 +84,7 @@ from .initialization import (
     folded_value,
     init_plan,
 )
-from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, sharing_map
+from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
@@ -315,10 +315,7 @@ def conversion_report(
     def mode(target: str, src: str) -> str:
         return "tied" if params[target] is params[src] else "copied"
 
-    rows = {
-        **sharing_map(config),
-        **{t: s for t, s in plan.items() if s not in (IDENTITY, RANDOM) and isinstance(s, str)},
-    }
+    rows = {t: s for t, s in plan.items() if isinstance(s, str) and s not in (IDENTITY, RANDOM)}
     mapping = [
         {"decoder": f"model.{t}", "encoder": f"model.{s}", "mode": mode(f"model.{t}", f"model.{s}")}
         for t, s in rows.items()
@@ -534,7 +531,7 @@ def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str | None = N
     """Names of decoder tensors that do not start where recipe `init` says (should be none): copies and folds are
     recomputed from the encoder's tensors, identity LayerNorms checked."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
-    broken = [t for t, s in sharing_map(model.config).items() if not torch.equal(params[t], params[s])]
+    broken = []
     for target, source in init_plan(model.config, init).items():
         if source == RANDOM:
             continue
