@@ -39,12 +39,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import evaluate
 import torch
 
 from xlm_swcm import vocab
 from xlm_swcm.conversion import ConversionError, build_seed, load_encoder
 from xlm_swcm.data import DataCollatorForMixedPretraining, tokenize_pairs
-from xlm_swcm.metrics import chrf, rouge_l
+from xlm_swcm.metrics import METRIC_PATH, chrf
 
 from . import assets
 
@@ -197,13 +198,20 @@ def generate(model, tokenizer, rows: list[dict], max_length: int, batch_size: in
 
 
 def score(predictions: list[str], rows: list[dict]) -> dict:
-    """Script-aware ROUGE-L / chrF per task and overall."""
+    """Per task and overall: `rougeL`, the script-aware ROUGE-L F1 of `evaluate.load(METRIC_PATH)` (mean over the
+    pairs, x100), and `chrf`, the MEAN OF SENTENCE chrF (`xlm_swcm.metrics.chrf` per pair), not the metric's corpus
+    chrF: experiments/ablation.py's recorded results are on this scale.
 
-    def summarise(pairs):
-        rouge = [rouge_l(p, r["target"]).fmeasure for p, r in pairs]
+    >>> score(["人人自由"], [{"target": "人人自由", "task": "zh-ug"}])["all"]  # doctest: +SKIP
+    {'rougeL': 100.0, 'chrf': 100.0, 'n': 1}
+    """
+    metric = evaluate.load(METRIC_PATH)
+
+    def summarise(pairs: list[tuple[str, dict]]) -> dict:
+        predictions, references = [p for p, _ in pairs], [r["target"] for _, r in pairs]
         return {
-            "rougeL": 100 * sum(rouge) / len(rouge),
-            "chrf": sum(chrf(p, r["target"]) for p, r in pairs) / len(pairs),
+            "rougeL": 100 * metric.compute(predictions=predictions, references=references)["rougeL"],
+            "chrf": sum(map(chrf, predictions, references)) / len(pairs),
             "n": len(pairs),
         }
 
