@@ -28,6 +28,7 @@ Exit codes: 0 pushed (or dry run done), 1 the Hub or the network refused, 2 bad 
 from __future__ import annotations
 
 import argparse
+import difflib
 import fnmatch
 import json
 import os
@@ -40,14 +41,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pycountry
+from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, constants, get_token
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+from safetensors import safe_open
+from transformers import GenerationConfig
+from transformers.dynamic_module_utils import get_imports, get_relative_imports
+
+from .configuration_xlm_swcm import XLMSWCMConfig
 from .report import REPORT_FILE, check_report, report_languages
-
-if TYPE_CHECKING:
-    from huggingface_hub import ModelCard
-
-    from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
 
 MODEL_TYPE = "xlm-swcm"
 CODE_FILES = ("configuration_xlm_swcm.py", "modeling_xlm_swcm.py")
@@ -184,8 +189,6 @@ def check_repo_id(repo_id: str) -> str:
         >>> check_repo_id("my-user/xlm-swcm-bo")
         'my-user/xlm-swcm-bo'
     """
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
     fix = "use the form `your-username/model-name` (or `your-org/model-name`)"
     if not isinstance(repo_id, str) or repo_id.count("/") != 1:
         raise InvalidRepoIdError(f"invalid repo id {repo_id!r}: {fix}.")
@@ -209,8 +212,6 @@ def check_license(license_id: str) -> str:
     """
     if license_id in HUB_LICENSES:
         return license_id
-    import difflib
-
     close = difflib.get_close_matches(str(license_id).lower(), sorted(HUB_LICENSES), n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise HubPushError(
@@ -229,8 +230,6 @@ def check_language(code: str) -> str:
         >>> check_language("bo"), check_language("zh-Hans")
         ('bo', 'zh-Hans')
     """
-    import pycountry
-
     if code == "multilingual":
         return code
     primary, _, rest = code.partition("-")
@@ -321,8 +320,6 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
                 code_files.add(reference.rsplit(".", 1)[0] + ".py")
     # The code files and, transitively, the files they import relatively are all downloaded by
     # trust_remote_code; an absolute `import xlm_swcm` would fail wherever the package is not installed.
-    from transformers.dynamic_module_utils import get_imports, get_relative_imports
-
     pending, seen = sorted(code_files), set()
     while pending:
         name = pending.pop()
@@ -342,8 +339,6 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
     except InvalidCheckpointError as err:
         problems.append(str(err).rstrip("."))
         weights = []
-    from safetensors import safe_open
-
     for name in weights:
         path = folder / name
         if not path.is_file():
@@ -360,8 +355,6 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
 
     config = None
     try:
-        from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
-
         config = XLMSWCMConfig.from_pretrained(folder)
     except Exception as err:  # a config the class rejects cannot be loaded remotely either
         problems.append(f"config.json does not load as XLMSWCMConfig: {str(err).splitlines()[0]}")
@@ -415,8 +408,6 @@ def _description(base_model: str | None, source_name: str | None) -> str:
 
 
 def _eval_result(item: Any) -> Any:
-    from huggingface_hub import EvalResult
-
     if isinstance(item, EvalResult):
         return item
     if isinstance(item, dict):
@@ -434,8 +425,6 @@ def _eval_result(item: Any) -> Any:
 
 def _local_notes(folder: Path) -> str | None:
     """Body of a hand-written README.md in the folder, kept in the card; our own generated cards are skipped."""
-    from huggingface_hub import ModelCard
-
     path = folder / "README.md"
     if not path.is_file():
         return None
@@ -468,28 +457,51 @@ def build_model_card(
         >>> card.data.pipeline_tag
         'text2text-generation'
     """
-    from huggingface_hub import ModelCard, ModelCardData
-
     folder = Path(folder)
     report = load_conversion_report(folder)
     if config is None:
-        from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
-
         config = XLMSWCMConfig.from_pretrained(folder)
     extra = dict(card_data or {})
     description = extra.pop("description", None)
-
     source = report.get("source") if report else None
     base_model = extra.pop("base_model", None) or (source if _looks_like_hub_id(source) else None)
     # A local path means nothing to the card's readers: name the Hub model, else say what it was.
     source_name = base_model or ("a local encoder checkpoint" if source else None)
+    if untrained is None:
+        untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
+    results = [_eval_result(item) for item in (eval_results or [])]
+    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
+    has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    # as_file: the template is package data, possibly inside a zip; template_path works with every
+    # huggingface_hub version (template_str is newer).
+    with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
+        return ModelCard.from_template(
+            _card_metadata(extra, repo_id, base_model, report, results),
+            template_path=str(template),
+            repo_id=repo_id,
+            model_title=repo_id.split("/")[-1],
+            description=description or _description(base_model, source_name),
+            untrained=untrained,
+            source_name=source_name,
+            has_tokenizer=has_tokenizer,
+            arch=_architecture(config),
+            report=report,
+            parameters=_parameter_rows(report),
+            mapping_counts={"copied": modes.count("copied"), "tied": modes.count("tied")},
+            eval_rows=_eval_rows(results),
+            local_notes=_local_notes(folder),
+            citation=CITATION,
+        )
+
+
+def _card_metadata(
+    extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[Any]
+) -> ModelCardData:
+    """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
     language = extra.pop("language", None) or report_languages(report)
     if isinstance(language, str):
         language = [code.strip() for code in language.split(",") if code.strip()]
-    if untrained is None:
-        untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
     tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
-    results = [_eval_result(item) for item in (eval_results or [])]
     metadata = {
         "base_model": base_model,
         "language": language,
@@ -502,10 +514,13 @@ def build_model_card(
     if results:
         metadata["eval_results"] = results
         metadata.setdefault("model_name", repo_id.split("/")[-1])
-    data = ModelCardData(**{k: v for k, v in metadata.items() if v is not None})
+    return ModelCardData(**{k: v for k, v in metadata.items() if v is not None})
 
+
+def _architecture(config: XLMSWCMConfig) -> dict[str, Any]:
+    """The architecture table of the card."""
     layer_types = list(getattr(config, "decoder_layer_types", []) or [])
-    arch = {
+    return {
         "num_hidden_layers": config.num_hidden_layers,
         "insert_every": config.insert_every,
         "trailing_normal_layer": config.trailing_normal_layer,
@@ -518,8 +533,12 @@ def build_model_card(
         "normal_layers": layer_types.count("normal"),
         "custom_layers": len(layer_types) - layer_types.count("normal"),
     }
+
+
+def _parameter_rows(report: dict | None) -> list[dict[str, Any]]:
+    """The parameter-count rows of the card, from the conversion report."""
     counts = (report or {}).get("parameters") or {}
-    parameters = [
+    return [
         {"name": label, "count": counts[key]}
         for key, label in (
             ("total", "Total"),
@@ -530,8 +549,11 @@ def build_model_card(
         )
         if isinstance(counts.get(key), int)
     ]
-    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
-    eval_rows = [
+
+
+def _eval_rows(results: list[Any]) -> list[dict[str, Any]]:
+    """The evaluation-results rows of the card."""
+    return [
         {
             "task": r.task_name or r.task_type,
             "dataset": r.dataset_name,
@@ -541,27 +563,6 @@ def build_model_card(
         }
         for r in results
     ]
-    has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
-    # as_file: the template is package data, possibly inside a zip; template_path works with every
-    # huggingface_hub version (template_str is newer).
-    with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
-        return ModelCard.from_template(
-            data,
-            template_path=str(template),
-            repo_id=repo_id,
-            model_title=repo_id.split("/")[-1],
-            description=description or _description(base_model, source_name),
-            untrained=untrained,
-            source_name=source_name,
-            has_tokenizer=has_tokenizer,
-            arch=arch,
-            report=report,
-            parameters=parameters,
-            mapping_counts={"copied": modes.count("copied"), "tied": modes.count("tied")},
-            eval_rows=eval_rows,
-            local_notes=_local_notes(folder),
-            citation=CITATION,
-        )
 
 
 # ---------------------------------------------------------------------------------------------- staging
@@ -623,8 +624,6 @@ def _prepare(
     if tokenizer is not None:
         tokenizer.save_pretrained(staging)  # tokenizer files in staging are copies, never links
     if not (staging / "generation_config.json").is_file():
-        from transformers import GenerationConfig
-
         _write_fresh(
             staging / "generation_config.json", GenerationConfig.from_model_config(config).to_json_string()
         )
@@ -655,8 +654,6 @@ def explain_hub_error(err: Exception, *, repo_id: str, endpoint: str, revision: 
         >>> explain_hub_error(err, repo_id="me/m", endpoint="https://huggingface.co", revision="main")
         '401 Unauthorized from https://huggingface.co: the token was rejected. Log in again with ...'
     """
-    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-
     response = getattr(err, "response", None)
     status = getattr(response, "status_code", None)
     server = ""
@@ -743,8 +740,6 @@ def push_to_hub(
         >>> result.commit_url
         'https://huggingface.co/me/xlm-swcm-bo/commit/...'
     """
-    from huggingface_hub import HfApi, constants, get_token
-
     check_repo_id(repo_id)
     revision = revision or "main"
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
