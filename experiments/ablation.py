@@ -61,7 +61,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from xlm_swcm import vocab  # noqa: E402
-from xlm_swcm.conversion import build_seed, load_encoder  # noqa: E402
+from xlm_swcm.conversion import build_seed, load_encoder, special_token_ids  # noqa: E402
 from xlm_swcm.data import DataCollatorForMixedPretraining  # noqa: E402
 from xlm_swcm.initialization import INIT_RECIPES  # noqa: E402
 from xlm_swcm_demo import assets, demo  # noqa: E402
@@ -250,16 +250,6 @@ def prepare_base(tier: TierSettings) -> dict:
 # ---------------------------------------------------------------- the variants
 
 
-def special_ids(tokenizer) -> dict[str, int]:
-    start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-    return {
-        "pad_token_id": tokenizer.pad_token_id,
-        "bos_token_id": tokenizer.bos_token_id,
-        "eos_token_id": tokenizer.eos_token_id,
-        "decoder_start_token_id": start,
-    }
-
-
 def swcm(encoder, tokenizer, seed: int, init: str = "paper", insert_every: int = 3):
     model, _ = build_seed(
         encoder,
@@ -269,7 +259,7 @@ def swcm(encoder, tokenizer, seed: int, init: str = "paper", insert_every: int =
         seed=seed,
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
-        **special_ids(tokenizer),
+        **special_token_ids(tokenizer),
     )
     return model
 
@@ -319,7 +309,7 @@ def warm_start(encoder, tokenizer, seed: int):
     decoder.get_output_embeddings().weight = encoder.embeddings.word_embeddings.weight
     model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
     for target in (model.config, model.generation_config):
-        for name, value in special_ids(tokenizer).items():
+        for name, value in special_token_ids(tokenizer).items():
             setattr(target, name, value)
     model.config.vocab_size = config.vocab_size
     if model.decoder.get_output_embeddings().weight is not model.encoder.embeddings.word_embeddings.weight:

@@ -43,7 +43,7 @@ import evaluate
 import torch
 
 from xlm_swcm import vocab
-from xlm_swcm.conversion import ConversionError, build_seed, load_encoder
+from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, special_token_ids
 from xlm_swcm.data import DataCollatorForMixedPretraining, tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
 
@@ -128,16 +128,12 @@ def split_pairs(rows: list[dict], eval_groups: int, seed: int) -> tuple[list[dic
 def prepare_seed(encoder, tokenizer, corpus: list[str], langs: Sequence[str], args) -> tuple:
     """Seed model + tokenizer: shared-weights decoder, vocabulary extended for uncovered scripts, language tokens,
     vocabulary trimmed to `corpus`. Returns (model, tokenizer, notes)."""
-    start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
     model, report = build_seed(
         encoder,
         insert_every=args.insert_every,
         weight_sharing=args.weight_sharing,
         seed=args.seed,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=start,
+        **special_token_ids(tokenizer),
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
     )
