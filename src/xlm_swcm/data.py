@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import datasets
 import numpy as np
 import torch
 import torch.utils.data
@@ -524,12 +525,6 @@ def mix_translation_pairs(
         >>> sorted(mixed.column_names)  # doctest: +SKIP
         ['input_ids', 'source_ids', 'target_ids', 'target_lang']
     """
-    try:
-        import datasets
-    except ImportError as err:  # pragma: no cover - datasets is an optional dependency
-        raise ImportError(
-            "mix_translation_pairs needs the `datasets` package: `pip install datasets`."
-        ) from err
     p = float(translation_probability)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"`translation_probability` must be in [0, 1], got {translation_probability}.")
