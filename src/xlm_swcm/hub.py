@@ -6,9 +6,9 @@ A pushed repository must load anywhere with plain transformers::
 
 so the folder is checked before anything is sent (config with `model_type: xlm-swcm` and `auto_map`, safetensors
 weights, the code files `configuration_xlm_swcm.py` / `modeling_xlm_swcm.py` and whatever they import
-relatively), then copied into a temporary staging folder where the model card (README.md) and, if missing, the
-generation config are written. The user's folder is only read, never written. The staging folder goes up with
-`HfApi.create_repo(exist_ok=True)` + `HfApi.upload_folder`: one commit.
+relatively). The folder's files go up as they are, with the model card (README.md) and, if missing, the generation
+config written to a temporary folder; the user's folder is only read, never written. All of it is one commit:
+`HfApi.create_repo(exist_ok=True)` + `HfApi.create_commit` with a `CommitOperationAdd` per file.
 
 The card comes from the Jinja template `xlm_swcm/templates/model_card.md` through `huggingface_hub.ModelCard` /
 `ModelCardData`, filled from `config.json` and, when the conversion wrote one, `swcm_conversion.json`.
@@ -33,18 +33,24 @@ import fnmatch
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pycountry
-from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, constants, get_token
+from huggingface_hub import (
+    CommitOperationAdd,
+    EvalResult,
+    HfApi,
+    ModelCard,
+    ModelCardData,
+    constants,
+    get_token,
+)
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 from safetensors import safe_open
@@ -87,10 +93,6 @@ IGNORE_PATTERNS = (
     "rng_state*.pth",
     "training_args.bin",
 )
-# Big files are hard-linked into the staging folder instead of copied when the file system allows it. Nothing
-# ever writes to them there (only README.md / generation_config.json / tokenizer files are written, and those
-# are always real copies), so the link cannot change the user's file.
-LINK_SUFFIXES = (".safetensors", ".bin")
 CITATION = """@misc{su2025sharedweights,
   title         = {Shared Weights Pretraining for Extremely Low-Resource Languages},
   author        = {Zeli Su and Ziyin Zhang and Guixian Xu and Jianing Liu and XU Han and Ting Zhang and Yushuang Dong},
@@ -442,6 +444,7 @@ def build_model_card(
     eval_results: Sequence[Any] | None = None,
     config: XLMSWCMConfig | None = None,
     untrained: bool | None = None,
+    has_tokenizer: bool | None = None,
 ) -> ModelCard:
     """Renders the model card (a `huggingface_hub.ModelCard`) of the checkpoint in `folder`.
 
@@ -471,7 +474,8 @@ def build_model_card(
         untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
     results = [_eval_result(item) for item in (eval_results or [])]
     modes = [row["mode"] for row in (report or {}).get("mapping", [])]
-    has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    if has_tokenizer is None:
+        has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
     # as_file: the template is package data, possibly inside a zip; template_path works with every
     # huggingface_hub version (template_str is newer).
     with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
@@ -565,83 +569,72 @@ def _eval_rows(results: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-# ---------------------------------------------------------------------------------------------- staging
+# ---------------------------------------------------------------------------------------------- files
 
 
-@contextmanager
-def _staging_folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as tmp:
-        yield Path(tmp)
-
-
-def _stage_files(source: Path, staging: Path) -> None:
-    """Copies the uploadable files of `source` into `staging` (weights hard-linked when possible)."""
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if not path.is_file() or _ignored(relative):
-            continue
-        target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix in LINK_SUFFIXES:
-            try:
-                os.link(path, target)
-                continue
-            except OSError:  # another file system, or links not allowed: copy instead
-                pass
-        shutil.copy2(path, target)
-
-
-def _write_fresh(path: Path, text: str) -> None:
-    """Writes a new file, first removing whatever is there so a hard link to a user's file is never written."""
-    path.unlink(missing_ok=True)
-    path.write_text(text, encoding="utf-8")
+def _uploadable(folder: Path) -> dict[str, Path]:
+    """`{path in repo: file}` for the files of `folder` that belong in a model repository."""
+    return {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not _ignored(path.relative_to(folder))
+    }
 
 
 def _prepare(
     folder_or_model: Any,
-    staging: Path,
+    scratch: Path,
     repo_id: str,
     *,
     tokenizer: Any,
     card_data: dict | None,
     eval_results: Sequence[Any] | None,
-) -> tuple[ModelCard, list[str]]:
-    """Fills `staging` with everything the repo needs; returns the model card and notes for the user."""
+) -> tuple[dict[str, Path], ModelCard, list[str]]:
+    """Everything the repo gets, as `{path in repo: local file}`: the checkpoint folder's own files (read in
+    place), and what is written to `scratch` (a saved model object, the tokenizer, a missing generation config,
+    the card as README.md). Returns the files, the model card and notes for the user."""
     notes = []
     if isinstance(folder_or_model, str | os.PathLike):
         folder = Path(folder_or_model)
         config = check_checkpoint(folder)  # before anything else: bad input must not cost a network call
         load_conversion_report(folder)
-        _stage_files(folder, staging)
     elif hasattr(folder_or_model, "save_pretrained"):
-        folder = staging
-        folder_or_model.save_pretrained(staging)
-        config = check_checkpoint(staging)
+        folder = scratch / "model"
+        folder_or_model.save_pretrained(folder)
+        config = check_checkpoint(folder)
     else:
         raise InvalidCheckpointError(
             f"expected a checkpoint folder or a model with save_pretrained, got {type(folder_or_model).__name__}."
         )
+    files = _uploadable(folder)
     if tokenizer is not None:
-        tokenizer.save_pretrained(staging)  # tokenizer files in staging are copies, never links
-    if not (staging / "generation_config.json").is_file():
-        _write_fresh(
-            staging / "generation_config.json", GenerationConfig.from_model_config(config).to_json_string()
+        tokenizer.save_pretrained(scratch / "tokenizer")
+        files.update(_uploadable(scratch / "tokenizer"))
+    if "generation_config.json" not in files:
+        files["generation_config.json"] = scratch / "generation_config.json"
+        files["generation_config.json"].write_text(
+            GenerationConfig.from_model_config(config).to_json_string(), encoding="utf-8"
         )
         notes.append("generation_config.json was missing; one was made from config.json")
-    report = load_conversion_report(staging)
-    untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
+    report = load_conversion_report(folder)
     card = build_model_card(
-        staging, repo_id, card_data=card_data, eval_results=eval_results, config=config, untrained=untrained
+        folder,
+        repo_id,
+        card_data=card_data,
+        eval_results=eval_results,
+        config=config,
+        has_tokenizer=any(name in files for name in ("tokenizer.json", "tokenizer_config.json")),
     )
     if card.data.base_model is None and report and report.get("source"):
         notes.append(
             f"the source encoder {report['source']!r} is a local folder: pass --base-model OWNER/NAME to name "
             "its Hub model in the card"
         )
-    if folder is not staging and _local_notes(folder):
+    if folder.parent != scratch and _local_notes(folder):
         notes.append("the folder's README.md text is kept in the card's Notes section")
-    _write_fresh(staging / "README.md", str(card))
-    return card, notes
+    files["README.md"] = scratch / "README.md"
+    files["README.md"].write_text(str(card), encoding="utf-8")
+    return files, card, notes
 
 
 # ---------------------------------------------------------------------------------------------- push
@@ -719,9 +712,9 @@ def push_to_hub(
 ) -> PushResult:
     """Pushes an XLM-SWCM checkpoint folder (or model object) to the Hub as one commit, with a model card.
 
-    The folder is checked first (no network call for bad input) and never modified: the upload is made from a
-    temporary staging copy that also receives README.md (the card) and, when missing, generation_config.json.
-    A model object is saved there with `save_pretrained`; `tokenizer` (optional) with its own `save_pretrained`.
+    The folder is checked first (no network call for bad input) and never modified: its files are uploaded in
+    place, README.md (the card) and, when missing, generation_config.json are written to a temporary folder. A
+    model object is saved there with `save_pretrained`; `tokenizer` (optional) with its own `save_pretrained`.
 
     Args:
         folder_or_model: checkpoint folder written by `save_pretrained` / the conversion, or the model itself.
@@ -744,21 +737,17 @@ def push_to_hub(
     revision = revision or "main"
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
     token = token or get_token()
-    with _staging_folder() as staging:
-        card, notes = _prepare(
+    with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as scratch:
+        files, card, notes = _prepare(
             folder_or_model,
-            staging,
+            Path(scratch),
             repo_id,
             tokenizer=tokenizer,
             card_data=card_data,
             eval_results=eval_results,
         )
-        files = {
-            p.relative_to(staging).as_posix(): p.stat().st_size
-            for p in sorted(staging.rglob("*"))
-            if p.is_file()
-        }
-        result = PushResult(repo_id, revision, endpoint, files, str(card), dry_run, notes=notes)
+        sizes = {name: path.stat().st_size for name, path in sorted(files.items())}
+        result = PushResult(repo_id, revision, endpoint, sizes, str(card), dry_run, notes=notes)
         if dry_run:
             if not token:
                 result.notes.append(f"no Hugging Face token found; a real push needs one: {LOGIN_HELP}")
@@ -771,11 +760,11 @@ def push_to_hub(
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
             if revision != "main":
                 api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
-            info = api.upload_folder(
-                repo_id=repo_id,
-                folder_path=staging,
-                revision=revision,
+            info = api.create_commit(
+                repo_id,
+                [CommitOperationAdd(path_in_repo=name, path_or_fileobj=path) for name, path in files.items()],
                 commit_message=commit_message or "Upload XLM-SWCM model",
+                revision=revision,
                 repo_type="model",
             )
         except HubPushError:
