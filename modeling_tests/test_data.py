@@ -14,12 +14,12 @@ import torch
 from xlm_swcm.data import (
     DataCollatorForDenoising,
     DataCollatorForMixedPretraining,
-    add_language_tokens,
     language_token_id,
     mix_translation_pairs,
     sentence_end_token_ids,
     tokenize_pairs,
 )
+from xlm_swcm.vocab import add_language_tokens
 
 LANGS = ("bo_Tibt", "ug_Arab", "kk_Arab", "mn_Mong", "zh_Hans", "en_Latn")
 FIELDS = ("specimen_16", "specimen_21", "specimen_32", "specimen_36", "specimen_48", "tester", "styles")
@@ -48,7 +48,7 @@ def tokenizer():
     from transformers import XLMRobertaTokenizerFast
 
     tok = XLMRobertaTokenizerFast(tokenizer_file=path)
-    add_language_tokens(tok)
+    add_language_tokens(tok, None)
     return tok
 
 

@@ -62,7 +62,7 @@ class XLMSWCMConfig(PretrainedConfig):
             matches the paper's formula n + floor(n / X) (16 decoder layers).
         weight_sharing (`str`, *optional*, defaults to `"copy"`):
             `"copy"`: decoder custom layers own independent parameters (initialised from the encoder by
-            [`~XLMSWCMForConditionalGeneration.from_encoder`]). `"tie"`: their attention and feed-forward parameters
+            `xlm_swcm.conversion.build_seed`). `"tie"`: their attention and feed-forward parameters
             ARE the encoder's (same storage, stored once in the checkpoint, updated once per optimizer step).
         tie_word_embeddings (`bool`, *optional*, defaults to `True`):
             Whether the LM head weight is the word embedding matrix. Independent of `weight_sharing`: encoder and

@@ -70,8 +70,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, XLMRobertaTokenizer
+from transformers.utils import logging as hf_logging
 
+from . import vocab
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
 from .initialization import (
     DEFAULT_INIT,
@@ -84,7 +86,7 @@ from .initialization import (
     folded_value,
     init_plan,
 )
-from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, sharing_map
+from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
@@ -315,10 +317,7 @@ def conversion_report(
     def mode(target: str, src: str) -> str:
         return "tied" if params[target] is params[src] else "copied"
 
-    rows = {
-        **sharing_map(config),
-        **{t: s for t, s in plan.items() if s not in (IDENTITY, RANDOM) and isinstance(s, str)},
-    }
+    rows = {t: s for t, s in plan.items() if isinstance(s, str) and s not in (IDENTITY, RANDOM)}
     mapping = [
         {"decoder": f"model.{t}", "encoder": f"model.{s}", "mode": mode(f"model.{t}", f"model.{s}")}
         for t, s in rows.items()
@@ -534,7 +533,7 @@ def _verify_mapping(model: XLMSWCMForConditionalGeneration, init: str | None = N
     """Names of decoder tensors that do not start where recipe `init` says (should be none): copies and folds are
     recomputed from the encoder's tensors, identity LayerNorms checked."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
-    broken = [t for t, s in sharing_map(model.config).items() if not torch.equal(params[t], params[s])]
+    broken = []
     for target, source in init_plan(model.config, init).items():
         if source == RANDOM:
             continue
@@ -738,8 +737,6 @@ def _load_tokenizer(path: str, model_type: str | None, required: bool) -> Any:
                     f"A bare tokenizer.json is read as an XLM-R (SentencePiece) tokenizer, but the source is "
                     f"{model_type!r}: pass a tokenizer folder (with tokenizer_config.json) instead."
                 )
-            from transformers import XLMRobertaTokenizer
-
             return XLMRobertaTokenizer(tokenizer_file=path)
         return AutoTokenizer.from_pretrained(path)
     except ConversionError:
@@ -816,27 +813,17 @@ def convert(
     tokenizer = _load_tokenizer(
         os.fspath(tokenizer_path or source), encoder.config.model_type, required=needs_tokenizer
     )
-    overrides = {}
     if tokenizer is None:
         log(
             f"note: no tokenizer found at {os.fspath(tokenizer_path or source)!r}; {out} gets none "
             "(pass --tokenizer to add one)."
         )
-    else:
-        if len(tokenizer) > encoder.config.vocab_size:
-            raise ConversionError(
-                f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
-                f"{encoder.config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
-            )
-        # The tokenizer is the authority on special ids (BERT configs, for one, carry no bos/eos).
-        overrides = {
-            name: getattr(tokenizer, name)
-            for name in ("pad_token_id", "bos_token_id", "eos_token_id")
-            if getattr(tokenizer, name, None) is not None
-        }
-        start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-        if start is not None:
-            overrides["decoder_start_token_id"] = start
+    elif len(tokenizer) > encoder.config.vocab_size:
+        raise ConversionError(
+            f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
+            f"{encoder.config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
+        )
+    overrides = {} if tokenizer is None else special_token_ids(tokenizer)
     stage(f"building the seed (insert_every={insert_every}, weight_sharing={weight_sharing}) ...")
     model, seed_report = build_seed(
         encoder,
@@ -860,70 +847,127 @@ def convert(
         tokenizer.model_max_length = model.config.max_position_embeddings - model.config.position_offset
     if verify:
         stage("verifying the converted encoder against the source ...")
-        diff, tolerance = verify_encoder(encoder, model, tokenizer)
-        log(f"verify: converted encoder vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})")
-        if not diff <= tolerance:
-            raise ConversionError(
-                f"--verify failed: the converted encoder's outputs differ from the source's by {diff:.3g} "
-                f"(allowed {tolerance:.3g}); the conversion is broken, nothing was written."
-            )
+        _verify_in_memory(encoder, model, tokenizer, log)
 
     vocab_notes: dict[str, Any] = {}
-    kept = None
     if needs_tokenizer:
-        from . import vocab  # tokenizer surgery is only needed for these options
-
         stage("vocabulary options ...")
-
-        try:
-            if extend_vocab:
-                vocab_notes["extend_vocab"] = vocab.extend_vocabulary(
-                    tokenizer, model, _read_corpus(extend_vocab), new_pieces=new_pieces
-                )
-            if language_tokens:
-                vocab.add_language_tokens(tokenizer, model, list(language_tokens))
-            if trim_vocab:
-                tokenizer, kept = vocab.trim_vocabulary(
-                    tokenizer, model, _read_corpus(trim_vocab), keep_top=keep_top
-                )
-                vocab_notes["trim_vocab"] = {"kept_tokens": len(kept)}
-            if language_tokens:  # ids after all surgery (trimming renumbers them)
-                tokens = [vocab.language_token(lang) for lang in language_tokens]
-                vocab_notes["language_tokens"] = dict(
-                    zip(tokens, tokenizer.convert_tokens_to_ids(tokens), strict=True)
-                )
-        except (TypeError, ValueError) as error:
-            if isinstance(error, ConversionError):
-                raise
-            raise ConversionError(f"Vocabulary option failed: {error}") from error
-        vocab_notes["vocab_size"] = model.config.vocab_size
+        tokenizer, vocab_notes = _vocabulary_options(
+            tokenizer, model, language_tokens, extend_vocab, new_pieces, trim_vocab, keep_top
+        )
+    kept = vocab_notes.pop("kept_ids", None)
 
     report = conversion_report(model, encoder, init)
     report["source"] = os.fspath(source)
     report.update(vocab_notes)
 
     def fill(folder: Path) -> None:
-        model.save_pretrained(folder)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(folder)
-        report["file_size_bytes"] = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
-        (folder / REPORT_FILE).write_text(
-            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+        _save_checkpoint(folder, model, tokenizer, report)
         if verify:  # what was written, not what is in memory, must reproduce the source encoder
-            reloaded = XLMSWCMForConditionalGeneration.from_pretrained(folder)
-            broken = _verify_mapping(reloaded, init)
-            if broken:
-                raise ConversionError(
-                    f"--verify failed after saving: {len(broken)} decoder tensors differ from their encoder "
-                    f"source (first: {broken[0]})."
-                )
-            diff, tolerance = verify_encoder(encoder, reloaded, None, kept)
-            log(
-                f"verify: saved checkpoint vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})"
-            )
-            if not diff <= tolerance:
-                raise ConversionError(f"--verify failed after saving: encoder differs by {diff:.3g}.")
+            _verify_saved(folder, encoder, init, kept, log)
+
+    stage(f"writing {out} ...")
+    write_atomically(out, overwrite, _explaining_full_disk(fill, out, model), on_done=on_written)
+    log(format_report(report))
+    stage(f"saved to {out}")
+    return report
+
+
+def special_token_ids(tokenizer: Any) -> dict[str, int]:
+    """A seed config's `pad/bos/eos/decoder_start_token_id` from the tokenizer, the authority on them (BERT configs,
+    for one, carry no bos/eos); the decoder starts from `</s>` (or `[SEP]`). Ids the tokenizer lacks are left out.
+
+    >>> special_token_ids(xlmr_tokenizer)  # doctest: +SKIP
+    {'pad_token_id': 1, 'bos_token_id': 0, 'eos_token_id': 2, 'decoder_start_token_id': 2}
+    """
+    ids = {
+        name: getattr(tokenizer, name)
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id")
+        if getattr(tokenizer, name, None) is not None
+    }
+    start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+    if start is not None:
+        ids["decoder_start_token_id"] = start
+    return ids
+
+
+def _verify_in_memory(
+    encoder: PreTrainedModel,
+    model: XLMSWCMForConditionalGeneration,
+    tokenizer: Any,
+    log: Callable[[str], Any],
+) -> None:
+    """--verify before saving: the converted encoder reproduces the source's outputs."""
+    diff, tolerance = verify_encoder(encoder, model, tokenizer)
+    log(f"verify: converted encoder vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})")
+    if not diff <= tolerance:
+        raise ConversionError(
+            f"--verify failed: the converted encoder's outputs differ from the source's by {diff:.3g} "
+            f"(allowed {tolerance:.3g}); the conversion is broken, nothing was written."
+        )
+
+
+def _vocabulary_options(
+    tokenizer: Any,
+    model: XLMSWCMForConditionalGeneration,
+    language_tokens: Sequence[str],
+    extend_vocab: str | None,
+    new_pieces: int,
+    trim_vocab: str | None,
+    keep_top: int | None,
+) -> tuple[Any, dict[str, Any]]:
+    """--extend-vocab, --add-language-tokens and --trim-vocab through `vocab.adapt_vocabulary`; a failure of the
+    surgery becomes a ConversionError."""
+    try:
+        return vocab.adapt_vocabulary(
+            tokenizer,
+            model,
+            extend_corpus=_read_corpus(extend_vocab) if extend_vocab else None,
+            languages=language_tokens,
+            trim_corpus=_read_corpus(trim_vocab) if trim_vocab else None,
+            new_pieces=new_pieces,
+            keep_top=keep_top,
+        )
+    except ConversionError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise ConversionError(f"Vocabulary option failed: {error}") from error
+
+
+def _save_checkpoint(
+    folder: Path, model: XLMSWCMForConditionalGeneration, tokenizer: Any, report: dict
+) -> None:
+    """Weights, config, code files, tokenizer and the report (with the weights' size) into `folder`."""
+    model.save_pretrained(folder)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(folder)
+    report["file_size_bytes"] = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+    (folder / REPORT_FILE).write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def _verify_saved(
+    folder: Path, encoder: PreTrainedModel, init: str, kept: Sequence[int] | None, log: Callable[[str], Any]
+) -> None:
+    """--verify after saving: the reloaded checkpoint starts where the plan says and reproduces the source."""
+    reloaded = XLMSWCMForConditionalGeneration.from_pretrained(folder)
+    broken = _verify_mapping(reloaded, init)
+    if broken:
+        raise ConversionError(
+            f"--verify failed after saving: {len(broken)} decoder tensors differ from their encoder "
+            f"source (first: {broken[0]})."
+        )
+    diff, tolerance = verify_encoder(encoder, reloaded, None, kept)
+    log(f"verify: saved checkpoint vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})")
+    if not diff <= tolerance:
+        raise ConversionError(f"--verify failed after saving: encoder differs by {diff:.3g}.")
+
+
+def _explaining_full_disk(
+    fill: Callable[[Path], None], out: Path, model: XLMSWCMForConditionalGeneration
+) -> Callable[[Path], None]:
+    """`fill`, with a full disk reported as a DiskFullError that says how much space the checkpoint needs."""
 
     def fill_or_explain(folder: Path) -> None:
         try:
@@ -940,11 +984,7 @@ def convert(
                 ) from error
             raise
 
-    stage(f"writing {out} ...")
-    write_atomically(out, overwrite, fill_or_explain, on_done=on_written)
-    log(format_report(report))
-    stage(f"saved to {out}")
-    return report
+    return fill_or_explain
 
 
 class DiskFullError(OSError):
@@ -1108,8 +1148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     ```
     """
-    from transformers.utils import logging as hf_logging
-
     args = build_parser().parse_args(argv)
     bars, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
     if args.verbose:

@@ -12,7 +12,8 @@ permutation + Poisson span infilling) and machine translation whose targets carr
   probability (uses :func:`datasets.interleave_datasets`, seeded).
 * :func:`tokenize_pairs` - (source, target) strings to ``input_ids``/``labels`` features for
   :class:`transformers.DataCollatorForSeq2Seq` (or the mixed collator), with language tokens.
-* :func:`add_language_tokens`, :func:`language_token_id`, :func:`sentence_end_token_ids` - helpers.
+* :func:`language_token_id`, :func:`sentence_end_token_ids` - helpers (language tokens are added with
+  :func:`xlm_swcm.vocab.add_language_tokens`).
 
 Language-token convention (one place, used everywhere here): the target-language token *replaces* the
 target's leading ``<s>``, so labels read ``<bo> target tokens </s>`` (mBART-50 style). With a model whose
@@ -37,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import datasets
 import numpy as np
 import torch
 import torch.utils.data
@@ -46,21 +48,16 @@ from transformers.data.data_collator import DataCollatorMixin
 from .vocab import language_token
 
 __all__ = [
-    "LANGUAGE_CODES",
     "SENTENCE_END_CHARS",
     "DataCollatorForDenoising",
     "DataCollatorForMixedPretraining",
     "NoisedExample",
-    "add_language_tokens",
     "language_token",
     "language_token_id",
     "mix_translation_pairs",
     "sentence_end_token_ids",
     "tokenize_pairs",
 ]
-
-#: Languages of the paper; their tokens are ``<bo>``, ``<ug>``, ``<kk>``, ``<mn>``, ``<zh>``.
-LANGUAGE_CODES: tuple[str, ...] = ("bo", "ug", "kk", "mn", "zh")
 
 #: Characters that end a sentence in the scripts we care about. Choices (why each is here):
 #: ``. ! ?`` Latin/Cyrillic, and Kazakh/Uyghur in Arabic script also use the ASCII full stop;
@@ -79,21 +76,6 @@ _CLOSERS = "\"'"
 _SPM_SPACE = "\u2581"
 
 
-def add_language_tokens(tokenizer: PreTrainedTokenizerBase, languages: Iterable[str] = LANGUAGE_CODES) -> int:
-    """Register language tokens (``<bo>`` ...) as special tokens; returns how many were new.
-
-    Special tokens are never split by the tokenizer and are skipped when decoding with
-    ``skip_special_tokens=True``. Remember ``model.resize_token_embeddings(len(tokenizer))`` afterwards.
-
-    Example:
-        >>> n_added = add_language_tokens(tokenizer)  # doctest: +SKIP
-        >>> model.resize_token_embeddings(len(tokenizer))  # doctest: +SKIP
-    """
-    tokens = [language_token(lang) for lang in languages]
-    # replace_extra_special_tokens=False keeps special tokens the tokenizer already has.
-    return tokenizer.add_special_tokens({"extra_special_tokens": tokens}, replace_extra_special_tokens=False)
-
-
 def language_token_id(tokenizer: PreTrainedTokenizerBase, lang: str) -> int:
     """Id of a language token (``"bo"`` or ``"<bo>"``); a clear error when the tokenizer lacks it.
 
@@ -106,9 +88,7 @@ def language_token_id(tokenizer: PreTrainedTokenizerBase, lang: str) -> int:
     if token_id is None or (tokenizer.unk_token_id is not None and token_id == tokenizer.unk_token_id):
         raise ValueError(
             f"The tokenizer has no token {token!r}. Add the language tokens and their embedding rows with "
-            f"`xlm_swcm.vocab.add_language_tokens(tokenizer, model, [{lang!r}])` (or, tokenizer only, "
-            f"`xlm_swcm.data.add_language_tokens(tokenizer)` followed by "
-            f"`model.resize_token_embeddings(len(tokenizer))`)."
+            f"`xlm_swcm.vocab.add_language_tokens(tokenizer, model, [{lang!r}])` (model=None: the tokenizer only)."
         )
     return int(token_id)
 
@@ -545,12 +525,6 @@ def mix_translation_pairs(
         >>> sorted(mixed.column_names)  # doctest: +SKIP
         ['input_ids', 'source_ids', 'target_ids', 'target_lang']
     """
-    try:
-        import datasets
-    except ImportError as err:  # pragma: no cover - datasets is an optional dependency
-        raise ImportError(
-            "mix_translation_pairs needs the `datasets` package: `pip install datasets`."
-        ) from err
     p = float(translation_probability)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"`translation_probability` must be in [0, 1], got {translation_probability}.")

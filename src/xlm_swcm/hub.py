@@ -6,9 +6,9 @@ A pushed repository must load anywhere with plain transformers::
 
 so the folder is checked before anything is sent (config with `model_type: xlm-swcm` and `auto_map`, safetensors
 weights, the code files `configuration_xlm_swcm.py` / `modeling_xlm_swcm.py` and whatever they import
-relatively), then copied into a temporary staging folder where the model card (README.md) and, if missing, the
-generation config are written. The user's folder is only read, never written. The staging folder goes up with
-`HfApi.create_repo(exist_ok=True)` + `HfApi.upload_folder`: one commit.
+relatively). The folder's files go up as they are, with the model card (README.md) and, if missing, the generation
+config written to a temporary folder; the user's folder is only read, never written. All of it is one commit:
+`HfApi.create_repo(exist_ok=True)` + `HfApi.create_commit` with a `CommitOperationAdd` per file.
 
 The card comes from the Jinja template `xlm_swcm/templates/model_card.md` through `huggingface_hub.ModelCard` /
 `ModelCardData`, filled from `config.json` and, when the conversion wrote one, `swcm_conversion.json`.
@@ -28,26 +28,37 @@ Exit codes: 0 pushed (or dry run done), 1 the Hub or the network refused, 2 bad 
 from __future__ import annotations
 
 import argparse
+import difflib
 import fnmatch
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pycountry
+from huggingface_hub import (
+    CommitOperationAdd,
+    EvalResult,
+    HfApi,
+    ModelCard,
+    ModelCardData,
+    constants,
+    get_token,
+)
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+from safetensors import safe_open
+from transformers import GenerationConfig
+from transformers.dynamic_module_utils import get_imports, get_relative_imports
+
+from .configuration_xlm_swcm import XLMSWCMConfig
 from .report import REPORT_FILE, check_report, report_languages
-
-if TYPE_CHECKING:
-    from huggingface_hub import ModelCard
-
-    from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
 
 MODEL_TYPE = "xlm-swcm"
 CODE_FILES = ("configuration_xlm_swcm.py", "modeling_xlm_swcm.py")
@@ -82,10 +93,6 @@ IGNORE_PATTERNS = (
     "rng_state*.pth",
     "training_args.bin",
 )
-# Big files are hard-linked into the staging folder instead of copied when the file system allows it. Nothing
-# ever writes to them there (only README.md / generation_config.json / tokenizer files are written, and those
-# are always real copies), so the link cannot change the user's file.
-LINK_SUFFIXES = (".safetensors", ".bin")
 CITATION = """@misc{su2025sharedweights,
   title         = {Shared Weights Pretraining for Extremely Low-Resource Languages},
   author        = {Zeli Su and Ziyin Zhang and Guixian Xu and Jianing Liu and XU Han and Ting Zhang and Yushuang Dong},
@@ -184,8 +191,6 @@ def check_repo_id(repo_id: str) -> str:
         >>> check_repo_id("my-user/xlm-swcm-bo")
         'my-user/xlm-swcm-bo'
     """
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
     fix = "use the form `your-username/model-name` (or `your-org/model-name`)"
     if not isinstance(repo_id, str) or repo_id.count("/") != 1:
         raise InvalidRepoIdError(f"invalid repo id {repo_id!r}: {fix}.")
@@ -209,8 +214,6 @@ def check_license(license_id: str) -> str:
     """
     if license_id in HUB_LICENSES:
         return license_id
-    import difflib
-
     close = difflib.get_close_matches(str(license_id).lower(), sorted(HUB_LICENSES), n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     raise HubPushError(
@@ -229,8 +232,6 @@ def check_language(code: str) -> str:
         >>> check_language("bo"), check_language("zh-Hans")
         ('bo', 'zh-Hans')
     """
-    import pycountry
-
     if code == "multilingual":
         return code
     primary, _, rest = code.partition("-")
@@ -321,8 +322,6 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
                 code_files.add(reference.rsplit(".", 1)[0] + ".py")
     # The code files and, transitively, the files they import relatively are all downloaded by
     # trust_remote_code; an absolute `import xlm_swcm` would fail wherever the package is not installed.
-    from transformers.dynamic_module_utils import get_imports, get_relative_imports
-
     pending, seen = sorted(code_files), set()
     while pending:
         name = pending.pop()
@@ -342,8 +341,6 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
     except InvalidCheckpointError as err:
         problems.append(str(err).rstrip("."))
         weights = []
-    from safetensors import safe_open
-
     for name in weights:
         path = folder / name
         if not path.is_file():
@@ -360,8 +357,6 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
 
     config = None
     try:
-        from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
-
         config = XLMSWCMConfig.from_pretrained(folder)
     except Exception as err:  # a config the class rejects cannot be loaded remotely either
         problems.append(f"config.json does not load as XLMSWCMConfig: {str(err).splitlines()[0]}")
@@ -415,8 +410,6 @@ def _description(base_model: str | None, source_name: str | None) -> str:
 
 
 def _eval_result(item: Any) -> Any:
-    from huggingface_hub import EvalResult
-
     if isinstance(item, EvalResult):
         return item
     if isinstance(item, dict):
@@ -434,8 +427,6 @@ def _eval_result(item: Any) -> Any:
 
 def _local_notes(folder: Path) -> str | None:
     """Body of a hand-written README.md in the folder, kept in the card; our own generated cards are skipped."""
-    from huggingface_hub import ModelCard
-
     path = folder / "README.md"
     if not path.is_file():
         return None
@@ -453,6 +444,7 @@ def build_model_card(
     eval_results: Sequence[Any] | None = None,
     config: XLMSWCMConfig | None = None,
     untrained: bool | None = None,
+    has_tokenizer: bool | None = None,
 ) -> ModelCard:
     """Renders the model card (a `huggingface_hub.ModelCard`) of the checkpoint in `folder`.
 
@@ -468,28 +460,52 @@ def build_model_card(
         >>> card.data.pipeline_tag
         'text2text-generation'
     """
-    from huggingface_hub import ModelCard, ModelCardData
-
     folder = Path(folder)
     report = load_conversion_report(folder)
     if config is None:
-        from xlm_swcm.configuration_xlm_swcm import XLMSWCMConfig
-
         config = XLMSWCMConfig.from_pretrained(folder)
     extra = dict(card_data or {})
     description = extra.pop("description", None)
-
     source = report.get("source") if report else None
     base_model = extra.pop("base_model", None) or (source if _looks_like_hub_id(source) else None)
     # A local path means nothing to the card's readers: name the Hub model, else say what it was.
     source_name = base_model or ("a local encoder checkpoint" if source else None)
+    if untrained is None:
+        untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
+    results = [_eval_result(item) for item in (eval_results or [])]
+    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
+    if has_tokenizer is None:
+        has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    # as_file: the template is package data, possibly inside a zip; template_path works with every
+    # huggingface_hub version (template_str is newer).
+    with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
+        return ModelCard.from_template(
+            _card_metadata(extra, repo_id, base_model, report, results),
+            template_path=str(template),
+            repo_id=repo_id,
+            model_title=repo_id.split("/")[-1],
+            description=description or _description(base_model, source_name),
+            untrained=untrained,
+            source_name=source_name,
+            has_tokenizer=has_tokenizer,
+            arch=_architecture(config),
+            report=report,
+            parameters=_parameter_rows(report),
+            mapping_counts={"copied": modes.count("copied"), "tied": modes.count("tied")},
+            eval_rows=_eval_rows(results),
+            local_notes=_local_notes(folder),
+            citation=CITATION,
+        )
+
+
+def _card_metadata(
+    extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[Any]
+) -> ModelCardData:
+    """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
     language = extra.pop("language", None) or report_languages(report)
     if isinstance(language, str):
         language = [code.strip() for code in language.split(",") if code.strip()]
-    if untrained is None:
-        untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
     tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
-    results = [_eval_result(item) for item in (eval_results or [])]
     metadata = {
         "base_model": base_model,
         "language": language,
@@ -502,10 +518,13 @@ def build_model_card(
     if results:
         metadata["eval_results"] = results
         metadata.setdefault("model_name", repo_id.split("/")[-1])
-    data = ModelCardData(**{k: v for k, v in metadata.items() if v is not None})
+    return ModelCardData(**{k: v for k, v in metadata.items() if v is not None})
 
+
+def _architecture(config: XLMSWCMConfig) -> dict[str, Any]:
+    """The architecture table of the card."""
     layer_types = list(getattr(config, "decoder_layer_types", []) or [])
-    arch = {
+    return {
         "num_hidden_layers": config.num_hidden_layers,
         "insert_every": config.insert_every,
         "trailing_normal_layer": config.trailing_normal_layer,
@@ -518,8 +537,12 @@ def build_model_card(
         "normal_layers": layer_types.count("normal"),
         "custom_layers": len(layer_types) - layer_types.count("normal"),
     }
+
+
+def _parameter_rows(report: dict | None) -> list[dict[str, Any]]:
+    """The parameter-count rows of the card, from the conversion report."""
     counts = (report or {}).get("parameters") or {}
-    parameters = [
+    return [
         {"name": label, "count": counts[key]}
         for key, label in (
             ("total", "Total"),
@@ -530,8 +553,11 @@ def build_model_card(
         )
         if isinstance(counts.get(key), int)
     ]
-    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
-    eval_rows = [
+
+
+def _eval_rows(results: list[Any]) -> list[dict[str, Any]]:
+    """The evaluation-results rows of the card."""
+    return [
         {
             "task": r.task_name or r.task_type,
             "dataset": r.dataset_name,
@@ -541,108 +567,74 @@ def build_model_card(
         }
         for r in results
     ]
-    has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
-    # as_file: the template is package data, possibly inside a zip; template_path works with every
-    # huggingface_hub version (template_str is newer).
-    with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
-        return ModelCard.from_template(
-            data,
-            template_path=str(template),
-            repo_id=repo_id,
-            model_title=repo_id.split("/")[-1],
-            description=description or _description(base_model, source_name),
-            untrained=untrained,
-            source_name=source_name,
-            has_tokenizer=has_tokenizer,
-            arch=arch,
-            report=report,
-            parameters=parameters,
-            mapping_counts={"copied": modes.count("copied"), "tied": modes.count("tied")},
-            eval_rows=eval_rows,
-            local_notes=_local_notes(folder),
-            citation=CITATION,
-        )
 
 
-# ---------------------------------------------------------------------------------------------- staging
+# ---------------------------------------------------------------------------------------------- files
 
 
-@contextmanager
-def _staging_folder() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as tmp:
-        yield Path(tmp)
-
-
-def _stage_files(source: Path, staging: Path) -> None:
-    """Copies the uploadable files of `source` into `staging` (weights hard-linked when possible)."""
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if not path.is_file() or _ignored(relative):
-            continue
-        target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix in LINK_SUFFIXES:
-            try:
-                os.link(path, target)
-                continue
-            except OSError:  # another file system, or links not allowed: copy instead
-                pass
-        shutil.copy2(path, target)
-
-
-def _write_fresh(path: Path, text: str) -> None:
-    """Writes a new file, first removing whatever is there so a hard link to a user's file is never written."""
-    path.unlink(missing_ok=True)
-    path.write_text(text, encoding="utf-8")
+def _uploadable(folder: Path) -> dict[str, Path]:
+    """`{path in repo: file}` for the files of `folder` that belong in a model repository."""
+    return {
+        path.relative_to(folder).as_posix(): path
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not _ignored(path.relative_to(folder))
+    }
 
 
 def _prepare(
     folder_or_model: Any,
-    staging: Path,
+    scratch: Path,
     repo_id: str,
     *,
     tokenizer: Any,
     card_data: dict | None,
     eval_results: Sequence[Any] | None,
-) -> tuple[ModelCard, list[str]]:
-    """Fills `staging` with everything the repo needs; returns the model card and notes for the user."""
+) -> tuple[dict[str, Path], ModelCard, list[str]]:
+    """Everything the repo gets, as `{path in repo: local file}`: the checkpoint folder's own files (read in
+    place), and what is written to `scratch` (a saved model object, the tokenizer, a missing generation config,
+    the card as README.md). Returns the files, the model card and notes for the user."""
     notes = []
     if isinstance(folder_or_model, str | os.PathLike):
         folder = Path(folder_or_model)
         config = check_checkpoint(folder)  # before anything else: bad input must not cost a network call
         load_conversion_report(folder)
-        _stage_files(folder, staging)
     elif hasattr(folder_or_model, "save_pretrained"):
-        folder = staging
-        folder_or_model.save_pretrained(staging)
-        config = check_checkpoint(staging)
+        folder = scratch / "model"
+        folder_or_model.save_pretrained(folder)
+        config = check_checkpoint(folder)
     else:
         raise InvalidCheckpointError(
             f"expected a checkpoint folder or a model with save_pretrained, got {type(folder_or_model).__name__}."
         )
+    files = _uploadable(folder)
     if tokenizer is not None:
-        tokenizer.save_pretrained(staging)  # tokenizer files in staging are copies, never links
-    if not (staging / "generation_config.json").is_file():
-        from transformers import GenerationConfig
-
-        _write_fresh(
-            staging / "generation_config.json", GenerationConfig.from_model_config(config).to_json_string()
+        tokenizer.save_pretrained(scratch / "tokenizer")
+        files.update(_uploadable(scratch / "tokenizer"))
+    if "generation_config.json" not in files:
+        files["generation_config.json"] = scratch / "generation_config.json"
+        files["generation_config.json"].write_text(
+            GenerationConfig.from_model_config(config).to_json_string(), encoding="utf-8"
         )
         notes.append("generation_config.json was missing; one was made from config.json")
-    report = load_conversion_report(staging)
-    untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
+    report = load_conversion_report(folder)
     card = build_model_card(
-        staging, repo_id, card_data=card_data, eval_results=eval_results, config=config, untrained=untrained
+        folder,
+        repo_id,
+        card_data=card_data,
+        eval_results=eval_results,
+        config=config,
+        has_tokenizer=any(name in files for name in ("tokenizer.json", "tokenizer_config.json")),
     )
     if card.data.base_model is None and report and report.get("source"):
         notes.append(
             f"the source encoder {report['source']!r} is a local folder: pass --base-model OWNER/NAME to name "
             "its Hub model in the card"
         )
-    if folder is not staging and _local_notes(folder):
+    if folder.parent != scratch and _local_notes(folder):
         notes.append("the folder's README.md text is kept in the card's Notes section")
-    _write_fresh(staging / "README.md", str(card))
-    return card, notes
+    files["README.md"] = scratch / "README.md"
+    files["README.md"].write_text(str(card), encoding="utf-8")
+    return files, card, notes
 
 
 # ---------------------------------------------------------------------------------------------- push
@@ -655,8 +647,6 @@ def explain_hub_error(err: Exception, *, repo_id: str, endpoint: str, revision: 
         >>> explain_hub_error(err, repo_id="me/m", endpoint="https://huggingface.co", revision="main")
         '401 Unauthorized from https://huggingface.co: the token was rejected. Log in again with ...'
     """
-    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-
     response = getattr(err, "response", None)
     status = getattr(response, "status_code", None)
     server = ""
@@ -722,9 +712,9 @@ def push_to_hub(
 ) -> PushResult:
     """Pushes an XLM-SWCM checkpoint folder (or model object) to the Hub as one commit, with a model card.
 
-    The folder is checked first (no network call for bad input) and never modified: the upload is made from a
-    temporary staging copy that also receives README.md (the card) and, when missing, generation_config.json.
-    A model object is saved there with `save_pretrained`; `tokenizer` (optional) with its own `save_pretrained`.
+    The folder is checked first (no network call for bad input) and never modified: its files are uploaded in
+    place, README.md (the card) and, when missing, generation_config.json are written to a temporary folder. A
+    model object is saved there with `save_pretrained`; `tokenizer` (optional) with its own `save_pretrained`.
 
     Args:
         folder_or_model: checkpoint folder written by `save_pretrained` / the conversion, or the model itself.
@@ -743,27 +733,21 @@ def push_to_hub(
         >>> result.commit_url
         'https://huggingface.co/me/xlm-swcm-bo/commit/...'
     """
-    from huggingface_hub import HfApi, constants, get_token
-
     check_repo_id(repo_id)
     revision = revision or "main"
     endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
     token = token or get_token()
-    with _staging_folder() as staging:
-        card, notes = _prepare(
+    with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as scratch:
+        files, card, notes = _prepare(
             folder_or_model,
-            staging,
+            Path(scratch),
             repo_id,
             tokenizer=tokenizer,
             card_data=card_data,
             eval_results=eval_results,
         )
-        files = {
-            p.relative_to(staging).as_posix(): p.stat().st_size
-            for p in sorted(staging.rglob("*"))
-            if p.is_file()
-        }
-        result = PushResult(repo_id, revision, endpoint, files, str(card), dry_run, notes=notes)
+        sizes = {name: path.stat().st_size for name, path in sorted(files.items())}
+        result = PushResult(repo_id, revision, endpoint, sizes, str(card), dry_run, notes=notes)
         if dry_run:
             if not token:
                 result.notes.append(f"no Hugging Face token found; a real push needs one: {LOGIN_HELP}")
@@ -776,11 +760,11 @@ def push_to_hub(
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
             if revision != "main":
                 api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
-            info = api.upload_folder(
-                repo_id=repo_id,
-                folder_path=staging,
-                revision=revision,
+            info = api.create_commit(
+                repo_id,
+                [CommitOperationAdd(path_in_repo=name, path_or_fileobj=path) for name, path in files.items()],
                 commit_message=commit_message or "Upload XLM-SWCM model",
+                revision=revision,
                 repo_type="model",
             )
         except HubPushError:

@@ -8,8 +8,9 @@
 * `RANDOM`: normal(0, `initializer_range`) for linear weights, 0 for biases;
 * a `Folded` entry: an encoder projection with the affine part of an encoder LayerNorm folded in (see below).
 
-The decoder's embedding block is the encoder's in every recipe (`sharing_map`); the final decoder LayerNorm starts at
-identity; normal layers are always random. The recipes differ in the custom layers (built from encoder layer i):
+The plan is built on the model's own encoder -> decoder table (`modeling_xlm_swcm.custom_layer_mapping`, which
+also gives tie mode's tied keys). The decoder's embedding block is the encoder's in every recipe (tied); the final
+decoder LayerNorm starts at identity; normal layers are always random. The recipes differ in the custom layers (built from encoder layer i):
 
 | recipe      | attention (self, cross) | FFN1, FFN2 | the four pre-LayerNorms                                     |
 |-------------|-------------------------|------------|-------------------------------------------------------------|
@@ -43,9 +44,10 @@ from dataclasses import dataclass
 import torch
 
 from .configuration_xlm_swcm import XLMSWCMConfig
+from .modeling_xlm_swcm import BLOCK_PROJECTIONS, CUSTOM_LAYER_BLOCKS, custom_layer_mapping, sharing_map
 
 INIT_RECIPES = ("paper", "fresh-ln", "folded-ln", "ffn-only", "random")
-# The defaults of `build_seed`, `from_encoder` and `xlm-swcm-convert`, chosen by measurement: see
+# The defaults of `build_seed` and `xlm-swcm-convert`, chosen by measurement: see
 # experiments/RESULTS.md and the conversion guide (conversion/README.md, "Initialisation recipes"). Tie mode shares
 # whole sublayers, so its default is the best of the recipes it can take.
 DEFAULT_INIT = "paper"
@@ -55,8 +57,6 @@ TIEABLE_RECIPES = ("paper", "fresh-ln")
 IDENTITY = "identity"
 RANDOM = "random"
 
-_BLOCKS = {"self_attn": "attention", "ffn1": "ffn", "cross_attn": "attention", "ffn2": "ffn"}
-_LEAVES = {"attention": ("qkv", "o_proj"), "ffn": ("fc1", "fc2")}
 _FIRST = {"attention": "qkv", "ffn": "fc1"}  # the projection that reads the LayerNorm's output
 
 
@@ -88,7 +88,8 @@ def default_init(weight_sharing: str) -> str:
 
 
 def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str | Folded]:
-    """`{decoder parameter: where it starts}` for every parameter of the decoder layers and the final LayerNorm.
+    """`{decoder parameter: where it starts}` for every decoder parameter: the embedding block, the layers and the
+    final LayerNorm.
 
     Raises ValueError for an unknown recipe, or a recipe tie mode cannot share.
     """
@@ -100,33 +101,37 @@ def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str |
             f"init={init!r} changes or replaces the shared tensors, so it needs weight_sharing='copy' "
             f"(tie mode takes {' or '.join(TIEABLE_RECIPES)})."
         )
-    plan: dict[str, str | Folded] = {}
+    mapping = custom_layer_mapping(config)
+    # The embedding block is always the encoder's (tied); it heads the plan so that the plan names every decoder
+    # tensor that starts from the encoder.
+    plan: dict[str, str | Folded] = {
+        t: s for t, s in sharing_map(config).items() if t.startswith("decoder.emb")
+    }
     for j, (kind, i) in enumerate(zip(config.decoder_layer_types, config.decoder_layer_sources, strict=True)):
         layer = f"decoder.layers.{j}"
         if kind == "normal":
-            for block, norm in (("self_attn", "self_attn"), ("cross_attn", "cross_attn"), ("ffn", "ffn")):
-                for leaf in _LEAVES["ffn" if block == "ffn" else "attention"]:
+            for block in ("self_attn", "cross_attn", "ffn"):
+                for leaf in BLOCK_PROJECTIONS["ffn" if block == "ffn" else "attention"]:
                     plan[f"{layer}.{block}.{leaf}.weight"] = plan[f"{layer}.{block}.{leaf}.bias"] = RANDOM
-                plan[f"{layer}.{norm}_layer_norm.weight"] = plan[f"{layer}.{norm}_layer_norm.bias"] = IDENTITY
+                plan[f"{layer}.{block}_layer_norm.weight"] = plan[f"{layer}.{block}_layer_norm.bias"] = (
+                    IDENTITY
+                )
             continue
-        for block, encoder_block in _BLOCKS.items():
+        for block, encoder_block in CUSTOM_LAYER_BLOCKS.items():
             copied = init in ("paper", "fresh-ln", "folded-ln") or (
                 init == "ffn-only" and encoder_block == "ffn"
             )
             norm = _norm_before(i, encoder_block)
-            for leaf in _LEAVES[encoder_block]:
+            for leaf in BLOCK_PROJECTIONS[encoder_block]:
                 for part in ("weight", "bias"):
-                    target, source = (
-                        f"{layer}.{block}.{leaf}.{part}",
-                        f"encoder.layers.{i}.{encoder_block}.{leaf}.{part}",
-                    )
+                    target = f"{layer}.{block}.{leaf}.{part}"
                     if not copied:
                         plan[target] = RANDOM
                     elif init == "folded-ln" and leaf == _FIRST[encoder_block]:
                         rows = config.hidden_size if block == "cross_attn" else None  # cross: query rows only
-                        plan[target] = Folded(source, norm, rows)
+                        plan[target] = Folded(mapping[target], norm, rows)
                     else:
-                        plan[target] = source
+                        plan[target] = mapping[target]
             for part in ("weight", "bias"):
                 plan[f"{layer}.{block}_layer_norm.{part}"] = f"{norm}.{part}" if init == "paper" else IDENTITY
     plan["decoder.layer_norm.weight"] = plan["decoder.layer_norm.bias"] = IDENTITY

@@ -696,42 +696,6 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         # loss, not the causal-LM loss that the class name would select.
         self.loss_type = "ForMaskedLM"
 
-    @classmethod
-    def from_encoder(
-        cls,
-        encoder,
-        insert_every: int = 3,
-        trailing_normal_layer: bool = False,
-        weight_sharing: str = "copy",
-        seed: int = 0,
-        init: str | None = None,
-        **config_overrides,
-    ) -> "XLMSWCMForConditionalGeneration":
-        """Builds a seed whose decoder starts from `encoder` (a BERT-family model, folder or Hub id); see
-        `xlm_swcm.conversion` for the mapping and `xlm_swcm.initialization` for the `init` recipes. Needs the
-        `xlm-swcm` package installed.
-
-        Example:
-
-        ```python
-        >>> model = XLMSWCMForConditionalGeneration.from_encoder("path/to/xlm-roberta-base")  # doctest: +SKIP
-        ```
-        """
-        try:
-            from xlm_swcm.conversion import build_seed
-        except ImportError as error:
-            raise ImportError("from_encoder needs the xlm-swcm package: pip install xlm-swcm") from error
-        model, _ = build_seed(
-            encoder,
-            insert_every=insert_every,
-            trailing_normal_layer=trailing_normal_layer,
-            weight_sharing=weight_sharing,
-            seed=seed,
-            init=init,  # None: the measured default for the sharing mode
-            **config_overrides,
-        )
-        return model
-
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
@@ -799,45 +763,60 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         )
 
 
-def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
-    """Tied parameters of `XLMSWCMModel` as `{decoder parameter: encoder parameter}` (names relative to the model).
+# The decoder blocks of a custom layer, in the layer's order, and the encoder block each starts from; the projections
+# of each block. The one table of the encoder -> decoder mapping: tie mode's tied keys here and the initialisation
+# plan (xlm_swcm.initialization) are both built on it.
+CUSTOM_LAYER_BLOCKS = {"self_attn": "attention", "ffn1": "ffn", "cross_attn": "attention", "ffn2": "ffn"}
+BLOCK_PROJECTIONS = {"attention": ("qkv", "o_proj"), "ffn": ("fc1", "fc2")}
+EMBEDDING_PARAMETERS = (
+    "word_embeddings.weight",
+    "position_embeddings.weight",
+    "token_type_embeddings.weight",
+    "LayerNorm.weight",
+    "LayerNorm.bias",
+)
 
-    Always: the decoder's embedding block is the encoder's. With `weight_sharing="tie"`, also, for each custom decoder
-    layer j built from encoder layer i: `self_attn` and `cross_attn` <- `encoder.layers.i.attention`, `ffn1` and
-    `ffn2` <- `encoder.layers.i.ffn`.
-    """
-    tied = {
-        f"decoder.embeddings.{name}": f"encoder.embeddings.{name}"
-        for name in (
-            "word_embeddings.weight",
-            "position_embeddings.weight",
-            "token_type_embeddings.weight",
-            "LayerNorm.weight",
-            "LayerNorm.bias",
-        )
-    }
+
+def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
+    """`{decoder parameter: encoder parameter}` for every projection of every custom decoder layer (layer j built
+    from encoder layer i: `self_attn`, `cross_attn` <- `encoder.layers.i.attention`, `ffn1`, `ffn2` <-
+    `encoder.layers.i.ffn`), in the layer's order; LayerNorms are not in it. Names are relative to the model."""
+    mapping = {}
+    for j, i in enumerate(config.decoder_layer_sources):
+        if i is None:
+            continue
+        for block, encoder_block in CUSTOM_LAYER_BLOCKS.items():
+            for leaf in BLOCK_PROJECTIONS[encoder_block]:
+                for kind in ("weight", "bias"):
+                    mapping[f"decoder.layers.{j}.{block}.{leaf}.{kind}"] = (
+                        f"encoder.layers.{i}.{encoder_block}.{leaf}.{kind}"
+                    )
+    return mapping
+
+
+def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
+    """Tied parameters of `XLMSWCMModel` as `{decoder parameter: encoder parameter}` (names relative to the model):
+    always the embedding block, and with `weight_sharing="tie"` every projection of `custom_layer_mapping`."""
+    tied = {f"decoder.embeddings.{name}": f"encoder.embeddings.{name}" for name in EMBEDDING_PARAMETERS}
     if config.weight_sharing == "tie":
-        for target, source in custom_layer_mapping(config).items():
-            tied[target] = source
+        tied.update(custom_layer_mapping(config))
     return tied
 
 
 def decoder_sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
     """Tied parameters inside `XLMSWCMDecoder` as `{target: source}` (names relative to the decoder): with
-    `weight_sharing="tie"`, each custom layer's `cross_attn` is its `self_attn` and its `ffn2` is its `ffn1`."""
+    `weight_sharing="tie"`, a decoder projection that starts from the same encoder tensor as an earlier one of its
+    layer is that one (`cross_attn` is `self_attn`, `ffn2` is `ffn1`)."""
     if config.weight_sharing != "tie":
         return {}
+    first: dict[str, str] = {}
     tied = {}
-    for j, i in enumerate(config.decoder_layer_sources):
-        if i is None:
-            continue
-        for target, source, leaves in (
-            ("cross_attn", "self_attn", ("qkv", "o_proj")),
-            ("ffn2", "ffn1", ("fc1", "fc2")),
-        ):
-            for leaf in leaves:
-                for kind in ("weight", "bias"):
-                    tied[f"layers.{j}.{target}.{leaf}.{kind}"] = f"layers.{j}.{source}.{leaf}.{kind}"
+    for target, source in custom_layer_mapping(config).items():
+        target = target.removeprefix("decoder.")
+        if source in first:
+            tied[target] = first[source]
+        else:
+            first[source] = target
     return tied
 
 
@@ -852,24 +831,6 @@ def resolve_tie_chains(tied: dict[str, str]) -> dict[str, str]:
             source = tied[source]
         resolved[target] = source
     return resolved
-
-
-def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
-    """`{decoder parameter: encoder parameter}` for every parameter of every custom decoder layer that starts from
-    the encoder (attention and feed-forward weights; LayerNorms are not in it). Names are relative to the model."""
-    mapping = {}
-    blocks = {"self_attn": "attention", "cross_attn": "attention", "ffn1": "ffn", "ffn2": "ffn"}
-    leaves = {"attention": ("qkv", "o_proj"), "ffn": ("fc1", "fc2")}
-    for j, i in enumerate(config.decoder_layer_sources):
-        if i is None:
-            continue
-        for decoder_block, encoder_block in blocks.items():
-            for leaf in leaves[encoder_block]:
-                for kind in ("weight", "bias"):
-                    mapping[f"decoder.layers.{j}.{decoder_block}.{leaf}.{kind}"] = (
-                        f"encoder.layers.{i}.{encoder_block}.{leaf}.{kind}"
-                    )
-    return mapping
 
 
 __all__ = [

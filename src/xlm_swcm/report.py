@@ -1,5 +1,5 @@
 """The conversion report `swcm_conversion.json`: one schema, written by `xlm_swcm.conversion` and read by
-`xlm_swcm.hub` (the model card). Standard library only, so that the Hub helper stays light.
+`xlm_swcm.hub` (the model card).
 
 Example:
 

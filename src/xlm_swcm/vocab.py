@@ -11,6 +11,7 @@ instead of using the mean itself.
 
 Public functions:
 
+* :func:`adapt_vocabulary` -- the whole surgery in its one order: extend, add language tokens, trim.
 * :func:`add_language_tokens` -- ``<bo>``-style special tokens, mean-initialised rows.
 * :func:`trim_vocabulary` -- keep only the pieces a corpus uses; identical segmentation of that corpus.
 * :func:`extend_vocabulary` -- learn Unigram pieces for text the vocabulary turns into ``<unk>``.
@@ -49,7 +50,9 @@ from tokenizers.trainers import UnigramTrainer
 from torch import nn
 
 __all__ = [
+    "LANGUAGE_CODES",
     "SCRIPT_RANGES",
+    "adapt_vocabulary",
     "add_language_tokens",
     "extend_vocabulary",
     "language_token",
@@ -57,6 +60,9 @@ __all__ = [
     "trim_vocabulary",
     "unk_rate",
 ]
+
+#: Languages of the paper; their tokens are ``<bo>``, ``<ug>``, ``<kk>``, ``<mn>``, ``<zh>``.
+LANGUAGE_CODES: tuple[str, ...] = ("bo", "ug", "kk", "mn", "zh")
 
 # Unicode blocks per script (inclusive code point ranges). Characters outside every range count as "Other"
 # when they are letters or marks, and are ignored otherwise (spaces, digits, punctuation: "Common").
@@ -543,9 +549,12 @@ def language_token(lang: str) -> str:
     return lang if lang.startswith("<") and lang.endswith(">") else f"<{lang}>"
 
 
-def add_language_tokens(tokenizer: Any, model: nn.Module, langs: Sequence[str]) -> list[int]:
+def add_language_tokens(
+    tokenizer: Any, model: nn.Module | None, langs: Sequence[str] = LANGUAGE_CODES
+) -> list[int]:
     """Add ``<lang>`` special tokens (e.g. ``<bo>``, ``<ug>``) and give each new one an embedding row (and
-    output-layer row, bias entry) equal to the mean of the existing rows.
+    output-layer row, bias entry) equal to the mean of the existing rows. With ``model=None`` only the tokenizer
+    changes (for a model that is built later from ``len(tokenizer)``).
 
     Idempotent: tokens already in the tokenizer are not added again and their rows are left alone. The model
     is only grown when the tokenizer outgrows its embedding. The tokenizer is changed in place; the tokens
@@ -560,14 +569,14 @@ def add_language_tokens(tokenizer: Any, model: nn.Module, langs: Sequence[str]) 
         langs = [langs]
     tokens = [language_token(lang) for lang in langs]
     n_old = len(tokenizer)
-    inp, _ = _check_model(model, n_old)
+    inp = None if model is None else _check_model(model, n_old)[0]
     backend = _backend(tokenizer)
     new_tokens = [t for t in dict.fromkeys(tokens) if backend.token_to_id(t) is None]
     if new_tokens:
         tokenizer.add_special_tokens({"extra_special_tokens": new_tokens}, replace_extra_special_tokens=False)
     ids = tokenizer.convert_tokens_to_ids(tokens)
     new_ids = [tokenizer.convert_tokens_to_ids(t) for t in new_tokens]
-    if new_ids:
+    if new_ids and model is not None:
         # Mean over the rows of real tokens (rows past len(tokenizer) are padding, never trained).
         _resize_model(
             model,
@@ -783,3 +792,46 @@ def extend_vocabulary(
         "vocab_size_before": n_old,
         "vocab_size_after": len(tokenizer),
     }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The whole surgery
+# --------------------------------------------------------------------------------------------------------------
+
+
+def adapt_vocabulary(
+    tokenizer: Any,
+    model: nn.Module,
+    *,
+    extend_corpus: Iterable[str] | None = None,
+    languages: Sequence[str] = (),
+    trim_corpus: Iterable[str] | None = None,
+    new_pieces: int = 2000,
+    keep_top: int | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Adapts a tokenizer and the model's vocabulary rows to a corpus, in the one order that works: extend
+    (pieces for text the vocabulary turns into ``<unk>``), add language tokens, trim to the corpus (so the new
+    pieces and tokens survive the trim). Each step runs when its argument is given. The model changes in place;
+    returns the tokenizer (a new one when trimmed) and notes in the conversion report's keys: ``extend_vocab``
+    (:func:`extend_vocabulary`'s report), ``language_tokens`` (``{"<bo>": id}``, ids after the trim),
+    ``trim_vocab`` (``{"kept_tokens": n}``), ``kept_ids`` (the old id of each new id; not in the report) and
+    ``vocab_size``.
+
+    >>> tok, notes = adapt_vocabulary(tok, model, extend_corpus=lines, languages=["bo"], trim_corpus=lines)  # doctest: +SKIP
+    >>> notes["language_tokens"]  # doctest: +SKIP
+    {'<bo>': 1530}
+    """
+    notes: dict[str, Any] = {}
+    if extend_corpus is not None:
+        notes["extend_vocab"] = extend_vocabulary(tokenizer, model, extend_corpus, new_pieces=new_pieces)
+    if languages:
+        add_language_tokens(tokenizer, model, list(languages))
+    if trim_corpus is not None:
+        tokenizer, kept = trim_vocabulary(tokenizer, model, trim_corpus, keep_top=keep_top)
+        notes["trim_vocab"] = {"kept_tokens": len(kept)}
+        notes["kept_ids"] = kept
+    if languages:
+        tokens = [language_token(lang) for lang in languages]
+        notes["language_tokens"] = dict(zip(tokens, tokenizer.convert_tokens_to_ids(tokens), strict=True))
+    notes["vocab_size"] = model.config.vocab_size
+    return tokenizer, notes

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
+import polib
 import torch
 
 if TYPE_CHECKING:  # heavy imports only for type checkers; loaded lazily at call time
@@ -69,7 +70,6 @@ __all__ = [
     "require",
     "split_sentences",
     "udhr_samples",
-    "unk_rate",
 ]
 
 
@@ -494,24 +494,6 @@ def load_xlmr_tokenizer(model_max_length: int = 512) -> PreTrainedTokenizerBase:
     return XLMRobertaTokenizerFast(tokenizer_file=str(path), model_max_length=model_max_length)
 
 
-def unk_rate(text: str, tokenizer: PreTrainedTokenizerBase | None = None) -> float:
-    """Fraction of the tokens of ``text`` (specials excluded) that are ``<unk>``.
-
-    XLM-R has almost no Tibetan or traditional-Mongolian pieces, which is why XLM-SWCM-style models extend the
-    vocabulary; this measures how bad it is.
-
-    Example::
-
-        >>> round(unk_rate("人人生而自由"), 2)
-        0.0
-    """
-    tokenizer = tokenizer if tokenizer is not None else load_xlmr_tokenizer()
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if not ids:
-        raise ValueError("unk_rate needs a text that produces at least one token")
-    return sum(i == tokenizer.unk_token_id for i in ids) / len(ids)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # UDHR sample texts (gflanguages) and sentence splitting
 # ------------------------------------------------------------------------------------------------------------
@@ -634,17 +616,6 @@ def split_sentences(text: str, lang: str) -> list[str]:
 # ------------------------------------------------------------------------------------------------------------
 # Django translation catalogues: aligned (English, translation) UI strings
 # ------------------------------------------------------------------------------------------------------------
-_PO_ESCAPES = {
-    "n": "\n",
-    "t": "\t",
-    "r": "\r",
-    '"': '"',
-    "\\": "\\",
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "v": "\v",
-}
 # printf-style (%(name)s, %s, %d, %.2f) but not a literal "%%" (nor "50% discount": no space flag); and
 # str.format / JS-style {name}, {0}, {}
 _PLACEHOLDER = re.compile(r"(?<!%)%(?:\([^)]*\))?[-+#0]*\d*(?:\.\d+)?[sdifrxXeEgGcu]|\{\w*\}")
@@ -652,52 +623,15 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _EMPTY_PAIR = re.compile(r"“\s*”|‘\s*’|\"\s*\"|'\s*'|«\s*»|「\s*」|『\s*』|《\s*》|\(\s*\)|（\s*）|\[\s*\]")
 
 
-def _po_unquote(line: str, path: Path, lineno: int) -> str:
-    line = line.strip()
-    if len(line) < 2 or line[0] != '"' or line[-1] != '"':
-        raise ValueError(f"{path}:{lineno}: malformed PO string {line!r}")
-    return re.sub(r"\\(.)", lambda m: _PO_ESCAPES.get(m.group(1), m.group(1)), line[1:-1])
-
-
-def _read_po(path: Path) -> list[dict]:
-    """Entries of one .po file as dicts with keys ctx, id, plural, str (msgstr or msgstr[0]), fuzzy."""
-    entries: list[dict] = []
-    entry: dict = {}
-    field = None
-
-    def flush() -> None:
-        nonlocal entry, field
-        if "id" in entry:
-            entries.append(entry)
-        entry, field = {}, None
-
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            flush()
-        elif line.startswith("#~"):
-            continue  # obsolete entry: no longer used by Django
-        elif line.startswith("#"):
-            if "id" in entry:  # a comment after an entry starts the next one
-                flush()
-            if line.startswith("#,") and "fuzzy" in (flag.strip() for flag in line[2:].split(",")):
-                entry["fuzzy"] = True
-        elif line.startswith('"'):
-            if field is None:
-                raise ValueError(f"{path}:{lineno}: string continuation outside an entry")
-            entry[field] += _po_unquote(line, path, lineno)
-        else:
-            keyword, _, rest = line.partition(" ")
-            if keyword in ("msgctxt", "msgid") and "id" in entry:  # entries without a blank line between
-                flush()
-            field = {"msgctxt": "ctx", "msgid": "id", "msgid_plural": "plural", "msgstr": "str"}.get(keyword)
-            if field is None and keyword.startswith("msgstr["):
-                field = "str" if keyword == "msgstr[0]" else f"str{keyword[7:-1]}"
-            if field is None:
-                raise ValueError(f"{path}:{lineno}: unknown PO keyword {keyword!r}")
-            entry[field] = _po_unquote(rest, path, lineno)
-    flush()
-    return entries
+def _po_entries(path: Path) -> list[tuple[tuple[str, str], str]]:
+    """((msgctxt, msgid), msgstr) of the usable entries of one .po file, in file order: not the header, obsolete,
+    machine-guessed (fuzzy), plural or untranslated ones. Read with polib rather than from the compiled .mo files,
+    whose catalogue is sorted by msgid: the demo's pairs keep Django's file order."""
+    return [
+        ((e.msgctxt or "", e.msgid), e.msgstr)
+        for e in polib.pofile(str(path))
+        if e.msgid and not (e.obsolete or e.fuzzy or e.msgid_plural) and e.msgstr.strip()
+    ]
 
 
 def _django_locale(lang: str) -> str:
@@ -723,11 +657,8 @@ def _django_catalog(locale: str) -> tuple[tuple[tuple[str, str], str], ...]:
         raise ValueError(f"Django has no translations for locale {locale!r}; available: {known}")
     catalog: dict[tuple[str, str], str] = {}
     for path in files:
-        for e in _read_po(path):
-            # header (empty msgid), machine-guessed (fuzzy), plural and untranslated entries are not usable
-            if not e["id"] or e.get("fuzzy") or "plural" in e or not e.get("str", "").strip():
-                continue
-            catalog.setdefault((e.get("ctx", ""), e["id"]), e["str"])
+        for key, text in _po_entries(path):
+            catalog.setdefault(key, text)
     return tuple(catalog.items())
 
 

@@ -39,17 +39,18 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import evaluate
 import torch
 
 from xlm_swcm import vocab
-from xlm_swcm.conversion import ConversionError, build_seed, load_encoder
+from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, special_token_ids
 from xlm_swcm.data import DataCollatorForMixedPretraining, tokenize_pairs
-from xlm_swcm.metrics import chrf, rouge_l
+from xlm_swcm.metrics import METRIC_PATH, chrf
 
 from . import assets
 
 TARGET_LANG = "ug"
-LANGUAGES = ("bo", "ug", "kk", "mn", "zh")
+LANGUAGES = vocab.LANGUAGE_CODES
 UDHR_DENOISING = ("bo", "ug", "kk", "mn", "zh")
 
 
@@ -127,29 +128,31 @@ def split_pairs(rows: list[dict], eval_groups: int, seed: int) -> tuple[list[dic
 def prepare_seed(encoder, tokenizer, corpus: list[str], langs: Sequence[str], args) -> tuple:
     """Seed model + tokenizer: shared-weights decoder, vocabulary extended for uncovered scripts, language tokens,
     vocabulary trimmed to `corpus`. Returns (model, tokenizer, notes)."""
-    start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
     model, report = build_seed(
         encoder,
         insert_every=args.insert_every,
         weight_sharing=args.weight_sharing,
         seed=args.seed,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=start,
+        **special_token_ids(tokenizer),
         hidden_dropout_prob=0.1,
         attention_probs_dropout_prob=0.1,
     )
-    extension = vocab.extend_vocabulary(tokenizer, model, corpus, new_pieces=args.new_pieces)
-    vocab.add_language_tokens(tokenizer, model, list(langs))
-    tokenizer, kept = vocab.trim_vocabulary(tokenizer, model, corpus)
+    tokenizer, surgery = vocab.adapt_vocabulary(
+        tokenizer,
+        model,
+        extend_corpus=corpus,
+        languages=langs,
+        trim_corpus=corpus,
+        new_pieces=args.new_pieces,
+    )
+    extension = surgery["extend_vocab"]
     notes = {
         "parameters": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
         "decoder_layers": report["decoder_layer_types"],
         "pieces_added": extension["pieces_added"],
         "unk_rate_before": extension["unk_rate_before"],
         "unk_rate_after": extension["unk_rate_after"],
-        "vocab_size": len(kept),
+        "vocab_size": surgery["trim_vocab"]["kept_tokens"],
     }
     return model, tokenizer, notes
 
@@ -191,13 +194,20 @@ def generate(model, tokenizer, rows: list[dict], max_length: int, batch_size: in
 
 
 def score(predictions: list[str], rows: list[dict]) -> dict:
-    """Script-aware ROUGE-L / chrF per task and overall."""
+    """Per task and overall: `rougeL`, the script-aware ROUGE-L F1 of `evaluate.load(METRIC_PATH)` (mean over the
+    pairs, x100), and `chrf`, the MEAN OF SENTENCE chrF (`xlm_swcm.metrics.chrf` per pair), not the metric's corpus
+    chrF: experiments/ablation.py's recorded results are on this scale.
 
-    def summarise(pairs):
-        rouge = [rouge_l(p, r["target"]).fmeasure for p, r in pairs]
+    >>> score(["人人自由"], [{"target": "人人自由", "task": "zh-ug"}])["all"]  # doctest: +SKIP
+    {'rougeL': 100.0, 'chrf': 100.0, 'n': 1}
+    """
+    metric = evaluate.load(METRIC_PATH)
+
+    def summarise(pairs: list[tuple[str, dict]]) -> dict:
+        predictions, references = [p for p, _ in pairs], [r["target"] for _, r in pairs]
         return {
-            "rougeL": 100 * sum(rouge) / len(rouge),
-            "chrf": sum(chrf(p, r["target"]) for p, r in pairs) / len(pairs),
+            "rougeL": 100 * metric.compute(predictions=predictions, references=references)["rougeL"],
+            "chrf": sum(map(chrf, predictions, references)) / len(pairs),
             "n": len(pairs),
         }
 
