@@ -217,3 +217,30 @@ def test_default_recipe_is_the_one_documented(source):
     assert tied["init"] == DEFAULT_TIE_INIT
     readme = open(os.path.join(os.path.dirname(SRC), "conversion", "README.md"), encoding="utf-8").read()
     assert f"default is `{DEFAULT_INIT}`" in readme and f"`{DEFAULT_TIE_INIT}` in tie mode" in readme
+
+
+@pytest.mark.parametrize("init", INIT_RECIPES)
+def test_from_encoder_is_build_seed(source, init):
+    from xlm_swcm import XLMSWCMForConditionalGeneration
+
+    built = XLMSWCMForConditionalGeneration.from_encoder(source, insert_every=2, init=init, seed=3).state_dict()
+    expected = seed(source, init, seed=3)[0].state_dict()
+    assert built.keys() == expected.keys()
+    assert all(torch.equal(built[name], expected[name]) for name in expected)
+
+
+def test_modeling_imports_nothing_else_from_the_package():
+    """The modeling file travels alone next to saved weights (trust_remote_code): no import of conversion etc.,
+    not even inside a function (that was the old import circle)."""
+    import ast
+
+    tree = ast.parse(open(os.path.join(SRC, "xlm_swcm", "modeling_xlm_swcm.py"), encoding="utf-8").read())
+    relative = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
+    absolute = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+        if alias.name.startswith("xlm_swcm")
+    }
+    assert relative == {"configuration_xlm_swcm"} and not absolute

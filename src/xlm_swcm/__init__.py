@@ -29,6 +29,7 @@ if (_command in _COMMANDS or _command == "-m") and "torch" not in sys.modules:
 try:
     from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
+    from . import conversion  # noqa: F401  (registers the seed builder behind from_encoder)
     from .configuration_xlm_swcm import XLMSWCMConfig
     from .modeling_xlm_swcm import (
         XLMSWCMDecoder,

@@ -289,6 +289,10 @@ def build_seed(
     return model, conversion_report(model, source, init)
 
 
+# `XLMSWCMForConditionalGeneration.from_encoder` calls this (modeling cannot import conversion: see there).
+XLMSWCMForConditionalGeneration.seed_builder = staticmethod(build_seed)
+
+
 def conversion_report(
     model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str | None = None
 ) -> dict:

@@ -696,6 +696,46 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         # loss, not the causal-LM loss that the class name would select.
         self.loss_type = "ForMaskedLM"
 
+    # The seed builder, registered by `xlm_swcm.conversion` when the package is imported: this file travels alone
+    # next to saved weights (trust_remote_code), so it never imports the package's other modules.
+    seed_builder = None
+
+    @classmethod
+    def from_encoder(
+        cls,
+        encoder,
+        insert_every: int = 3,
+        trailing_normal_layer: bool = False,
+        weight_sharing: str = "copy",
+        seed: int = 0,
+        init: str | None = None,
+        **config_overrides,
+    ) -> "XLMSWCMForConditionalGeneration":
+        """Builds a seed whose decoder starts from `encoder` (a BERT-family model, folder or Hub id): the model of
+        `xlm_swcm.conversion.build_seed`, which documents the arguments and also returns the report. Needs the
+        `xlm-swcm` package installed.
+
+        Example:
+
+        ```python
+        >>> model = XLMSWCMForConditionalGeneration.from_encoder("path/to/xlm-roberta-base")  # doctest: +SKIP
+        ```
+        """
+        if cls.seed_builder is None:
+            raise ImportError(
+                "from_encoder needs the xlm-swcm package: pip install xlm-swcm, then import xlm_swcm."
+            )
+        model, _ = cls.seed_builder(
+            encoder,
+            insert_every=insert_every,
+            trailing_normal_layer=trailing_normal_layer,
+            weight_sharing=weight_sharing,
+            seed=seed,
+            init=init,
+            **config_overrides,
+        )
+        return model
+
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
