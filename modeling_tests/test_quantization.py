@@ -118,11 +118,24 @@ def test_int8_decoding_step_reads_only_the_cross_attention_q_block():
     assert calls.count(0) == 4 * layers
 
 
-def test_bf16_generation_agrees_with_fp32():
-    model = tiny_model()
+def test_int8_inplace_equals_copy():
+    model = tiny_model("tie-x1")
+    copied = quantize_for_cpu(model, "int8")
+    inplace = quantize_for_cpu(model, "int8", inplace=True)
+    assert inplace is model and not any(type(m) is nn.Linear for m in model.modules())
+    decoder_input_ids = torch.tensor([[2, 11, 12], [2, 14, 15]])
+    with torch.no_grad():
+        expected = copied(**source(), decoder_input_ids=decoder_input_ids).logits
+        torch.testing.assert_close(inplace(**source(), decoder_input_ids=decoder_input_ids).logits, expected)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_bf16_generation_agrees_with_fp32(layout):
+    model = tiny_model(layout)
     half = quantize_for_cpu(model, "bf16")
     assert {p.dtype for p in half.parameters()} == {torch.bfloat16}
     assert next(model.parameters()).dtype == torch.float32
+    assert half.lm_head.weight is half.model.encoder.embeddings.word_embeddings.weight  # still tied
     reference, tokens = greedy(model, new=8), greedy(half, new=8)
     agreement = (reference == tokens).float().mean().item()
     assert agreement >= 0.8, (reference, tokens)

@@ -9,7 +9,8 @@ the decoding fast paths:
 - tied linears (`weight_sharing="tie"`, where decoder layers use the encoder's tensors) share one int8 module, so
   the int8 model keeps tie mode's memory saving;
 - the fused Q/K/V projection of each cross-attention is split into its Q and K/V halves (`RowBlocks`), so that a
-  decoding step reads only the Q half, as the fp32 path does with a slice of the weight.
+  decoding step reads only the Q half, as the fp32 path does with a slice of the weight;
+- a copy is built without first copying the fp32 weights, so the peak memory is the model plus its result.
 
 Example:
 
@@ -48,8 +49,9 @@ def quantize_for_cpu(model: nn.Module, dtype: Literal["int8", "bf16"], inplace: 
 
     "int8": every `nn.Linear`, the LM head included, becomes `torch.ao.nn.quantized.dynamic.Linear` with
     per-channel int8 weights; embeddings and LayerNorms stay fp32. Inference only: the result cannot be trained or
-    saved with `save_pretrained`; quantise after loading. "bf16": `model.to(torch.bfloat16)`; it pays on CPUs with
-    bf16 instructions (`avx512_bf16` or `amx_bf16` in `lscpu`), elsewhere torch emulates them.
+    saved with `save_pretrained`; quantise after loading. "bf16": every floating-point weight and buffer in
+    bfloat16; it pays on CPUs with bf16 instructions (`avx512_bf16` or `amx_bf16` in `lscpu`), elsewhere torch
+    emulates them. The copy never holds a second fp32 copy of the weights (peak memory: the model + its result).
 
     Example:
 
@@ -61,44 +63,67 @@ def quantize_for_cpu(model: nn.Module, dtype: Literal["int8", "bf16"], inplace: 
     """
     if dtype not in ("int8", "bf16"):
         raise ValueError(f"dtype must be 'int8' or 'bf16', not {dtype!r}")
-    model = (model if inplace else copy.deepcopy(model)).eval()
     if dtype == "bf16":
-        return model.to(torch.bfloat16)
-    split_cross_attention_qkv(model)
-    int8_modules: dict[tuple[int, int | None], nn.Module] = {}  # one int8 module per (weight, bias) pair
+        if inplace:
+            return model.eval().to(torch.bfloat16)
+        # deepcopy with every floating tensor already replaced by its bf16 version (tied tensors stay tied)
+        memo = {}
+        for tensor in [*model.parameters(), *model.buffers()]:
+            if tensor.is_floating_point() and id(tensor) not in memo:
+                half = tensor.detach().to(torch.bfloat16)
+                memo[id(tensor)] = (
+                    nn.Parameter(half, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else half
+                )
+        return copy.deepcopy(model, memo).eval()
+    replacements = int8_replacements(model)
+    if not inplace:  # the copy takes each linear's int8 form instead of copying its fp32 weights
+        return copy.deepcopy(model, {id(linear): int8 for linear, int8 in replacements.values()}).eval()
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if type(child) is nn.Linear:
-                key = (id(child.weight), None if child.bias is None else id(child.bias))
-                if key not in int8_modules:
-                    int8_modules[key] = int8_linear(child)
-                setattr(parent, name, int8_modules[key])
-    return model
+            if id(child) in replacements:
+                setattr(parent, name, replacements[id(child)][1])
+    return model.eval()
+
+
+def int8_replacements(model: nn.Module) -> dict[int, tuple[nn.Linear, nn.Module]]:
+    """id of every plain `nn.Linear` in `model` -> (that linear, its int8 replacement); `model` is not changed.
+
+    Linears with the same weight and bias (tie mode) get one int8 module. The fused Q/K/V projection of each XLM-SWCM
+    cross-attention (and of the attentions tied to it) becomes `RowBlocks` of its Q rows and its K/V rows, so that
+    a decoding step can run the Q block alone."""
+    cross = {
+        id(m.qkv.weight)
+        for name, m in model.named_modules()
+        if isinstance(m, XLMSWCMAttention) and name.endswith("cross_attn") and type(m.qkv) is nn.Linear
+    }
+    shared: dict[tuple[int, int | None], nn.Module] = {}  # (weight, bias) ids -> the one int8 module
+    replacements = {}
+    for module in model.modules():
+        if type(module) is not nn.Linear:
+            continue
+        key = (id(module.weight), None if module.bias is None else id(module.bias))
+        if key not in shared:
+            if key[0] in cross:
+                hidden = module.in_features  # rows: Q (hidden), then K and V
+                shared[key] = RowBlocks([int8_linear(block) for block in row_blocks(module, hidden).blocks])
+            else:
+                shared[key] = int8_linear(module)
+        replacements[id(module)] = (module, shared[key])
+    return replacements
 
 
 def int8_linear(linear: nn.Linear) -> nn.Module:
-    """`linear` as a dynamically quantised int8 linear with one weight scale per output row."""
-    linear.qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-    with warnings.catch_warnings():
-        # torch 2.13 warns on every quantised-tensor creation that torch.ao quantisation is deprecated: the module
-        # docstring says why it is still the path taken; one warning per linear would bury everything else.
-        warnings.filterwarnings("ignore", message=".*quantized tensor creation.*", category=UserWarning)
-        warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*deprecated.*")
-        return torch.ao.nn.quantized.dynamic.Linear.from_float(linear)
-
-
-def split_cross_attention_qkv(model: nn.Module) -> None:
-    """Replaces the fused `qkv` of every XLM-SWCM cross-attention (and of the attentions tied to it) by `RowBlocks`
-    of its Q rows and its K/V rows, in place, so that a decoding step can run the Q block alone."""
-    cross = {id(m.qkv.weight) for name, m in model.named_modules() if name.endswith("cross_attn")}
-    split: dict[int, RowBlocks] = {}  # tied attentions (tie mode) share one RowBlocks, hence one int8 copy
-    for module in model.modules():
-        if isinstance(module, XLMSWCMAttention) and type(module.qkv) is nn.Linear:
-            key = id(module.qkv.weight)
-            if key in cross:
-                if key not in split:
-                    split[key] = row_blocks(module.qkv, module.hidden_size)
-                module.qkv = split[key]
+    """`linear` as a dynamically quantised int8 linear with one weight scale per output row (`linear` unchanged)."""
+    linear.qconfig = torch.ao.quantization.per_channel_dynamic_qconfig  # what from_float reads
+    try:
+        with warnings.catch_warnings():
+            # torch 2.13 warns on every quantised-tensor creation that torch.ao quantisation is deprecated: the
+            # module docstring says why it is still the path taken; one warning per linear would bury the rest.
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation.*", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*deprecated.*")
+            return torch.ao.nn.quantized.dynamic.Linear.from_float(linear)
+    finally:
+        del linear.qconfig
 
 
 def row_blocks(linear: nn.Linear, first_rows: int) -> RowBlocks:
