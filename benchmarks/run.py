@@ -833,7 +833,8 @@ def chart(r: dict, path: Path):
     right.set_ylim(bottom=0)
     right.set_xlabel("decoding step (batch 1, cached)")
     right.set_ylabel("ms per step (best of the runs)")
-    right.legend()
+    if curves:
+        right.legend()
     right.set_title("Per-step decoding time")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -1155,6 +1156,7 @@ def main(argv=None):
     command = "python benchmarks/run.py" + ("" if mode == "full" else f" --{mode}")
     if args.sections:
         command += " --sections " + " ".join(args.sections)
+    command += " --compile" * args.compile
     r = {
         "command": command,
         "settings": dict(SETTINGS[mode]),
