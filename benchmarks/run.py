@@ -7,7 +7,13 @@ vocabulary 250002) and random weights, and measures:
   cache, plus the time of every decoding step (to see whether step 64 costs what step 8 costs);
 - the memory-bandwidth bound of batch-1 decoding: the bytes of weights one generated token reads (counted by
   intercepting every aten op of one decoding step) divided by the read bandwidth measured in the same run;
-- XLM-SWCM variants: trimmed 30k vocabulary, `weight_sharing="tie"`, static cache, bf16 weights;
+- XLM-SWCM variants: trimmed 30k vocabulary, `weight_sharing="tie"`, static cache (and, with `--compile`, static
+  cache + `torch.compile`);
+- CPU deployment: int8 (`xlm_swcm.quantize_for_cpu(model, "int8")`) and bf16 weights for all three models, batch 1,
+  against the int8 bandwidth bound;
+- beam search (4 beams) at batch 1 and 8 for all three models;
+- a shared machine: batch-1 decoding and a small training step alone and next to another process that keeps every
+  core busy (the slowdown a user sees on a machine someone else is using);
 - one training step (forward + backward + AdamW) per model, each in a fresh subprocess, with its peak RSS, and the
   exact bytes of parameters + AdamW state in copy and tie mode.
 
@@ -17,8 +23,10 @@ runs). Runs are interleaved round-robin across models so that a burst of load hi
 Usage (from the repository root; needs matplotlib for the chart: `pip install matplotlib`):
 
     python benchmarks/run.py --quick          # a few minutes: fewer tokens, fewer repeats, small training batch
-    python benchmarks/run.py                  # full run, ~20-30 minutes on 2 cores
+    python benchmarks/run.py                  # full run, ~15 minutes on 2 cores
+    python benchmarks/run.py --sections precision beam   # only some sections (see --help for their names)
     python benchmarks/run.py --profile        # also writes torch.profiler tables of batch-1 decoding
+    python benchmarks/run.py --tiny           # smoke test of this script: tiny models, about a minute
 
 Results go to `benchmarks/results/` (full) or `benchmarks/results/quick/`: `results.json`, `results.md` (the tables
 pasted into BENCHMARKS.md) and `benchmarks.png`.
@@ -67,39 +75,50 @@ try:
     import xlm_swcm  # noqa: F401
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "src"))
-from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration  # noqa: E402
+from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration, quantize_for_cpu  # noqa: E402
 
 hf_logging.set_verbosity_error()
 
 PAD, BOS, EOS = 1, 0, 2  # XLM-R special ids; every model decodes from </s> like XLM-SWCM
 FULL_VOCAB, TRIMMED_VOCAB = 250002, 30000
 PEERS = ("xlm-swcm", "xlmr2xlmr", "mbart")
-TARGETS = {  # ratio -> (threshold, direction): the issue's targets
+TARGETS = {  # ratio -> (threshold, direction): the issues' targets
     "cached step 64 / step 8 (xlm-swcm, batch 1)": (1.15, "<="),
     "tokens/s vs xlmr2xlmr, batch 1": (1.0, ">="),
     "tokens/s vs xlmr2xlmr, batch 8": (1.0, ">="),
     "batch-1 time per token / bandwidth bound": (2.0, "<="),
+    "int8 tokens/s vs fp32 xlmr2xlmr, batch 1": (2.5, ">="),
+    "int8 tokens/s vs int8 xlmr2xlmr, batch 1": (1.0, ">="),
+    "int8 batch-1 time per token / int8 bandwidth bound": (2.0, "<="),
+    "bf16 tokens/s vs fp32 xlmr2xlmr, batch 1": (1.5, ">="),
+    "4-beam tokens/s vs xlmr2xlmr 4-beam, batch 1": (1.0, ">="),
+    "decoding slowdown next to a CPU-bound process": (3.0, "<="),
+    "training-step slowdown next to a CPU-bound process": (3.0, "<="),
     "tie / copy: params + AdamW state": (0.7, "<="),
     "training tokens/s vs xlmr2xlmr": (0.8, ">="),
     "30k / 250k vocab: batch-1 decoding tokens/s": (1.8, ">="),
 }
 
 SETTINGS = {
-    # new tokens cached / uncached, repeats of each timed configuration, training batch and lengths
+    # new tokens cached / uncached / with beams, repeats of each timed configuration, training batch and lengths,
+    # the small training step timed alone and under load
     "full": dict(
         new=64,
         new_uncached=16,
+        new_beam=32,
         src=256,
-        reps_b1=3,
-        reps_b8=2,
+        reps_b1=2,
+        reps_b8=1,
         reps_var=2,
         train=(8, 256, 64),
         steps=1,
-        train_passes=2,
+        train_passes=1,
+        load_train=(2, 128, 32),
     ),
     "quick": dict(
         new=24,
         new_uncached=6,
+        new_beam=12,
         src=256,
         reps_b1=2,
         reps_b8=1,
@@ -107,10 +126,12 @@ SETTINGS = {
         train=(2, 128, 32),
         steps=1,
         train_passes=1,
+        load_train=(2, 64, 16),
     ),
     "tiny": dict(
         new=10,
         new_uncached=3,
+        new_beam=4,
         src=32,
         reps_b1=1,
         reps_b8=1,
@@ -118,8 +139,22 @@ SETTINGS = {
         train=(2, 16, 8),
         steps=1,
         train_passes=1,
+        load_train=(2, 16, 8),
     ),
 }
+# Sections in run order; a plain run runs DEFAULT_SECTIONS (about 15 minutes on 2 cores), --sections picks some.
+SECTIONS = (
+    "training",
+    "bandwidth",
+    "decode_b1",
+    "variants",
+    "decode_b8",
+    "uncached",
+    "precision",
+    "beam",
+    "load",
+)
+DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "uncached")
 
 
 # ----------------------------------------------------------------------------------------------- models
@@ -227,9 +262,9 @@ class PeakRSS:
 
 
 def generate_once(
-    model, ids, new_tokens: int, use_cache: bool = True, measure_memory=False, **kwargs
+    model, ids, new_tokens: int, use_cache: bool = True, measure_memory=False, num_beams: int = 1, **kwargs
 ) -> dict:
-    """Greedy generation of exactly `new_tokens` tokens; returns total time and per-step times."""
+    """Greedy (or beam search) generation of exactly `new_tokens` tokens; returns total time and per-step times."""
     clock = StepClock()
     memory = PeakRSS() if measure_memory else None
     with torch.inference_mode():
@@ -242,7 +277,7 @@ def generate_once(
             max_new_tokens=new_tokens,
             min_new_tokens=new_tokens,  # same length for every model: EOS is masked out until the end
             do_sample=False,
-            num_beams=1,
+            num_beams=num_beams,
             use_cache=use_cache,
             logits_processor=LogitsProcessorList([clock]),
             **kwargs,
@@ -275,9 +310,12 @@ class WeightReads(TorchDispatchMode):
     reads of one parameter (tied layers, Q-only slices of a fused QKV weight) count once (union of byte ranges).
     """
 
-    def __init__(self, params):
+    def __init__(self, params, scale: dict[int, float] | None = None):
         super().__init__()
         self.storages = {p.untyped_storage().data_ptr() for p in params}
+        self.scale = (
+            scale or {}
+        )  # storage -> factor on its bytes (e.g. 1/4: the weight as int8 instead of fp32)
         self.ranges: dict[int, list[tuple[int, int]]] = {}
         self.lookup_bytes = 0
 
@@ -302,18 +340,26 @@ class WeightReads(TorchDispatchMode):
     @property
     def total(self) -> int:
         total = self.lookup_bytes
-        for ranges in self.ranges.values():
-            end = -1
+        for storage, ranges in self.ranges.items():
+            end, nbytes = -1, 0
             for a, b in sorted(ranges):
                 if b > end:
-                    total += b - max(a, end)
+                    nbytes += b - max(a, end)
                     end = b
-        return total
+            total += nbytes * self.scale.get(storage, 1)
+        return int(total)
 
 
-def weight_bytes_per_token(model, ids) -> int:
-    """Bytes of weights read while generating one token at batch 1 (decoding step 3, cache on)."""
-    meter = WeightReads(list(model.parameters()))
+def weight_bytes_per_token(model, ids, int8: bool = False) -> int:
+    """Bytes of weights read while generating one token at batch 1 (decoding step 3, cache on).
+
+    With `int8`, what the int8 model (`quantize_for_cpu(model, "int8")`) reads: the same reads, every `nn.Linear`
+    weight at 1 byte per element instead of 4 (its per-row scales and biases, < 1%, are counted as fp32 bytes of the
+    bias only). Counted on the fp32 model because packed int8 weights are invisible to the dispatcher."""
+    linear = {
+        m.weight.untyped_storage().data_ptr() for m in model.modules() if isinstance(m, torch.nn.Linear)
+    }
+    meter = WeightReads(list(model.parameters()), scale=dict.fromkeys(linear, 0.25) if int8 else None)
 
     def on_step(step):  # active from the end of step 2 to the end of step 3: exactly one generated token
         if step == 2:
@@ -458,36 +504,97 @@ def profile_decoding(model, ids, new: int, path: Path):
 
 
 def ratio_rows(r: dict) -> list[tuple[str, float | None, str]]:
-    """(name, ratio, how it is computed) for every target, from the results dict."""
-    d1, d8 = r["decode_b1"], r["decode_b8"]
+    """(name, ratio, how it is computed) for every target whose sections ran, from the results dict."""
     rows = []
-    curve = d1["xlm-swcm"]["step_curve_s"]
-    last = len(curve)
-    rows.append(
-        (
-            "cached step 64 / step 8 (xlm-swcm, batch 1)",
-            window([curve], last) / window([curve], 8),
-            f"steps {last - 3}-{last} / steps 5-11 (median over the window of the best-of-runs curve)",
-        )
-    )
-    for b, d in ((1, d1), (8, d8)):
+    bw = r.get("bandwidth", {})
+    d1, d8 = r.get("decode_b1"), r.get("decode_b8")
+    if d1:
+        curve = d1["xlm-swcm"]["step_curve_s"]
+        last = len(curve)
         rows.append(
             (
-                f"tokens/s vs xlmr2xlmr, batch {b}",
-                d["xlm-swcm"]["tokens_per_s"] / d["xlmr2xlmr"]["tokens_per_s"],
-                "end-to-end generate (encoder included)",
+                "cached step 64 / step 8 (xlm-swcm, batch 1)",
+                window([curve], last) / window([curve], 8),
+                f"steps {last - 3}-{last} / steps 5-11 (median over the window of the best-of-runs curve)",
             )
         )
-    bound = r["bandwidth"]["weight_bytes_per_token"]["xlm-swcm"] / r["bandwidth"]["read_bytes_per_s"]
-    rows.append(
-        (
-            "batch-1 time per token / bandwidth bound",
-            d1["xlm-swcm"]["decode_s_per_step"] / bound,
-            "decoding step (median over steps 2..N) / (weight bytes per token / read bandwidth)",
+    for batch, d in ((1, d1), (8, d8)):
+        if d:
+            rows.append(
+                (
+                    f"tokens/s vs xlmr2xlmr, batch {batch}",
+                    d["xlm-swcm"]["tokens_per_s"] / d["xlmr2xlmr"]["tokens_per_s"],
+                    "end-to-end generate (encoder included)",
+                )
+            )
+    if d1 and "read_bytes_per_s" in bw and "xlm-swcm" in bw.get("weight_bytes_per_token", {}):
+        bound = bw["weight_bytes_per_token"]["xlm-swcm"] / bw["read_bytes_per_s"]
+        rows.append(
+            (
+                "batch-1 time per token / bandwidth bound",
+                d1["xlm-swcm"]["decode_s_per_step"] / bound,
+                "decoding step (median over steps 2..N) / (weight bytes per token / read bandwidth)",
+            )
         )
-    )
-    if "param_bytes" in r.get("memory", {}).get("tie", {}) and "param_bytes" in r["memory"]["copy"]:
-        m = r["memory"]
+    p = r.get("precision")
+    if p:
+        fp32_peer = p["xlmr2xlmr"]["tokens_per_s"]
+        rows += [
+            (
+                "int8 tokens/s vs fp32 xlmr2xlmr, batch 1",
+                p["xlm-swcm (int8)"]["tokens_per_s"] / fp32_peer,
+                "end-to-end generate, same round",
+            ),
+            (
+                "int8 tokens/s vs int8 xlmr2xlmr, batch 1",
+                p["xlm-swcm (int8)"]["tokens_per_s"] / p["xlmr2xlmr (int8)"]["tokens_per_s"],
+                "end-to-end generate, both quantize_for_cpu(model, 'int8')",
+            ),
+        ]
+        if "read_bytes_per_s" in bw and "xlm-swcm (int8)" in bw.get("weight_bytes_per_token", {}):
+            bound = bw["weight_bytes_per_token"]["xlm-swcm (int8)"] / bw["read_bytes_per_s"]
+            rows.append(
+                (
+                    "int8 batch-1 time per token / int8 bandwidth bound",
+                    p["xlm-swcm (int8)"]["decode_s_per_step"] / bound,
+                    "decoding step / (int8 weight bytes per token / read bandwidth)",
+                )
+            )
+        rows.append(
+            (
+                "bf16 tokens/s vs fp32 xlmr2xlmr, batch 1",
+                p["xlm-swcm (bf16)"]["tokens_per_s"] / fp32_peer,
+                "end-to-end generate, same round; a target only where the CPU has bf16 instructions",
+            )
+        )
+    beam = r.get("beam")
+    if beam:
+        rows.append(
+            (
+                "4-beam tokens/s vs xlmr2xlmr 4-beam, batch 1",
+                beam["xlm-swcm b1"]["tokens_per_s"] / beam["xlmr2xlmr b1"]["tokens_per_s"],
+                "end-to-end generate, 4 beams",
+            )
+        )
+    load = r.get("load")
+    if load:
+        rows.append(
+            (
+                "decoding slowdown next to a CPU-bound process",
+                load["alone"]["xlm-swcm"]["tokens_per_s"] / load["loaded"]["xlm-swcm"]["tokens_per_s"],
+                "xlm-swcm fp32 batch-1 tokens/s alone / next to a 2-thread matmul process (fair share: 2)",
+            )
+        )
+        if "step_s" in load["alone"]["training"] and "step_s" in load["loaded"]["training"]:
+            rows.append(
+                (
+                    "training-step slowdown next to a CPU-bound process",
+                    load["loaded"]["training"]["step_s"] / load["alone"]["training"]["step_s"],
+                    "small xlm-swcm training step, loaded / alone (fair share: 2)",
+                )
+            )
+    m = r.get("memory", {})
+    if "param_bytes" in m.get("tie", {}) and "param_bytes" in m.get("copy", {}):
         rows.append(
             (
                 "tie / copy: params + AdamW state",
@@ -510,18 +617,31 @@ def ratio_rows(r: dict) -> list[tuple[str, float | None, str]]:
         rows.append(
             (
                 "30k / 250k vocab: batch-1 decoding tokens/s",
-                v["xlm-swcm (30k vocab)"]["decode_tokens_per_s"] / d1["xlm-swcm"]["decode_tokens_per_s"],
+                v["xlm-swcm (30k vocab)"]["decode_tokens_per_s"]
+                / v["xlm-swcm (250k vocab)"]["decode_tokens_per_s"],
                 "decoding steps (the full-vocabulary reference ran in the same round)",
             )
         )
     return rows
 
 
+def applies(name: str, r: dict) -> bool:
+    """Whether a target applies on this machine: the bf16 one needs bf16 instructions."""
+    flags = r["machine"].get("cpu_flags", [])
+    return not name.startswith("bf16") or "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def met(name: str, value: float) -> bool:
+    goal, direction = TARGETS[name]
+    return value <= goal if direction == "<=" else value >= goal
+
+
 def markdown(r: dict) -> str:
     s = r["settings"]
     lines = [
         f"Command: `{r['command']}`  ",
-        f"Machine: {r['machine']['cpu']}, {r['machine']['threads']} threads, torch {r['machine']['torch']}, "
+        f"Machine: {r['machine']['cpu']} (flags: {' '.join(r['machine'].get('cpu_flags', [])) or '?'}), "
+        f"{r['machine']['threads']} threads, torch {r['machine']['torch']}, "
         f"transformers {r['machine']['transformers']}, OMP_WAIT_POLICY={r['machine']['omp_wait_policy']}; load average {r['machine']['load_before']} before, "
         f"{r['machine']['load_after']} after; wall time {r['wall_s'] / 60:.1f} min.",
         "",
@@ -530,16 +650,17 @@ def markdown(r: dict) -> str:
     ]
     for name, value, how in ratio_rows(r):
         goal, direction = TARGETS[name]
-        met = value <= goal if direction == "<=" else value >= goal
-        lines.append(f"| {name} | {value:.2f} | {direction} {goal} | {'yes' if met else 'NO'} | {how} |")
-    lines += ["", f"Decoding (source {s['src']} tokens, greedy, {s['new']} new tokens cached):", ""]
-    lines += [
-        "| model | batch | tokens/s (end to end) | ratio to xlmr2xlmr | decode step ms | step 8 ms "
-        f"| step {s['new']} ms | peak extra RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+        verdict = ("yes" if met(name, value) else "NO") if applies(name, r) else "n/a (no bf16 instructions)"
+        lines.append(f"| {name} | {value:.2f} | {direction} {goal} | {verdict} | {how} |")
+    if "decode_b1" in r or "decode_b8" in r:
+        lines += ["", f"Decoding (source {s['src']} tokens, greedy, {s['new']} new tokens cached):", ""]
+        lines += [
+            "| model | batch | tokens/s (end to end) | ratio to xlmr2xlmr | decode step ms | step 8 ms "
+            f"| step {s['new']} ms | peak extra RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for key, batch in (("decode_b1", 1), ("decode_b8", 8)):
-        d = r[key]
+        d = r.get(key, {})
         for name, v in d.items():
             base = d["xlmr2xlmr"]["tokens_per_s"]
             curve = v["step_curve_s"]
@@ -559,29 +680,43 @@ def markdown(r: dict) -> str:
         ]
         for key, v in r["uncached"].items():
             name, batch = key.rsplit(" b", 1)
+            if name not in r.get(f"decode_b{batch}", {}):
+                continue
             cached = r[f"decode_b{batch}"][name]["step_curve_s"][: s["new_uncached"]]
             per_token, cached_per_token = v["total_s"] / s["new_uncached"], sum(cached) / len(cached)
             lines.append(
                 f"| {name} | {batch} | {per_token * 1e3:.0f} | {cached_per_token * 1e3:.0f} | "
                 f"{per_token / cached_per_token:.2f} |"
             )
-    bw = r["bandwidth"]
-    lines += [
-        "",
-        f"Bandwidth bound (batch 1): read bandwidth {bw['read_bytes_per_s'] / 1e9:.1f} GB/s (best sum of a "
-        f"{bw['buffer_bytes'] / 2**30:.0f} GiB tensor in this run).",
-        "",
-        "| model | weight MB read per token | bound ms | achieved decode step ms | achieved / bound |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, nbytes in bw["weight_bytes_per_token"].items():
-        source = r["decode_b1"].get(name) or r.get("vocab", {}).get(name) or r.get("variants", {}).get(name)
+    bw = r.get("bandwidth", {})
+    if "weight_bytes_per_token" in bw and "read_bytes_per_s" in bw:
+        lines += [
+            "",
+            f"Bandwidth bound (batch 1): read bandwidth {bw['read_bytes_per_s'] / 1e9:.1f} GB/s (best sum of a "
+            f"{bw['buffer_bytes'] / 2**30:.0f} GiB tensor in this run). int8: every linear weight at 1 byte per "
+            "element.",
+            "",
+            "| model | weight MB read per token | bound ms | achieved decode step ms | achieved / bound |",
+            "|---|---:|---:|---:|---:|",
+        ]
+    for name, nbytes in bw.get("weight_bytes_per_token", {}).items() if "read_bytes_per_s" in bw else ():
+        source = next(
+            (r[k][name] for k in ("decode_b1", "precision", "vocab", "variants") if name in r.get(k, {})),
+            None,
+        )
         bound = nbytes / bw["read_bytes_per_s"]
         step = source["decode_s_per_step"] if source else float("nan")
         lines.append(
             f"| {name} | {nbytes / 1e6:.0f} | {bound * 1e3:.0f} | {step * 1e3:.0f} | {step / bound:.2f} |"
         )
-    for section, title in (("vocab", "Trimmed vocabulary"), ("variants", "Variants (batch 1, cached)")):
+    for section, title in (
+        ("vocab", "Trimmed vocabulary"),
+        ("variants", "Variants (batch 1, cached)"),
+        (
+            "precision",
+            "CPU deployment: `quantize_for_cpu(model, 'int8' | 'bf16')` (batch 1, cached, one round)",
+        ),
+    ):
         if section in r:
             lines += [
                 "",
@@ -595,6 +730,41 @@ def markdown(r: dict) -> str:
                     f"| {name} | {v['decode_tokens_per_s']:.2f} | {v['tokens_per_s']:.2f} | "
                     f"{v['decode_s_per_step'] * 1e3:.0f} |"
                 )
+    if "beam" in r:
+        lines += [
+            "",
+            f"Beam search (4 beams, {s['new_beam']} new tokens, source {s['src']}):",
+            "",
+            "| model | batch | tokens/s (end to end) | ratio to xlmr2xlmr | decode step ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for key, v in r["beam"].items():
+            name, batch = key.rsplit(" b", 1)
+            base = r["beam"][f"xlmr2xlmr b{batch}"]["tokens_per_s"]
+            lines.append(
+                f"| {name} | {batch} | {v['tokens_per_s']:.2f} | {v['tokens_per_s'] / base:.2f} | "
+                f"{v['decode_s_per_step'] * 1e3:.0f} |"
+            )
+    if "load" in r:
+        load = r["load"]
+        lines += [
+            "",
+            f"Shared machine (OMP_WAIT_POLICY={load['omp_wait_policy']}; the other process: matrix products on "
+            f"{load['competitor_threads']} threads; fair sharing of the cores would be 2x):",
+            "",
+            "| workload | alone | next to the other process | slowdown |",
+            "|---|---:|---:|---:|",
+        ]
+        for name in (k for k in load["loaded"] if k != "training"):
+            a = load["alone"][name.split(", 1 thread")[0]]["tokens_per_s"]  # 1 thread: vs all threads alone
+            b = load["loaded"][name]["tokens_per_s"]
+            lines.append(f"| {name} batch-1 decoding, tokens/s | {a:.2f} | {b:.2f} | {a / b:.2f} |")
+        a, b = load["alone"]["training"], load["loaded"]["training"]
+        if "step_s" in a and "step_s" in b:
+            lines.append(
+                f"| xlm-swcm training step {s['load_train']}, s | {a['step_s']:.2f} | {b['step_s']:.2f} | "
+                f"{b['step_s'] / a['step_s']:.2f} |"
+            )
     if "training" in r:
         b, src, tgt = s["train"]
         lines += [
@@ -638,11 +808,12 @@ def chart(r: dict, path: Path):
     names = [name for name, _, _ in rows]
     values = [value for _, value, _ in rows]
     goals = [TARGETS[name][0] for name in names]
-    met = [
-        (v <= g) if TARGETS[n][1] == "<=" else (v >= g) for n, v, g in zip(names, values, goals, strict=True)
+    colors = [
+        ("tab:green" if met(n, v) else "tab:red") if applies(n, r) else "tab:gray"
+        for n, v in zip(names, values, strict=True)
     ]
     y = range(len(rows))
-    left.barh(y, values, color=["tab:green" if m else "tab:red" for m in met])
+    left.barh(y, values, color=colors)
     left.scatter(goals, y, marker="|", s=400, color="black", label="target", zorder=3)
     for i, (v, g) in enumerate(zip(values, goals, strict=True)):
         left.text(max(v, g), i, f"  {v:.2f}", va="center", fontsize=8)
@@ -651,29 +822,304 @@ def chart(r: dict, path: Path):
     left.invert_yaxis()
     left.set_xlabel("ratio (same run)")
     left.legend(loc="lower right")
-    left.set_title("Targets: green = met")
-    curves = {**r["decode_b1"], **{k: v for k, v in r.get("vocab", {}).items() if "30k" in k}}
+    left.set_title("Targets: green = met, grey = not applicable here")
+    curves = {
+        **r.get("decode_b1", {}),
+        **{k: v for k, v in r.get("precision", {}).items() if "xlm-swcm (" in k},
+    }
     for name, v in curves.items():  # step 1 (encoder + first step) is left out: it would squash the rest
         steps = v["step_curve_s"]
         right.plot(range(2, len(steps) + 1), [t * 1e3 for t in steps[1:]], label=name)
     right.set_ylim(bottom=0)
     right.set_xlabel("decoding step (batch 1, cached)")
     right.set_ylabel("ms per step (best of the runs)")
-    right.legend()
+    if curves:
+        right.legend()
     right.set_title("Per-step decoding time")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"chart: {path}")
 
 
+# ----------------------------------------------------------------------------------------------- sections
+
+
+class Bench:
+    """What the sections share: settings, inputs, the results dict `r`, the peer models (built on first use)."""
+
+    def __init__(self, args, mode: str, out: Path, r: dict):
+        self.args, self.s, self.out, self.r, self.began = (
+            args,
+            dict(SETTINGS[mode]),
+            out,
+            r,
+            time.perf_counter(),
+        )
+        generator = torch.Generator().manual_seed(0)
+        # valid ids for every vocabulary size
+        self.ids1 = torch.randint(5, TRIMMED_VOCAB, (1, self.s["src"]), generator=generator)
+        self.ids8 = torch.randint(5, TRIMMED_VOCAB, (8, self.s["src"]), generator=generator)
+        self._models: dict | None = None
+        self.buffer: torch.Tensor | None = None
+        self.bandwidths: list[float] = []
+
+    def log(self, message: str):
+        print(f"[{time.perf_counter() - self.began:7.1f} s] {message}", flush=True)
+
+    def checkpoint(self):  # partial results survive an interrupted run
+        (self.out / "results.partial.json").write_text(json.dumps(self.r, indent=1))
+
+    @property
+    def models(self) -> dict:
+        if self._models is None:
+            self.log("building models")
+            self._models = {name: build(name, tiny=self.args.tiny) for name in PEERS}
+            for name, model in self._models.items():
+                self.log(
+                    f"  {name}: {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters, attention "
+                    f"{model.config._attn_implementation}"
+                )
+        return self._models
+
+    @property
+    def entries(self) -> dict:
+        return {name: (m, {}) for name, m in self.models.items()}
+
+    def measure_bandwidth(self):
+        """Read bandwidth, sampled between sections: the best sample is the machine's least disturbed value."""
+        if self.buffer is None:
+            self.buffer = torch.ones(2**28)  # 1 GiB of fp32, far beyond the caches
+        self.bandwidths.append(read_bandwidth(self.buffer))
+        self.r.setdefault("bandwidth", {})["buffer_bytes"] = self.buffer.numel() * 4
+        self.r["bandwidth"]["read_bytes_per_s"] = max(self.bandwidths)
+        self.r["bandwidth"]["read_bytes_per_s_all"] = self.bandwidths
+
+    def weight_bytes(self, name: str, model, int8: bool = False):
+        self.r.setdefault("bandwidth", {}).setdefault("weight_bytes_per_token", {})[name] = (
+            weight_bytes_per_token(model, self.ids1, int8=int8)
+        )
+
+
+def section_training(b: Bench):
+    """One training step per model, each in a fresh subprocess while this process is still small (peak RSS of one
+    full-size step is 9-14 GiB). `train_passes` passes over the four models, best step of each."""
+    s, r = b.s, b.r
+    batch, src, tgt = s["train"]
+    b.log(f"training, batch {batch} x source {src} / target {tgt}, one model per subprocess")
+    r["training"], specs = {}, {}
+    for name, sharing in (
+        ("xlm-swcm", "copy"),
+        ("xlm-swcm (tie)", "tie"),
+        ("xlmr2xlmr", "copy"),
+        ("mbart", "copy"),
+    ):
+        specs[name] = dict(
+            model=name.split(" ")[0],
+            sharing=sharing,
+            shape=[batch, src, tgt],
+            steps=s["steps"],
+            threads=b.args.threads,
+            tiny=b.args.tiny,
+        )
+    for _ in range(s["train_passes"]):
+        for name, spec in specs.items():
+            b.checkpoint()
+            result, best = run_training(spec, log=b.log), r["training"].get(name, {})
+            if "step_s" in result and result["step_s"] < best.get("step_s", float("inf")):
+                result["all_step_times_s"] = best.get("all_step_times_s", []) + result["step_times_s"]
+                r["training"][name] = result
+            elif "step_s" in best:
+                best["all_step_times_s"] = best.get("all_step_times_s", []) + result.get("step_times_s", [])
+            else:
+                r["training"][name] = result
+    for name in [name for name, t in r["training"].items() if "error" in t]:
+        b.log(f"  retrying training of {name}")  # e.g. killed for memory while another process peaked
+        r["training"][name] = run_training(specs[name], log=b.log)
+    r["memory"] = {"copy": r["training"]["xlm-swcm"], "tie": r["training"]["xlm-swcm (tie)"]}
+
+
+def section_bandwidth(b: Bench):
+    b.log("bandwidth: bytes of weights per generated token (fp32 and int8), read bandwidth")
+    for name, model in b.models.items():
+        b.weight_bytes(name, model)
+        b.weight_bytes(f"{name} (int8)", model, int8=True)
+    b.measure_bandwidth()
+
+
+def section_decode_b1(b: Bench):
+    s = b.s
+    b.log(f"decoding, batch 1, cached, {s['new']} tokens, {s['reps_b1']} interleaved runs")
+    b.r["decode_b1"] = round_robin(b.entries, b.ids1, s["new"], s["reps_b1"], log=b.log)
+    b.measure_bandwidth()
+
+
+def section_variants(b: Bench):
+    """XLM-SWCM variants in one round with a full-vocabulary reference, so that load changes skew no ratio."""
+    s, models = b.s, b.models
+    b.log("XLM-SWCM variants, batch 1, cached: 30k vocabulary, tie mode, static cache")
+    trimmed = build("xlm-swcm", vocab=TRIMMED_VOCAB, tiny=b.args.tiny)
+    tied = build("xlm-swcm", sharing="tie", tiny=b.args.tiny)
+    entries = {
+        "xlm-swcm (250k vocab)": (models["xlm-swcm"], {}),
+        "xlm-swcm (30k vocab)": (trimmed, {}),
+        "xlm-swcm (tie)": (tied, {}),
+        "xlm-swcm (static cache)": (models["xlm-swcm"], {"cache_implementation": "static"}),
+    }
+    if b.args.compile:  # as a user turns it on: a static cache and a compiled decoding step
+        compile_config = CompileConfig(fullgraph=True, mode="default")
+        compile_config._compile_all_devices = (
+            True  # generate compiles decoding steps only on GPUs unless told
+        )
+        entries["xlm-swcm (static cache, compiled)"] = (
+            models["xlm-swcm"],
+            {"cache_implementation": "static", "compile_config": compile_config},
+        )
+    variants = round_robin(entries, b.ids1, s["new"], s["reps_var"], log=b.log)
+    b.r["vocab"] = {k: variants.pop(k) for k in ("xlm-swcm (250k vocab)", "xlm-swcm (30k vocab)")}
+    b.r["vocab"]["xlm-swcm (30k vocab)"]["full_vocab_reference"] = b.r["vocab"]["xlm-swcm (250k vocab)"]
+    b.r.setdefault("variants", {}).update(variants)
+    b.weight_bytes("xlm-swcm (30k vocab)", trimmed)
+    b.weight_bytes("xlm-swcm (tie)", tied)
+    b.measure_bandwidth()
+
+
+def section_decode_b8(b: Bench):
+    s = b.s
+    b.log(f"decoding, batch 8, cached, {s['new']} tokens, {s['reps_b8']} interleaved runs (with peak memory)")
+    b.r["decode_b8"] = round_robin(b.entries, b.ids8, s["new"], s["reps_b8"], log=b.log, measure_memory=True)
+    b.measure_bandwidth()
+
+
+def section_uncached(b: Bench):
+    b.log(f"decoding without cache, {b.s['new_uncached']} tokens, batch 1 and 8")
+    b.r["uncached"] = {}
+    for batch, ids in ((1, b.ids1), (8, b.ids8)):
+        res = round_robin(b.entries, ids, b.s["new_uncached"], 1, use_cache=False, log=b.log)
+        b.r["uncached"].update({f"{name} b{batch}": v for name, v in res.items()})
+        b.checkpoint()
+
+
+def section_precision(b: Bench):
+    """fp32, int8 and bf16 weights for every model in one interleaved round (`quantize_for_cpu` for all three)."""
+    s = b.s
+    b.log(f"CPU deployment: fp32 / int8 / bf16 weights, batch 1, cached, {s['new']} tokens")
+    entries = {}
+    for name, model in b.models.items():
+        entries[name] = (model, {})
+        entries[f"{name} (int8)"] = (quantize_for_cpu(model, "int8"), {})
+        entries[f"{name} (bf16)"] = (quantize_for_cpu(model, "bf16"), {})
+    b.r["precision"] = round_robin(entries, b.ids1, s["new"], s["reps_var"], log=b.log)
+    del entries
+    gc.collect()
+    b.measure_bandwidth()
+
+
+def section_beam(b: Bench):
+    s = b.s
+    b.r["beam"] = {}
+    for batch, ids in ((1, b.ids1), (8, b.ids8)):
+        b.log(f"beam search, 4 beams, batch {batch}, {s['new_beam']} tokens")
+        res = round_robin(b.entries, ids, s["new_beam"], 1, log=b.log, num_beams=4)
+        b.r["beam"].update({f"{name} b{batch}": v for name, v in res.items()})
+        b.checkpoint()
+
+
+def load_worker(threads: int):
+    """The other process of a shared machine: matrix products on `threads` threads until killed."""
+    torch.set_num_threads(threads)
+    a = torch.randn(1024, 1024)
+    while True:
+        a = torch.tanh(a @ a)
+
+
+def section_load(b: Bench):
+    """Batch-1 decoding (xlm-swcm fp32 and int8) and a small training step, alone and next to a process that keeps
+    every core busy with its own threads, e.g. someone else's training. Ideal fair sharing is 2x. Decoding is also
+    timed on one thread next to that process: what a user can do about a busy machine."""
+    s, args = b.s, b.args
+    model = b.models["xlm-swcm"]
+    int8 = quantize_for_cpu(model, "int8")
+    entries = {"xlm-swcm": (model, {}), "xlm-swcm (int8)": (int8, {})}
+    batch, src, tgt = s["load_train"]
+    spec = dict(model="xlm-swcm", sharing="copy", shape=[batch, src, tgt], steps=2, threads=args.threads)
+    spec["tiny"] = args.tiny
+    result = {"omp_wait_policy": os.environ["OMP_WAIT_POLICY"], "competitor_threads": args.threads}
+    for state in ("alone", "loaded"):
+        competitor = None
+        if state == "loaded":
+            competitor = subprocess.Popen([sys.executable, __file__, "--load-worker", str(args.threads)])
+            time.sleep(1.0)  # let it start its threads
+        try:
+            b.log(f"shared machine: decoding and training step {state}")
+            result[state] = round_robin(entries, b.ids1, s["new"] // 2, 1, log=b.log)
+            result[state]["training"] = run_training(spec, log=b.log)
+            if state == "loaded" and args.threads > 1:
+                torch.set_num_threads(1)
+                try:
+                    one = round_robin(entries, b.ids1, s["new"] // 2, 1, log=b.log)
+                finally:
+                    torch.set_num_threads(args.threads)
+                result[state].update({f"{name}, 1 thread": v for name, v in one.items()})
+        finally:
+            if competitor is not None:
+                competitor.kill()
+                competitor.wait()
+    b.r["load"] = result
+
+
+SECTION_FUNCTIONS = {
+    "training": section_training,
+    "bandwidth": section_bandwidth,
+    "decode_b1": section_decode_b1,
+    "variants": section_variants,
+    "decode_b8": section_decode_b8,
+    "uncached": section_uncached,
+    "precision": section_precision,
+    "beam": section_beam,
+    "load": section_load,
+}
+
+
 # ----------------------------------------------------------------------------------------------- main
+
+
+def cpu_flags() -> list[str]:
+    """The CPU features that decide int8 and bf16 speed (from /proc/cpuinfo)."""
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    return [flag for flag in wanted if flag in flags]
+
+
+def machine(threads: int) -> dict:
+    import transformers
+
+    with open("/proc/cpuinfo") as f:
+        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    return {
+        "cpu": names[0] if names else platform.processor() or platform.machine(),
+        "cpu_flags": cpu_flags(),
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "load_before": round(os.getloadavg()[0], 2),
+    }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer tokens and repeats, small training batch")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
-    parser.add_argument("--skip-training", action="store_true", help="decoding only")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS,
+        default=None,
+        help=f"run only these sections (default: {' '.join(DEFAULT_SECTIONS)}; 'uncached' is opt-in)",
+    )
+    parser.add_argument("--skip-training", action="store_true", help="all default sections but training")
     parser.add_argument(
         "--profile", action="store_true", help="write torch.profiler tables of batch-1 decoding"
     )
@@ -683,196 +1129,58 @@ def main(argv=None):
     parser.add_argument(
         "--compile",
         action="store_true",
-        help="also time static-cache decoding compiled by torch.compile (inductor)",
+        help="also time static-cache decoding compiled by torch.compile (inductor; minutes of compilation)",
     )
     parser.add_argument("--tiny", action="store_true", help="smoke test of this script: tiny models, seconds")
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite results.md and the chart from results.json"
     )
     parser.add_argument("--train-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--load-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.train_worker:
         print(json.dumps(train_worker(json.loads(args.train_worker))))
         return
+    if args.load_worker:
+        load_worker(args.load_worker)
+        return
 
     torch.set_num_threads(args.threads)
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
-    s = dict(SETTINGS[mode])
     out = args.out or ROOT / "benchmarks" / "results" / ("" if mode == "full" else mode)
     out.mkdir(parents=True, exist_ok=True)
     if args.report_only:
         report(json.loads((out / "results.json").read_text()), out)
         return
-    began = time.perf_counter()
-
-    def log(message):
-        print(f"[{time.perf_counter() - began:7.1f} s] {message}", flush=True)
-
-    def checkpoint():  # partial results survive an interrupted run
-        (out / "results.partial.json").write_text(json.dumps(r, indent=1))
-
-    import transformers
-
+    sections = args.sections or [s for s in DEFAULT_SECTIONS if not (args.skip_training and s == "training")]
+    command = "python benchmarks/run.py" + ("" if mode == "full" else f" --{mode}")
+    if args.sections:
+        command += " --sections " + " ".join(args.sections)
+    command += " --compile" * args.compile
     r = {
-        "command": "python benchmarks/run.py" + ("" if mode == "full" else f" --{mode}"),
-        "settings": s,
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "threads": args.threads,
-            "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "load_before": round(os.getloadavg()[0], 2),
-        },
+        "command": command,
+        "settings": dict(SETTINGS[mode]),
+        "sections": sections,
+        "machine": machine(args.threads),
     }
-    with open("/proc/cpuinfo") as f:
-        names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-    r["machine"]["cpu"] = names[0] if names else r["machine"]["cpu"]
-    generator = torch.Generator().manual_seed(0)
-    ids1 = torch.randint(
-        5, TRIMMED_VOCAB, (1, s["src"]), generator=generator
-    )  # valid ids for every vocab size
-    ids8 = torch.randint(5, TRIMMED_VOCAB, (8, s["src"]), generator=generator)
-
-    # Training first: each model trains in a fresh subprocess while this process is still small (peak RSS of
-    # one full-size training step is 9-14 GiB; the machine has 24). A step takes tens of seconds, long enough for
-    # the load of a shared machine to change: `train_passes` passes over the four models, best step of each.
-    training_specs = {}
-    if not args.skip_training:
-        batch, src, tgt = s["train"]
-        log(f"training, batch {batch} x source {src} / target {tgt}, one model per subprocess")
-        r["training"] = {}
-        for name, sharing in (
-            ("xlm-swcm", "copy"),
-            ("xlm-swcm (tie)", "tie"),
-            ("xlmr2xlmr", "copy"),
-            ("mbart", "copy"),
-        ):
-            training_specs[name] = dict(
-                model=name.split(" ")[0],
-                sharing=sharing,
-                shape=[batch, src, tgt],
-                steps=s["steps"],
-                threads=args.threads,
-                tiny=args.tiny,
-            )
-        for _ in range(s["train_passes"]):
-            for name, spec in training_specs.items():
-                checkpoint()
-                result, best = run_training(spec, log=log), r["training"].get(name, {})
-                if "step_s" in result and result["step_s"] < best.get("step_s", float("inf")):
-                    result["all_step_times_s"] = best.get("all_step_times_s", []) + result["step_times_s"]
-                    r["training"][name] = result
-                elif "step_s" in best:
-                    best["all_step_times_s"] = best.get("all_step_times_s", []) + result.get(
-                        "step_times_s", []
-                    )
-                else:
-                    r["training"][name] = result
-
-    log("building models")
-    models = {name: build(name, tiny=args.tiny) for name in PEERS}
-    for name, model in models.items():
-        log(
-            f"  {name}: {sum(p.numel() for p in model.parameters()) / 1e6:.0f}M parameters, attention "
-            f"{model.config._attn_implementation}"
-        )
-
-    log("bandwidth: bytes of weights per generated token, read bandwidth")
-    buffer = torch.ones(2**28)  # 1 GiB of fp32, far beyond the caches
-    r["bandwidth"] = {
-        "buffer_bytes": buffer.numel() * 4,
-        "weight_bytes_per_token": {name: weight_bytes_per_token(m, ids1) for name, m in models.items()},
-    }
-    bandwidths = [read_bandwidth(buffer)]
-
-    log(f"decoding, batch 1, cached, {s['new']} tokens, {s['reps_b1']} interleaved runs")
-    entries = {name: (m, {}) for name, m in models.items()}
-    r["decode_b1"] = round_robin(entries, ids1, s["new"], s["reps_b1"], log=log)
-    checkpoint()
-    bandwidths.append(read_bandwidth(buffer))
-
-    log("XLM-SWCM variants, batch 1, cached: 30k vocabulary, tie mode, static cache")
-    trimmed = build("xlm-swcm", vocab=TRIMMED_VOCAB, tiny=args.tiny)
-    tied = build("xlm-swcm", sharing="tie", tiny=args.tiny)
-    # Same round as a full-vocab reference, so the ratio is not skewed by load that changed since the first round.
-    variant_entries = {
-        "xlm-swcm (250k vocab)": (models["xlm-swcm"], {}),
-        "xlm-swcm (30k vocab)": (trimmed, {}),
-        "xlm-swcm (tie)": (tied, {}),
-        "xlm-swcm (static cache)": (models["xlm-swcm"], {"cache_implementation": "static"}),
-    }
-    if args.compile:
-        compile_config = CompileConfig(fullgraph=True, mode="default")
-        compile_config._compile_all_devices = (
-            True  # generate compiles decoding steps only on GPUs unless told
-        )
-        variant_entries["xlm-swcm (static cache, compiled)"] = (
-            models["xlm-swcm"],
-            {"cache_implementation": "static", "compile_config": compile_config},
-        )
-    variants = round_robin(
-        variant_entries,
-        ids1,
-        s["new"],
-        s["reps_var"],
-        log=log,
-    )
-    r["vocab"] = {k: variants.pop(k) for k in ("xlm-swcm (250k vocab)", "xlm-swcm (30k vocab)")}
-    # the trimmed ratio uses the full-vocab run of the same round
-    r["vocab"]["xlm-swcm (30k vocab)"]["full_vocab_reference"] = r["vocab"]["xlm-swcm (250k vocab)"]
-    r["variants"] = variants
-    checkpoint()
-    r["bandwidth"]["weight_bytes_per_token"]["xlm-swcm (30k vocab)"] = weight_bytes_per_token(trimmed, ids1)
-    r["bandwidth"]["weight_bytes_per_token"]["xlm-swcm (tie)"] = weight_bytes_per_token(tied, ids1)
-    del trimmed, tied
-    gc.collect()
-    bandwidths.append(read_bandwidth(buffer))
-
-    log(f"decoding, batch 8, cached, {s['new']} tokens, {s['reps_b8']} interleaved runs (with peak memory)")
-    r["decode_b8"] = round_robin(entries, ids8, s["new"], s["reps_b8"], log=log, measure_memory=True)
-    checkpoint()
-    bandwidths.append(read_bandwidth(buffer))
-
-    log(f"decoding without cache, {s['new_uncached']} tokens, batch 1 and 8")
-    r["uncached"] = {}
-    for batch, ids in ((1, ids1), (8, ids8)):
-        res = round_robin(entries, ids, s["new_uncached"], 1, use_cache=False, log=log)
-        r["uncached"].update({f"{name} b{batch}": v for name, v in res.items()})
-        checkpoint()
-
-    log("bf16 weights, batch 1, cached")
-    for m in models.values():
-        m.to(torch.bfloat16)
-    bf16 = round_robin(entries, ids1, s["new"] // 2, s["reps_var"], log=log)
-    r["variants"].update({f"{name} (bf16)": v for name, v in bf16.items()})
-    bandwidths.append(read_bandwidth(buffer))
-    r["bandwidth"]["read_bytes_per_s"] = max(bandwidths)
-    r["bandwidth"]["read_bytes_per_s_all"] = bandwidths
-    for m in models.values():
-        m.to(torch.float32)
-
+    b = Bench(args, mode, out, r)
+    for name in SECTIONS:  # in the fixed order: training first, while this process is small
+        if name in sections:
+            started = time.perf_counter()
+            SECTION_FUNCTIONS[name](b)
+            r.setdefault("section_s", {})[name] = round(time.perf_counter() - started, 1)
+            b.checkpoint()
     if args.profile:
-        log("profiling batch-1 decoding")
+        b.log("profiling batch-1 decoding")
         for name in ("xlm-swcm", "xlmr2xlmr"):
-            profile_decoding(models[name], ids1, 16, out / f"profile_{name}.txt")
-    del models, entries, buffer
-    gc.collect()
-
-    if not args.skip_training:
-        retry = [name for name, t in r["training"].items() if "error" in t]
-        for name in retry:  # e.g. killed for memory while another process peaked: once more, at the end
-            log(f"  retrying training of {name} (this process holds {rss_bytes() / 2**30:.1f} GiB)")
-            r["training"][name] = run_training(training_specs[name], log=log)
-        r["memory"] = {"copy": r["training"]["xlm-swcm"], "tie": r["training"]["xlm-swcm (tie)"]}
+            profile_decoding(b.models[name], b.ids1, 16, out / f"profile_{name}.txt")
 
     r["machine"]["load_after"] = round(os.getloadavg()[0], 2)
-    r["wall_s"] = time.perf_counter() - began
+    r["wall_s"] = time.perf_counter() - b.began
     (out / "results.json").write_text(json.dumps(r, indent=1))
     (out / "results.partial.json").unlink(missing_ok=True)
     report(r, out)
-    log(f"done: {out}")
+    b.log(f"done: {out}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ try:
         shift_tokens_right,
     )
     from .pipelines import Seq2SeqGenerationPipeline
+    from .quantization import quantize_for_cpu
 except KeyboardInterrupt:
     if _command not in _COMMANDS and _command != "-m":
         raise  # a library import (a notebook, a script): the caller handles it
@@ -67,4 +68,5 @@ __all__ = [
     "XLMSWCMDecoder",
     "shift_tokens_right",
     "Seq2SeqGenerationPipeline",
+    "quantize_for_cpu",
 ]

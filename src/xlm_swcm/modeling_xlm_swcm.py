@@ -124,14 +124,57 @@ def is_plain_linear(module: nn.Module) -> bool:
     )
 
 
+class RowBlocks(nn.Module):
+    """One linear layer split by output rows into consecutive blocks, each its own module (e.g. an int8 linear).
+
+    `forward` concatenates every block's output, like the unsplit layer. `apply_linear` runs only the block that a
+    row slice asks for: the cross-attention's Q (or K/V) half of a fused `qkv` then reads only that half's weights,
+    which a packed (quantised) weight cannot otherwise offer. `xlm_swcm.quantization` builds these.
+
+    Example:
+
+    ```python
+    >>> blocks = RowBlocks([nn.Linear(4, 2), nn.Linear(4, 4)])
+    >>> blocks.block(slice(2, None)) is blocks.blocks[1]
+    True
+    ```
+    """
+
+    def __init__(self, blocks: list[nn.Module]):
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        sizes = [block.out_features for block in blocks]
+        # row offsets: block i holds output rows starts[i]:starts[i + 1]
+        self.starts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
+
+    @property
+    def out_features(self) -> int:
+        return self.starts[-1]
+
+    def block(self, rows: slice) -> nn.Module | None:
+        """The block whose rows are exactly `rows` (None when `rows` spans or cuts blocks)."""
+        start = rows.start or 0
+        stop = self.out_features if rows.stop is None else rows.stop
+        for i, block in enumerate(self.blocks):
+            if (self.starts[i], self.starts[i + 1]) == (start, stop) and rows.step in (None, 1):
+                return block
+        return None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([block(x) for block in self.blocks], dim=-1)
+
+
 def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
     """`module(x)[..., rows]` (all outputs when `rows` is None).
 
     For a plain `nn.Linear` this goes through `decoding_linear` and computes only the selected output rows (a slice
-    of a row-major weight is a contiguous view). Any other module (PEFT LoRA layers, dynamically quantised
-    linears, accelerate-hooked or otherwise wrapped modules) runs its own forward on every output and the result is
-    sliced: its `weight` may be a method, a packed tensor or miss an adapter's delta.
+    of a row-major weight is a contiguous view); for `RowBlocks` only the block that holds those rows runs. Any
+    other module (PEFT LoRA layers, dynamically quantised linears, accelerate-hooked or otherwise wrapped modules)
+    runs its own forward on every output and the result is sliced: its `weight` may be a method, a packed tensor or
+    miss an adapter's delta.
     """
+    if rows is not None and isinstance(module, RowBlocks) and (block := module.block(rows)) is not None:
+        return apply_linear(block, x)
     if is_plain_linear(module):
         weight, bias = module.weight, module.bias
         if rows is not None:

@@ -1,0 +1,138 @@
+"""CPU deployment in one call: int8 weights or bf16 weights for faster, smaller decoding.
+
+`quantize_for_cpu(model, "int8")` turns every `nn.Linear` (attention, feed-forward and the LM head, in the encoder and
+the decoder) into a dynamically quantised int8 linear (per-output-row int8 weights, activations quantised per call)
+and `quantize_for_cpu(model, "bf16")` casts every weight to bfloat16. Speed and quality against fp32 are measured in
+BENCHMARKS.md ("CPU deployment"). It works on any model (the benchmark's peers use it too); for XLM-SWCM it keeps
+the decoding fast paths:
+
+- tied linears (`weight_sharing="tie"`, where decoder layers use the encoder's tensors) share one int8 module, so
+  the int8 model keeps tie mode's memory saving;
+- the fused Q/K/V projection of each cross-attention is split into its Q and K/V halves (`RowBlocks`), so that a
+  decoding step reads only the Q half, as the fp32 path does with a slice of the weight;
+- a copy is built without first copying the fp32 weights, so the peak memory is the model plus its result.
+
+Example:
+
+```python
+>>> from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+>>> from xlm_swcm.quantization import quantize_for_cpu
+>>> config = XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+...                        intermediate_size=37, max_position_embeddings=64)
+>>> model = quantize_for_cpu(XLMSWCMForConditionalGeneration(config).eval(), "int8")
+>>> model.generate(torch.tensor([[0, 5, 6, 2]]), max_new_tokens=3, min_new_tokens=3).shape
+torch.Size([1, 4])
+
+```
+
+int8 uses torch's dynamic quantisation (`torch.ao`, fbgemm/x86 kernels). torch 2.13 marks the `torch.ao` quantised
+tensor creation as deprecated in favour of torchao; torchao 0.18's int8 CPU paths were measured slower on the
+benchmark machine (see BENCHMARKS.md), so this module stays on `torch.ao` while it exists.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .modeling_xlm_swcm import RowBlocks, XLMSWCMAttention
+
+__all__ = ["quantize_for_cpu"]
+
+
+def quantize_for_cpu(model: nn.Module, dtype: Literal["int8", "bf16"], inplace: bool = False) -> nn.Module:
+    """The model for CPU inference with int8 or bf16 weights, in eval mode (a copy unless `inplace`).
+
+    "int8": every `nn.Linear`, the LM head included, becomes `torch.ao.nn.quantized.dynamic.Linear` with
+    per-channel int8 weights; embeddings and LayerNorms stay fp32. Inference only: the result cannot be trained or
+    saved with `save_pretrained`; quantise after loading. "bf16": every floating-point weight and buffer in
+    bfloat16; it pays on CPUs with bf16 instructions (`avx512_bf16` or `amx_bf16` in `lscpu`), elsewhere torch
+    emulates them. The copy never holds a second fp32 copy of the weights (peak memory: the model + its result).
+
+    Example:
+
+    ```python
+    >>> model = XLMSWCMForConditionalGeneration.from_pretrained("path/to/model")  # doctest: +SKIP
+    >>> fast = quantize_for_cpu(model, "int8")  # doctest: +SKIP
+    >>> fast.generate(**tokenizer("Hello", return_tensors="pt"), max_new_tokens=32)  # doctest: +SKIP
+    ```
+    """
+    if dtype not in ("int8", "bf16"):
+        raise ValueError(f"dtype must be 'int8' or 'bf16', not {dtype!r}")
+    if dtype == "bf16":
+        if inplace:
+            return model.eval().to(torch.bfloat16)
+        # deepcopy with every floating tensor already replaced by its bf16 version (tied tensors stay tied)
+        memo = {}
+        for tensor in [*model.parameters(), *model.buffers()]:
+            if tensor.is_floating_point() and id(tensor) not in memo:
+                half = tensor.detach().to(torch.bfloat16)
+                memo[id(tensor)] = (
+                    nn.Parameter(half, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else half
+                )
+        return copy.deepcopy(model, memo).eval()
+    replacements = int8_replacements(model)
+    if not inplace:  # the copy takes each linear's int8 form instead of copying its fp32 weights
+        return copy.deepcopy(model, {id(linear): int8 for linear, int8 in replacements.values()}).eval()
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if id(child) in replacements:
+                setattr(parent, name, replacements[id(child)][1])
+    return model.eval()
+
+
+def int8_replacements(model: nn.Module) -> dict[int, tuple[nn.Linear, nn.Module]]:
+    """id of every plain `nn.Linear` in `model` -> (that linear, its int8 replacement); `model` is not changed.
+
+    Linears with the same weight and bias (tie mode) get one int8 module. The fused Q/K/V projection of each XLM-SWCM
+    cross-attention (and of the attentions tied to it) becomes `RowBlocks` of its Q rows and its K/V rows, so that
+    a decoding step can run the Q block alone."""
+    cross = {
+        id(m.qkv.weight)
+        for name, m in model.named_modules()
+        if isinstance(m, XLMSWCMAttention) and name.endswith("cross_attn") and type(m.qkv) is nn.Linear
+    }
+    shared: dict[tuple[int, int | None], nn.Module] = {}  # (weight, bias) ids -> the one int8 module
+    replacements = {}
+    for module in model.modules():
+        if type(module) is not nn.Linear:
+            continue
+        key = (id(module.weight), None if module.bias is None else id(module.bias))
+        if key not in shared:
+            if key[0] in cross:
+                hidden = module.in_features  # rows: Q (hidden), then K and V
+                shared[key] = RowBlocks([int8_linear(block) for block in row_blocks(module, hidden).blocks])
+            else:
+                shared[key] = int8_linear(module)
+        replacements[id(module)] = (module, shared[key])
+    return replacements
+
+
+def int8_linear(linear: nn.Linear) -> nn.Module:
+    """`linear` as a dynamically quantised int8 linear with one weight scale per output row (`linear` unchanged)."""
+    linear.qconfig = torch.ao.quantization.per_channel_dynamic_qconfig  # what from_float reads
+    try:
+        with warnings.catch_warnings():
+            # torch 2.13 warns on every quantised-tensor creation that torch.ao quantisation is deprecated: the
+            # module docstring says why it is still the path taken; one warning per linear would bury the rest.
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation.*", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*torch.ao.quantization.*deprecated.*")
+            return torch.ao.nn.quantized.dynamic.Linear.from_float(linear)
+    finally:
+        del linear.qconfig
+
+
+def row_blocks(linear: nn.Linear, first_rows: int) -> RowBlocks:
+    """`linear` as two linears: output rows `:first_rows` and `first_rows:`, sharing its parameters' storage."""
+    blocks = []
+    for rows in (slice(None, first_rows), slice(first_rows, None)):
+        block = nn.Linear(linear.in_features, linear.weight[rows].shape[0], bias=linear.bias is not None)
+        block.weight = nn.Parameter(linear.weight.detach()[rows], requires_grad=False)
+        if linear.bias is not None:
+            block.bias = nn.Parameter(linear.bias.detach()[rows], requires_grad=False)
+        blocks.append(block)
+    return RowBlocks(blocks)
