@@ -106,14 +106,14 @@ class TrainOptions:
     )
     translation_probability: float = _option(0.5, "share of pairs among the examples (denoise+translate)")
     eval_data: str | None = _option(
-        None, "evaluation pairs (default: a validation split or --eval_fraction of --data)"
+        None, "evaluation pairs; unset: a validation split of --data, or --eval_fraction of it"
     )
     eval_fraction: float = _option(0.1, "share of --data held out for evaluation")
     source_column: str = _option("source", "column with the source text (or dict.field)")
     target_column: str = _option("target", "column with the target text (or dict.field)")
     source_lang: str | None = _option(None, "language code whose token is put after <s> in the source")
     target_lang: str | None = _option(None, "language code (e.g. bo) whose token starts the target")
-    tokenizer: str | None = _option(None, "tokenizer folder or tokenizer.json (default: the checkpoint's)")
+    tokenizer: str | None = _option(None, "tokenizer folder or tokenizer.json; unset: the checkpoint's")
     max_length: int = _option(256, "truncate sources, targets and text lines to N tokens")
     max_train_samples: int | None = _option(None, "use only the first N training pairs")
     max_eval_samples: int | None = _option(None, "use only the first N evaluation pairs")
@@ -142,7 +142,7 @@ class TrainingArguments(Seq2SeqTrainingArguments):
     )
     eval_steps: float | None = _option(500, "evaluate every N steps")
     save_steps: float | None = _option(
-        None, "save a checkpoint every N steps (default: --eval_steps, so each is scored)"
+        None, "save a checkpoint every N steps; unset: every --eval_steps, so each is scored"
     )
     save_total_limit: int | None = _option(2, "checkpoints kept (transformers: all)")
     logging_steps: float = _option(50, "log the loss every N steps (transformers: 500)")
