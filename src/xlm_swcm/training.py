@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from transformers import HfArgumentParser, Seq2SeqTrainingArguments
+from transformers import HfArgumentParser, Seq2SeqTrainer, Seq2SeqTrainingArguments
 from transformers.trainer_utils import IntervalStrategy
 from transformers.utils import is_torch_bf16_gpu_available
 
@@ -514,7 +514,9 @@ def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: 
     )
 
 
-def train(options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print) -> Any:
+def train(
+    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
+) -> Seq2SeqTrainer:
     """Trains `options.model` as `options.objective` says; saves model + tokenizer to `args.output_dir` and returns
     the `Seq2SeqTrainer` (`trainer.model` is the trained model, `trainer.state.log_history` its losses and scores).
 
@@ -524,7 +526,7 @@ def train(options: TrainOptions, args: TrainingArguments, log: Callable[[str], N
     >>> trainer = train(options, TrainingArguments(output_dir="cpt", max_steps=1000))  # doctest: +SKIP
     ```
     """
-    from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, set_seed
+    from transformers import DataCollatorForSeq2Seq, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     from .data import DataCollatorForMixedPretraining, language_token_id, mix_translation_pairs
