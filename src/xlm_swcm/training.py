@@ -596,14 +596,15 @@ def train(
         model.generation_config.forced_bos_token_id = language_token_id(tokenizer, target_lang)
 
     if denoise:
-        # Both sides cycle until each has been read once: one pass over the text, the pairs repeated as needed.
+        # Both sides cycle until each has been read once: one pass over the text, the pairs repeated as needed. A
+        # stream gets no sampler from the Trainer: the pairs are shuffled, and a buffer mixes neighbouring lines.
         train_data = mix_translation_pairs(
             stream_text(options.text_files, tokenizer, max_length),
-            train_data,
+            train_data.shuffle(seed=args.seed),
             translation_probability=options.translation_probability,
             seed=args.seed,
             stopping_strategy="all_exhausted",
-        )
+        ).shuffle(seed=args.seed, buffer_size=10_000)
         collator = DataCollatorForMixedPretraining(
             tokenizer, model=model, max_length=max_length, seed=args.seed
         )
