@@ -5,14 +5,14 @@ import re
 
 import pytest
 
-from xlm_swcm import conversion, finetune, hub
+from xlm_swcm import conversion, hub, training
 from xlm_swcm_demo import demo
 
 
 @pytest.mark.parametrize(
     "parser",
-    [conversion.build_parser(), demo.build_parser(), finetune.build_parser(), hub._parser()],
-    ids=["convert", "demo", "finetune", "push"],
+    [conversion.build_parser(), demo.build_parser(), training.build_parser(), hub._parser()],
+    ids=["convert", "demo", "train", "push"],
 )
 def test_every_option_has_help_and_defaults_are_shown(parser):
     assert [a.option_strings or a.dest for a in parser._actions if not a.help] == []
@@ -28,12 +28,12 @@ def test_no_progress_hides_transformers_bars_too(monkeypatch, tmp_path):
 
     seen = {}
 
-    def fake_finetune(*args, **kwargs):
+    def fake_train(options, args):
         seen["bars"] = hf_logging.is_progress_bar_enabled()
-        seen["disable_tqdm"] = kwargs["disable_tqdm"]
+        seen["disable_tqdm"] = args.disable_tqdm
 
-    monkeypatch.setattr(finetune, "finetune", fake_finetune)
+    monkeypatch.setattr(training, "train", fake_train)
     hf_logging.enable_progress_bar()
-    assert finetune.main(["model", "data.jsonl", "-o", str(tmp_path / "o"), "--no-progress"]) == 0
+    assert training.finetune_main(["model", "data.jsonl", "-o", str(tmp_path / "o"), "--no-progress"]) == 0
     assert seen == {"bars": False, "disable_tqdm": True}
     assert hf_logging.is_progress_bar_enabled()  # restored for the caller

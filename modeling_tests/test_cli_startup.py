@@ -58,6 +58,7 @@ print(os.environ.get("OMP_WAIT_POLICY"))
     "argv0, preset, expected",
     [
         ("xlm-swcm-demo", None, "PASSIVE"),  # a console script: passive by default
+        ("/usr/local/bin/xlm-swcm-train", None, "PASSIVE"),
         ("/usr/bin/xlm-swcm-finetune", "ACTIVE", "ACTIVE"),  # the user's choice is kept
         ("my_script.py", None, "None"),  # a library import: the environment is left alone
     ],

@@ -485,6 +485,24 @@ def test_mix_translation_pairs_probability_and_seed(tokenizer):
         mix_translation_pairs(denoise, translate, translation_probability=1.5)
 
 
+def test_mix_translation_pairs_streams_when_one_side_streams():
+    import datasets
+
+    denoise = datasets.Dataset.from_list([{"input_ids": [0, 100 + i, 2]} for i in range(200)])
+    translate = [{"input_ids": [0, 7, 2], "labels": [0, 9, 2]} for _ in range(200)]
+    mixed = mix_translation_pairs(denoise, translate, translation_probability=0.25, seed=0)
+    streamed = mix_translation_pairs(
+        denoise.to_iterable_dataset(), translate, translation_probability=0.25, seed=0
+    )
+    assert isinstance(streamed, datasets.IterableDataset)
+    rows = list(streamed)
+    assert 0.15 < np.mean([row["labels"] is not None for row in rows]) < 0.35
+    assert {tuple(row["input_ids"]) for row in rows if row["labels"] is None} <= {
+        tuple(ids) for ids in denoise["input_ids"]
+    }
+    assert isinstance(mixed, datasets.Dataset)  # in memory in, in memory out
+
+
 def test_bad_inputs_give_clear_errors(tokenizer):
     with pytest.raises(ValueError, match="mask_ratio"):
         DataCollatorForDenoising(tokenizer, mask_ratio=1.5, sentence_end_token_ids=[])

@@ -3,8 +3,8 @@ UDHR paragraphs), with the real XLM-R tokenizer trimmed to the few hundred piece
 
 Covered: Seq2SeqTrainer fine-tuning with DataCollatorForSeq2Seq (loss falls, generate-based evaluation with the
 script-aware metrics, save/reload, exact resume from a mid-epoch checkpoint), gradient checkpointing, bf16 autocast
-on CPU, denoising continued pretraining with DataCollatorForDenoising, a real two-process torchrun (gloo) run, and
-the `python -m xlm_swcm.finetune` command line.
+on CPU, denoising continued pretraining with DataCollatorForDenoising, and `xlm_swcm.training` (`xlm-swcm-train`,
+`xlm-swcm-finetune`): both objectives end to end, streaming, resume, a real two-process torchrun (gloo), errors.
 """
 
 import json
@@ -30,8 +30,17 @@ from transformers import (
 from xlm_swcm import XLMSWCMForConditionalGeneration
 from xlm_swcm.conversion import build_seed
 from xlm_swcm.data import DataCollatorForDenoising, language_token_id, tokenize_pairs
-from xlm_swcm.finetune import FinetuneError, build_compute_metrics, check_fsdp_sharing, main
 from xlm_swcm.metrics import rouge_l
+from xlm_swcm.training import (
+    TrainingArguments,
+    TrainingError,
+    TrainOptions,
+    build_compute_metrics,
+    check_fsdp_sharing,
+    finetune_main,
+    main,
+    train,
+)
 from xlm_swcm.vocab import add_language_tokens, trim_vocabulary
 from xlm_swcm_demo import assets
 
@@ -62,6 +71,7 @@ class Setup:
     eval: list
     pairs: list  # (English, Uyghur) strings
     documents: list  # UDHR paragraphs, tokenized, for denoising
+    paragraphs: list  # the same as text
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +114,7 @@ def setup(tmp_path_factory) -> Setup:
 
     features = tokenize_pairs(small, pairs, tgt_lang="ug", max_length=32)
     documents = [{"input_ids": ids} for ids in small(paragraphs, truncation=True, max_length=64).input_ids]
-    return Setup(seed_dir, small, features[:N_TRAIN], features[N_TRAIN:], pairs, documents)
+    return Setup(seed_dir, small, features[:N_TRAIN], features[N_TRAIN:], pairs, documents, paragraphs)
 
 
 def load_seed(setup: Setup) -> XLMSWCMForConditionalGeneration:
@@ -337,10 +347,123 @@ def write_pairs(path: Path, pairs, source="source", target="target") -> Path:
     return path
 
 
-def test_torchrun_two_processes_end_with_identical_weights(setup, tmp_path):
-    pairs = write_pairs(tmp_path / "pairs.jsonl", setup.pairs[:32])
-    out = tmp_path / "out"
-    out.mkdir()
+def write_text(path: Path, lines) -> Path:
+    path.write_text("".join(line.replace("\n", " ") + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def tiny_run(
+    setup: Setup, tmp_path: Path, objective: str, **overrides
+) -> tuple[TrainOptions, TrainingArguments]:
+    """Options and arguments of a small xlm_swcm.training run on the fixture's pairs (and UDHR text)."""
+    data = tmp_path / "pairs.jsonl"
+    if not data.exists():
+        write_pairs(data, setup.pairs)
+        write_text(tmp_path / "udhr.txt", setup.paragraphs)
+    options = TrainOptions(
+        model=str(setup.seed_dir),
+        data=str(data),
+        objective=objective,
+        text_files=[str(tmp_path / "udhr.txt")] if objective == "denoise+translate" else None,
+        target_lang="ug",
+        max_length=32,
+        eval_fraction=N_EVAL / (N_TRAIN + N_EVAL),
+    )
+    values = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_train_batch_size=BATCH,
+        learning_rate=3e-3,
+        lr_scheduler_type="constant",
+        max_steps=10,
+        eval_steps=5,
+        logging_steps=1,
+        generation_max_length=16,
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+    )
+    values.update(overrides)
+    return options, TrainingArguments(**values)
+
+
+def test_train_denoise_translate_streams_text_mixed_with_pairs(setup, tmp_path):
+    import datasets
+
+    options, args = tiny_run(
+        setup, tmp_path, "denoise+translate", max_steps=30, eval_steps=15, learning_rate=1e-2
+    )
+    inputs, labels, batches = [], [], []
+
+    def record(module, _, kwargs, output):
+        if isinstance(module, XLMSWCMForConditionalGeneration) and module.training:
+            batches.append(len(kwargs["input_ids"]))
+            inputs.extend(kwargs["input_ids"].tolist())
+            labels.extend(kwargs["labels"].tolist())
+
+    handle = torch.nn.modules.module.register_module_forward_hook(record, with_kwargs=True)
+    try:
+        trainer = train(options, args, log=lambda line: None)
+    finally:
+        handle.remove()
+
+    # The text file reached the Trainer as a stream, read as training went.
+    assert isinstance(trainer.train_dataset, datasets.IterableDataset)
+    # 30 steps; the text is short, so the stream ended and began again (a new epoch, after a shorter batch)
+    assert len(batches) == 30 and trainer.state.epoch > 2 and sorted(batches)[3:] == [BATCH] * 27
+    # Both kinds were trained on: pairs, whose labels start with <ug>, and UDHR text, whose labels are the clean
+    # text (<s> first) and whose inputs have masked spans (a very short line may get none).
+    mask, ug = setup.tokenizer.mask_token_id, language_token_id(setup.tokenizer, "ug")
+    translation = [row for row in labels if row[0] == ug]
+    denoising = [
+        source for source, row in zip(inputs, labels, strict=True) if row[0] == setup.tokenizer.bos_token_id
+    ]
+    print(f"{len(denoising)} denoising and {len(translation)} translation examples of {len(inputs)}")
+    assert len(denoising) + len(translation) == len(inputs)
+    assert len(denoising) > 0.25 * len(inputs) and len(translation) > 0.25 * len(inputs)
+    assert sum(mask in row for row in denoising) > 0.9 * len(denoising)
+
+    losses = list(step_losses(trainer).values())
+    assert len(losses) == 30 and mean(losses[-5:]) < 0.8 * mean(losses[:5])
+    out = Path(args.output_dir)
+    metrics = json.loads((out / "eval_results.json").read_text())
+    assert metrics["eval_loss"] > 0 and 0.0 <= metrics["eval_chrf"] <= 100.0
+    model = XLMSWCMForConditionalGeneration.from_pretrained(out)
+    assert model.generation_config.forced_bos_token_id == ug
+    for name, tensor in trainer.model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], tensor, rtol=0, atol=0, msg=name)
+
+
+def test_train_denoise_translate_resumes_like_an_uninterrupted_run(setup, tmp_path):
+    # Checkpoint 3 of 6. The Trainer restores the optimizer, scheduler and RNG states (dropout) and replays the
+    # stream up to step 3, which also replays the collator's noise: the resumed run trains on the same batches.
+    overrides = dict(max_steps=6, save_steps=3, eval_strategy="no")
+    options, args = tiny_run(
+        setup, tmp_path, "denoise+translate", output_dir=str(tmp_path / "full"), **overrides
+    )
+    full = train(options, args, log=lambda line: None)
+    checkpoint = tmp_path / "full" / "checkpoint-3"
+    assert checkpoint.is_dir()
+
+    args = tiny_run(setup, tmp_path, "denoise+translate", output_dir=str(tmp_path / "resumed"), **overrides)[
+        1
+    ]
+    args.resume_from_checkpoint = str(checkpoint)
+    resumed = train(options, args, log=lambda line: None)
+
+    assert resumed.state.global_step == 6
+    expected, got = step_losses(full), step_losses(resumed)
+    assert sorted(expected) == sorted(got) == list(range(1, 7))  # steps 1-3 restored from the checkpoint
+    for step in range(4, 7):
+        assert got[step] == pytest.approx(expected[step], rel=0, abs=1e-6), step
+    full_state, resumed_state = full.model.state_dict(), resumed.model.state_dict()
+    for name, tensor in full_state.items():
+        torch.testing.assert_close(resumed_state[name], tensor, rtol=0, atol=1e-6, msg=name)
+
+
+def test_torchrun_two_processes_denoise_translate_end_with_identical_weights(setup, tmp_path):
+    options, _ = tiny_run(setup, tmp_path, "denoise+translate")
+    report_dir, out = tmp_path / "reports", tmp_path / "out"
+    report_dir.mkdir()
     command = [
         sys.executable,
         "-m",
@@ -350,63 +473,85 @@ def test_torchrun_two_processes_end_with_identical_weights(setup, tmp_path):
         "--master_addr=127.0.0.1",
         f"--master_port={free_port()}",
         str(REPO / "modeling_tests" / "distributed_train.py"),
-        str(setup.seed_dir),
-        str(pairs),
-        str(out),
+        str(report_dir),
+        "--objective=denoise+translate",
+        f"--model={options.model}",
+        f"--data={options.data}",
+        f"--text_files={options.text_files[0]}",
+        f"--output_dir={out}",
+        "--target_lang=ug",
+        "--max_length=32",
+        "--per_device_train_batch_size=4",
+        "--max_steps=6",
+        "--eval_steps=6",
+        "--generation_max_length=8",
+        "--learning_rate=3e-3",
+        "--logging_steps=1",
+        "--ddp_backend=gloo",
+        "--use_cpu",
+        "--disable_tqdm=true",
     ]
     start = time.perf_counter()
     result = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     print(f"torchrun took {time.perf_counter() - start:.1f} s")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    reports = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    reports = [json.loads((report_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
     for rank, report in enumerate(reports):
-        assert report["rank"] == rank and report["env_local_rank"] == rank
-        assert report["world_size"] == 2 == report["trainer_world_size"] and report["backend"] == "gloo"
-        assert report["model_wrapped"] == "DistributedDataParallel"
-        assert len(report["batches"]) >= 6  # 6 steps (accelerate may collate one batch ahead)
-    # The ranks trained on different shards, so equal weights can only come from averaged gradients.
-    assert reports[0]["batches"][0] != reports[1]["batches"][0]
+        assert report["code"] == 0 and report["rank"] == rank and report["env_local_rank"] == rank
+        assert report["world_size"] == 2 and report["backend"] == "gloo"
+        assert report["wrapped_by"] == "DistributedDataParallel"
+        assert len(report["batches"]) == 6 and all(len(batch) == 4 for batch in report["batches"])
+    # Each rank trained on its own examples of the stream: none was trained twice (a pair may recur, the
+    # noised text hardly).
+    rows = [tuple(row) for report in reports for batch in report["batches"] for row in batch]
+    assert reports[0]["batches"] != reports[1]["batches"]
+    assert len(set(rows)) > 0.9 * len(rows)
 
-    weights = [load_file(out / f"rank{r}.safetensors") for r in (0, 1)]
+    weights = [load_file(report_dir / f"rank{r}.safetensors") for r in (0, 1)]
     initial = load_seed(setup).state_dict()
     assert weights[0].keys() == weights[1].keys() == initial.keys()
     for name in weights[0]:
         torch.testing.assert_close(weights[1][name], weights[0][name], rtol=0, atol=0, msg=name)
     # ... and they trained: every tensor moved away from the seed.
-    unchanged = [name for name in initial if torch.equal(initial[name], weights[0][name])]
-    assert unchanged == []
+    assert [name for name in initial if torch.equal(initial[name], weights[0][name])] == []
+    # rank 0 saved the final model and its evaluation
+    saved = XLMSWCMForConditionalGeneration.from_pretrained(out).state_dict()
+    torch.testing.assert_close(saved["lm_head.weight"], weights[0]["lm_head.weight"], rtol=0, atol=0)
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 6
+    assert "eval_chrf" in json.loads((out / "eval_results.json").read_text())
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# python -m xlm_swcm.finetune
+# python -m xlm_swcm.training, xlm-swcm-finetune
 # ----------------------------------------------------------------------------------------------------------------
-def test_finetune_command_line(setup, tmp_path):
+def test_train_translate_command_line(setup, tmp_path):
     data = write_pairs(tmp_path / "train.jsonl", setup.pairs, source="en", target="ug")
     out = tmp_path / "ft"
-    command = [
-        sys.executable,
-        "-m",
-        "xlm_swcm.finetune",
-        str(setup.seed_dir),
-        str(data),
-        "--output-dir",
-        str(out),
-    ]
-    command += ["--source-column", "en", "--target-column", "ug", "--target-lang", "ug", "--max-steps", "10"]
-    command += ["--eval-steps", "5", "--batch-size", "8", "--learning-rate", "3e-3", "--eval-fraction", "0.2"]
+    command = [sys.executable, "-m", "xlm_swcm.training", "--model", str(setup.seed_dir), "--data", str(data)]
     command += [
-        "--max-length",
+        "--output_dir",
+        str(out),
+        "--source_column",
+        "en",
+        "--target_column",
+        "ug",
+        "--target_lang",
+        "ug",
+    ]
+    command += ["--max_steps", "10", "--eval_steps", "5", "--learning_rate", "3e-3", "--eval_fraction", "0.2"]
+    command += [
+        "--max_length",
         "32",
-        "--generation-max-length",
+        "--generation_max_length",
         "16",
-        "--logging-steps",
+        "--logging_steps",
         "5",
-        "--no-progress",
+        "--disable_tqdm=true",
     ]
     start = time.perf_counter()
     result = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    print(f"xlm_swcm.finetune took {time.perf_counter() - start:.1f} s")
+    print(f"xlm_swcm.training took {time.perf_counter() - start:.1f} s")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     metrics = json.loads((out / "eval_results.json").read_text())
@@ -418,6 +563,9 @@ def test_finetune_command_line(setup, tmp_path):
     assert [line.split("|")[0].strip() for line in table.splitlines()[2:]] == ["5", "10"]
     state = json.loads((out / "trainer_state.json").read_text())
     assert metrics["eval_loss"] == [e for e in state["log_history"] if "eval_loss" in e][-1]["eval_loss"]
+    # our defaults: checkpoints where the evaluations are, weight decay 0.01
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-10", "checkpoint-5"]
+    assert torch.load(out / "training_args.bin", weights_only=False).weight_decay == 0.01
 
     model = XLMSWCMForConditionalGeneration.from_pretrained(out)
     initial = load_seed(setup)
@@ -431,19 +579,10 @@ def test_finetune_command_line(setup, tmp_path):
     )
 
 
-def test_finetune_resume_continues_from_last_checkpoint(setup, tmp_path):
+def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
     data = write_pairs(tmp_path / "train.jsonl", setup.pairs)
     out = tmp_path / "ft"
-    common = [
-        str(setup.seed_dir),
-        str(data),
-        "--output-dir",
-        str(out),
-        "--eval-steps",
-        "3",
-        "--max-length",
-        "32",
-    ]
+    common = [str(setup.seed_dir), str(data), "-o", str(out), "--eval-steps", "3", "--max-length", "32"]
     common += [
         "--generation-max-length",
         "8",
@@ -453,14 +592,19 @@ def test_finetune_resume_continues_from_last_checkpoint(setup, tmp_path):
         "--learning-rate",
         "3e-3",
     ]
-    assert main([*common, "--max-steps", "6"]) == 0
-    assert main([*common, "--max-steps", "6"]) == 2  # a non-empty output folder needs --resume or --overwrite
-    assert main([*common, "--max-steps", "9", "--resume"]) == 0
+    common += ["--batch-size", "8", "--lr-scheduler", "constant", "--cpu"]
+    assert finetune_main([*common, "--max-steps", "6"]) == 0
+    assert (
+        finetune_main([*common, "--max-steps", "6"]) == 2
+    )  # a non-empty output folder needs --resume/--overwrite
+    assert finetune_main([*common, "--max-steps", "9", "--resume"]) == 0
     state = json.loads((out / "trainer_state.json").read_text())
-    assert state["global_step"] == 9
+    assert state["global_step"] == 9 and state["train_batch_size"] == 8
     logged = [entry["step"] for entry in state["log_history"] if "loss" in entry]
     assert logged == list(range(1, 10))  # steps 1-6 from the first run (restored), 7-9 from the resumed one
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-6", "checkpoint-9"]
+    args = torch.load(out / "training_args.bin", weights_only=False)
+    assert args.lr_scheduler_type == "constant" and args.use_cpu and args.disable_tqdm
 
 
 @pytest.mark.parametrize(
@@ -471,16 +615,24 @@ def test_finetune_resume_continues_from_last_checkpoint(setup, tmp_path):
         ("not_checkpoint", "not a model checkpoint (no config.json"),
         ("wrong_model", "holds a 'xlm-roberta' model, not XLM-SWCM"),
         ("output_exists", "already exists and is not empty"),
+        ("no_checkpoint_to_resume", "holds no checkpoint-* folder"),
+        ("stream_without_max_steps", "an epoch's length is unknown: set --max_steps"),
+        ("no_text_files", "needs --text_files"),
+        ("missing_text_file", "do not exist"),
+        ("text_files_with_translate", "only read by --objective denoise+translate"),
     ],
 )
-def test_finetune_command_line_errors(setup, tmp_path, capsys, case, message):
-    data = write_pairs(tmp_path / "train.jsonl", setup.pairs[:4])
+def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
+    data, text = (
+        write_pairs(tmp_path / "train.jsonl", setup.pairs[:4]),
+        write_text(tmp_path / "t.txt", ["a b."]),
+    )
     model, out = str(setup.seed_dir), tmp_path / "out"
-    extra = []
+    extra = ["--max_steps", "1"]
     if case == "missing_file":
         data = tmp_path / "nope.jsonl"
     elif case == "missing_column":
-        extra = ["--source-column", "text"]
+        extra += ["--source_column", "text"]
     elif case == "not_checkpoint":
         model = str(tmp_path)
     elif case == "wrong_model":
@@ -488,12 +640,23 @@ def test_finetune_command_line_errors(setup, tmp_path, capsys, case, message):
             vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2
         ).save_pretrained(tmp_path / "xlmr")
         model = str(tmp_path / "xlmr")
-    elif case == "output_exists":
+    elif case in ("output_exists", "no_checkpoint_to_resume"):
         out.mkdir()
         (out / "something.txt").write_text("x")
-    code = main([model, str(data), "--output-dir", str(out), "--max-steps", "1", *extra])
+        extra += ["--resume_from_checkpoint", "last"] if case == "no_checkpoint_to_resume" else []
+    elif case == "stream_without_max_steps":
+        extra = ["--objective", "denoise+translate", "--text_files", str(text)]
+    elif case == "no_text_files":
+        extra += ["--objective", "denoise+translate"]
+    elif case == "missing_text_file":
+        extra += ["--objective", "denoise+translate", "--text_files", str(text), str(tmp_path / "nope.txt")]
+    elif case == "text_files_with_translate":
+        extra += ["--text_files", str(text)]
+    code = main(["--model", model, "--data", str(data), "--output_dir", str(out), *extra])
     assert code == 2
     assert message in capsys.readouterr().err
+    if case in ("output_exists", "no_checkpoint_to_resume"):
+        assert [p.name for p in out.iterdir()] == ["something.txt"]  # the user's files are left alone
 
 
 def test_finetune_refuses_tie_mode_with_layerwise_fsdp():
@@ -506,7 +669,7 @@ def test_finetune_refuses_tie_mode_with_layerwise_fsdp():
         )
 
     tie, copy = SimpleNamespace(weight_sharing="tie"), SimpleNamespace(weight_sharing="copy")
-    with pytest.raises(FinetuneError, match="weight_sharing='tie'"):
+    with pytest.raises(TrainingError, match="weight_sharing='tie'"):
         check_fsdp_sharing(trainer(True, lambda *a: True), tie)
     check_fsdp_sharing(trainer(True, None), tie)  # NO_WRAP: one unit keeps the ties
     check_fsdp_sharing(trainer(True, lambda *a: True), copy)

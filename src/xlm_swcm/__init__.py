@@ -16,7 +16,7 @@ import os
 import sys
 
 # The console scripts (xlm-swcm-convert, ...) import this package first, before torch.
-_COMMANDS = ("xlm-swcm-convert", "xlm-swcm-demo", "xlm-swcm-push", "xlm-swcm-finetune")
+_COMMANDS = ("xlm-swcm-convert", "xlm-swcm-demo", "xlm-swcm-push", "xlm-swcm-train", "xlm-swcm-finetune")
 # sys.argv[0] is the script's name for a console script, "-m" while `python -m xlm_swcm.x` imports the package.
 _command = os.path.basename(sys.argv[0]) if sys.argv else ""
 if (_command in _COMMANDS or _command == "-m") and "torch" not in sys.modules:

@@ -511,9 +511,9 @@ def mix_translation_pairs(
 
     Thin wrapper over :func:`datasets.interleave_datasets` (seeded, hence deterministic). Inputs may be
     :class:`datasets.Dataset` objects or lists of dicts; columns missing on one side become ``None``, which
-    :class:`DataCollatorForMixedPretraining` uses to tell the kinds apart. ``stopping_strategy`` is passed
-    through: ``"first_exhausted"`` stops when either side runs out, ``"all_exhausted"`` oversamples the
-    smaller one.
+    :class:`DataCollatorForMixedPretraining` uses to tell the kinds apart. When either is a streamed
+    :class:`datasets.IterableDataset`, so is the result. ``stopping_strategy`` is passed through:
+    ``"first_exhausted"`` stops when either side runs out, ``"all_exhausted"`` oversamples the smaller one.
 
     Example:
         >>> mixed = mix_translation_pairs(
@@ -530,7 +530,7 @@ def mix_translation_pairs(
         raise ValueError(f"`translation_probability` must be in [0, 1], got {translation_probability}.")
 
     def as_dataset(data: Any, name: str) -> Any:
-        if isinstance(data, datasets.Dataset):
+        if isinstance(data, datasets.Dataset | datasets.IterableDataset):
             return data
         if isinstance(data, Sequence) and not isinstance(data, str):
             if not data:
@@ -538,8 +538,14 @@ def mix_translation_pairs(
             return datasets.Dataset.from_list(list(data))
         raise TypeError(f"`{name}` must be a datasets.Dataset or a list of dicts, got {type(data).__name__}.")
 
+    sides = [as_dataset(denoising, "denoising"), as_dataset(translation, "translation")]
+    if any(isinstance(side, datasets.IterableDataset) for side in sides):
+        sides = [
+            side if isinstance(side, datasets.IterableDataset) else side.to_iterable_dataset()
+            for side in sides
+        ]
     return datasets.interleave_datasets(
-        [as_dataset(denoising, "denoising"), as_dataset(translation, "translation")],
+        sides,
         probabilities=[1.0 - p, p],
         seed=seed,
         stopping_strategy=stopping_strategy,

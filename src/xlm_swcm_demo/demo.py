@@ -9,7 +9,8 @@ and Chinese for denoising. Steps:
 1. seed: `build_seed` (custom layers from the encoder, a normal layer every X), then the vocabulary is extended with
    pieces for the scripts XLM-R turns into `<unk>` (Tibetan, Mongolian), given `<bo>`-style language tokens and
    trimmed to the demo corpus so that training fits a CPU;
-2. `Seq2SeqTrainer` on translation pairs (`<ug>` on the target side) mixed with mBART-style denoising of UDHR
+2. continued pretraining with the library's `xlm_swcm.training.train` (`xlm-swcm-train --objective
+   denoise+translate`): translation pairs (`<ug>` on the target side) mixed with mBART-style denoising of UDHR
    sentences, with a progress bar;
 3. script-aware ROUGE-L and chrF (`xlm_swcm.metrics`) on held-out pairs, before and after training;
 4. save, reload with `AutoModelForSeq2SeqLM`, check the reloaded model generates the same, print examples;
@@ -35,6 +36,7 @@ import os
 import random
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +46,7 @@ import torch
 
 from xlm_swcm import vocab
 from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, special_token_ids
-from xlm_swcm.data import DataCollatorForMixedPretraining, tokenize_pairs
+from xlm_swcm.data import tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
 
 from . import assets
@@ -218,34 +220,52 @@ def score(predictions: list[str], rows: list[dict]) -> dict:
     return result
 
 
-def train(model, tokenizer, train_features: list[dict], args, output_dir: Path):
-    from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
+def train(model, tokenizer, rows: list[dict], sentences: list[str], args) -> tuple:
+    """Continued pretraining of the seed with the library (`xlm_swcm.training.train`, objective denoise+translate):
+    the translation `rows` mixed with denoising of `sentences` in proportion to their numbers. Returns the trained
+    model and its `(step, loss)` log."""
+    from xlm_swcm.training import TrainingArguments, TrainOptions
+    from xlm_swcm.training import train as train_model
 
-    training_args = Seq2SeqTrainingArguments(
-        output_dir=str(output_dir / "trainer"),
-        per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        max_steps=args.max_steps,
-        warmup_steps=max(1, args.max_steps // 10),
-        lr_scheduler_type="linear",
-        weight_decay=0.01,
-        logging_steps=max(1, args.max_steps // 40),
-        save_strategy="no",
-        report_to=[],
-        seed=args.seed,
-        use_cpu=True,
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-        disable_tqdm=False,
-    )
-    collator = DataCollatorForMixedPretraining(
-        tokenizer, model=model, max_length=args.max_length, seed=args.seed
-    )
-    trainer = Seq2SeqTrainer(
-        model=model, args=training_args, train_dataset=train_features, data_collator=collator
-    )
-    trainer.train()
-    return [(log["step"], log["loss"]) for log in trainer.state.log_history if "loss" in log]
+    languages = sorted({row["target_lang"] for row in rows})
+    if len(languages) > 1:
+        raise DemoError(f"--data has several target languages {languages}: the demo trains one at a time.")
+    # the seed, pairs and text xlm-swcm-train reads, and its output, live only while it trains
+    with tempfile.TemporaryDirectory(prefix="xlm-swcm-demo-") as folder:
+        work = Path(folder)
+        model.save_pretrained(work / "seed")
+        tokenizer.save_pretrained(work / "seed")
+        with open(work / "pairs.jsonl", "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(
+                    json.dumps({"source": row["source"], "target": row["target"]}, ensure_ascii=False) + "\n"
+                )
+        (work / "text.txt").write_text(
+            "".join(" ".join(s.split()) + "\n" for s in sentences), encoding="utf-8"
+        )
+        options = TrainOptions(
+            model=str(work / "seed"),
+            data=str(work / "pairs.jsonl"),
+            objective="denoise+translate",
+            text_files=[str(work / "text.txt")],
+            translation_probability=len(rows) / (len(rows) + len(sentences)),
+            target_lang=languages[0],
+            max_length=args.max_length,
+        )
+        training_args = TrainingArguments(
+            output_dir=str(work / "run"),
+            per_device_train_batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            max_steps=args.max_steps,
+            warmup_steps=max(1, args.max_steps // 10),
+            logging_steps=max(1, args.max_steps // 40),
+            eval_strategy="no",
+            save_strategy="no",
+            seed=args.seed,
+            use_cpu=True,
+        )
+        trainer = train_model(options, training_args, log=lambda line: print(f"      {line}", flush=True))
+    return trainer.model, [(log["step"], log["loss"]) for log in trainer.state.log_history if "loss" in log]
 
 
 def plot_losses(losses: list[tuple[int, float]], path: Path) -> None:
@@ -394,19 +414,15 @@ def run(args) -> dict:
         flush=True,
     )
 
-    features = translation_features(tokenizer, train_rows, args.max_length)
-    for _, sentence in monolingual:  # denoising examples: labels made by the collator from the clean text
-        ids = tokenizer(sentence, truncation=True, max_length=args.max_length)["input_ids"]
-        features.append({"input_ids": ids})
-    random.Random(args.seed).shuffle(features)
-
     print(f"[3/6] evaluating the seed on {len(eval_rows)} held-out pairs", flush=True)
     before = score(generate(model, tokenizer, eval_rows, args.max_length), eval_rows)
 
     print(
-        f"[4/6] fine-tuning with Seq2SeqTrainer: {args.max_steps} steps, {len(features)} examples", flush=True
+        f"[4/6] training with xlm_swcm.training: {args.max_steps} steps on {len(train_rows)} pairs and "
+        f"{len(monolingual)} sentences to denoise",
+        flush=True,
     )
-    losses = train(model, tokenizer, features, args, output_dir)
+    model, losses = train(model, tokenizer, train_rows, [s for _, s in monolingual], args)
     predictions = generate(model, tokenizer, eval_rows, args.max_length)
     after = score(predictions, eval_rows)
 

@@ -1,0 +1,736 @@
+# Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
+"""Train XLM-SWCM with `transformers.Seq2SeqTrainer` (`xlm-swcm-train`): fine-tuning, or continued pretraining.
+
+* `--objective translate` fine-tunes on translation pairs: a JSON-lines / JSON / CSV / TSV / Parquet file, a folder
+  written by `Dataset.save_to_disk` or a cached `datasets` name, with a source and a target column (`translation.bo`
+  reads a field of a dict column, the WMT/OPUS layout).
+* `--objective denoise+translate` is the paper's continued pretraining: the lines of `--text_files` (monolingual text,
+  streamed, so any size; `--max_steps` is then required) are noised mBART-style and mixed with the pairs
+  (`xlm_swcm.data.DataCollatorForMixedPretraining`), a pair with probability `--translation_probability`.
+
+The model is a seed folder written by `xlm-swcm-convert` or any saved XLM-SWCM model. Every `--eval_steps` the held-out
+pairs are translated and scored with the script-aware ROUGE-L and chrF of `xlm_swcm.metrics`. Checkpoints are the
+Trainer's (`--resume_from_checkpoint PATH`, or `last`: the newest in `--output_dir`); the final model, tokenizer and
+generation config go to `--output_dir` with `train_results.json` and `eval_results.json`. `--target_lang bo` starts
+the labels with `<bo>` and forces generation to start with it (`xlm_swcm.data.tokenize_pairs`).
+
+The options are `TrainOptions` plus every `Seq2SeqTrainingArguments` field; `TrainingArguments` changes a few of
+transformers' defaults, each for the reason given in its help. The command runs as it is under `torchrun` and
+`accelerate launch` (docs/distributed.md). `xlm-swcm-finetune` is `xlm-swcm-train --objective translate` that also
+takes its earlier spellings (`MODEL DATA` positional, `--epochs`, `--batch-size`, `--resume`, ...).
+
+Example:
+
+```bash
+xlm-swcm-train --model seed --data pairs.jsonl --target_lang bo --output_dir ft
+xlm-swcm-train --objective denoise+translate --model seed --data pairs.jsonl --text_files bo.txt zh.txt \
+    --target_lang bo --max_steps 100000 --output_dir cpt
+```
+
+```python
+>>> from xlm_swcm.training import TrainingArguments, TrainOptions, train
+>>> options = TrainOptions(model="seed", data="pairs.jsonl", target_lang="bo")
+>>> trainer = train(options, TrainingArguments(output_dir="ft", max_steps=200))  # doctest: +SKIP
+```
+"""
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from transformers import HfArgumentParser, Seq2SeqTrainer, Seq2SeqTrainingArguments
+from transformers.trainer_utils import IntervalStrategy
+from transformers.utils import is_torch_bf16_gpu_available
+
+__all__ = [
+    "TrainOptions",
+    "TrainingArguments",
+    "TrainingError",
+    "build_compute_metrics",
+    "build_parser",
+    "check_fsdp_sharing",
+    "finetune_main",
+    "format_eval_table",
+    "load_checkpoint",
+    "load_pairs",
+    "main",
+    "stream_text",
+    "train",
+]
+
+# File suffixes read with the `datasets` packaged builder of that name.
+_DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
+# Split names tried, in order, for evaluation when the data comes with splits and no --eval_data is given.
+_EVAL_SPLITS = ("validation", "dev", "valid", "test")
+
+
+class TrainingError(Exception):
+    """A problem with the inputs of a training run, with a message that says what to do."""
+
+
+def _option(default: Any, help: str) -> Any:
+    """A dataclass field with its `--help` text (HfArgumentParser reads `metadata["help"]`)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainOptions:
+    """What to train and on what; how (steps, batch size, ...) is in `TrainingArguments`.
+
+    Example:
+    ```python
+    >>> TrainOptions(model="seed", data="pairs.jsonl", target_lang="bo").objective
+    'translate'
+
+    ```
+    """
+
+    model: str = _option(
+        MISSING, "checkpoint folder (from xlm-swcm-convert or save_pretrained) or cached Hub id"
+    )
+    data: str = _option(
+        MISSING, "pairs: JSON-lines/JSON/CSV/TSV/Parquet file, save_to_disk folder or dataset name"
+    )
+    objective: Literal["translate", "denoise+translate"] = _option(
+        "translate",
+        "translate: fine-tune on the pairs; denoise+translate: continued pretraining, mBART denoising of "
+        "--text_files mixed with the pairs",
+    )
+    text_files: list[str] | None = _option(
+        None, "plain-text files, a document or sentence a line (denoise+translate)"
+    )
+    translation_probability: float = _option(0.5, "share of pairs among the examples (denoise+translate)")
+    eval_data: str | None = _option(
+        None, "evaluation pairs; unset: a validation split of --data, or --eval_fraction of it"
+    )
+    eval_fraction: float = _option(0.1, "share of --data held out for evaluation")
+    source_column: str = _option("source", "column with the source text (or dict.field)")
+    target_column: str = _option("target", "column with the target text (or dict.field)")
+    source_lang: str | None = _option(None, "language code whose token is put after <s> in the source")
+    target_lang: str | None = _option(None, "language code (e.g. bo) whose token starts the target")
+    tokenizer: str | None = _option(None, "tokenizer folder or tokenizer.json; unset: the checkpoint's")
+    max_length: int = _option(256, "truncate sources, targets and text lines to N tokens")
+    max_train_samples: int | None = _option(None, "use only the first N training pairs")
+    max_eval_samples: int | None = _option(None, "use only the first N evaluation pairs")
+    overwrite_output_dir: bool = _option(
+        False, "write into a non-empty --output_dir (its files are kept or replaced)"
+    )
+
+
+@dataclass
+class TrainingArguments(Seq2SeqTrainingArguments):
+    """`Seq2SeqTrainingArguments` with the defaults of `xlm-swcm-train` where they differ from transformers'.
+
+    Example:
+    ```python
+    >>> TrainingArguments(output_dir="ft", eval_steps=100).save_steps  # checkpoints where the scores are
+    100
+
+    ```
+    """
+
+    weight_decay: float = _option(
+        0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning uses 0.01)"
+    )
+    eval_strategy: IntervalStrategy | str = _option(
+        "steps", "when to evaluate: no, steps or epoch (transformers: no)"
+    )
+    eval_steps: float | None = _option(500, "evaluate every N steps")
+    save_steps: float | None = _option(
+        None, "save a checkpoint every N steps; unset: every --eval_steps, so each is scored"
+    )
+    save_total_limit: int | None = _option(2, "checkpoints kept (transformers: all)")
+    logging_steps: float = _option(50, "log the loss every N steps (transformers: 500)")
+    predict_with_generate: bool = _option(
+        True, "score generated translations with ROUGE-L and chrF (transformers: no)"
+    )
+
+    def __post_init__(self) -> None:
+        if self.save_steps is None:
+            self.save_steps = self.eval_steps or 500
+        if (
+            self.bf16
+            and not self.use_cpu
+            and not (torch.cuda.is_available() and is_torch_bf16_gpu_available())
+        ):
+            self.use_cpu = True  # bf16 autocast on the CPU rather than an error
+        if self.use_cpu or not torch.cuda.is_available():
+            self.dataloader_pin_memory = False  # pinning needs an accelerator (torch warns otherwise)
+        super().__post_init__()
+
+
+def load_checkpoint(
+    path: str | os.PathLike, tokenizer_path: str | os.PathLike | None = None
+) -> tuple[Any, Any]:
+    """Loads an XLM-SWCM model and its tokenizer from a folder (or a cached Hub id); clear errors otherwise.
+
+    Example:
+    ```python
+    >>> model, tokenizer = load_checkpoint("seed")  # doctest: +SKIP
+    >>> model.config.model_type  # doctest: +SKIP
+    'xlm-swcm'
+    ```
+    """
+    from transformers import AutoConfig, AutoTokenizer
+
+    from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
+
+    path = str(path)
+    local = Path(path)
+    if local.exists():
+        if not local.is_dir():
+            raise TrainingError(
+                f"{path} is a file, not a checkpoint folder: give the folder written by xlm-swcm-convert or "
+                "save_pretrained (it holds config.json and model.safetensors)."
+            )
+        if not (local / "config.json").is_file():
+            raise TrainingError(
+                f"{path} is not a model checkpoint (no config.json in it): give a folder written by "
+                "xlm-swcm-convert (e.g. `xlm-swcm-convert path/to/xlm-roberta-base seed`) or by save_pretrained."
+            )
+    elif local.is_absolute() or path.startswith(".") or path.count("/") > 1:
+        raise TrainingError(f"Checkpoint folder {path} does not exist.")
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as error:
+        raise TrainingError(
+            f"Could not load a model config from {path!r} ({error}). Give a local checkpoint folder, or a Hub id "
+            "that is already in the local cache when offline."
+        ) from error
+    if config.model_type != "xlm-swcm":
+        raise TrainingError(
+            f"{path} holds a {config.model_type!r} model, not XLM-SWCM: convert the encoder into a seed first, "
+            f"e.g. `xlm-swcm-convert {path} seed`, and fine-tune the seed."
+        )
+    model = XLMSWCMForConditionalGeneration.from_pretrained(path)
+    source = str(tokenizer_path) if tokenizer_path is not None else path
+    try:
+        if source.endswith(".json") and Path(source).is_file():
+            from transformers import XLMRobertaTokenizerFast
+
+            tokenizer = XLMRobertaTokenizerFast(tokenizer_file=source)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError, TypeError) as error:
+        raise TrainingError(
+            f"No tokenizer found at {source!r} ({error}): pass --tokenizer (a tokenizer folder or tokenizer.json)."
+        ) from error
+    if len(tokenizer) > model.config.vocab_size:
+        raise TrainingError(
+            f"The tokenizer has {len(tokenizer)} tokens but the model only {model.config.vocab_size} embedding rows: "
+            "the tokenizer does not belong to this checkpoint (or tokens were added without resizing the model)."
+        )
+    return model, tokenizer
+
+
+def _load_any(spec: str | os.PathLike) -> Any:
+    """A `datasets.Dataset` or `DatasetDict` from a data file, a saved dataset folder or a (cached) dataset name."""
+    import datasets
+
+    spec = str(spec)
+    path = Path(spec)
+    try:
+        if path.is_file():
+            builder = _DATA_BUILDERS.get(path.suffix.lower())
+            if builder is None:
+                raise TrainingError(
+                    f"Cannot read {spec}: use a .jsonl/.json, .csv/.tsv or .parquet file (one pair per row)."
+                )
+            if path.stat().st_size == 0:
+                raise TrainingError(f"{spec} is empty: it must hold one source/target pair per row.")
+            kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
+            return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+        if path.is_dir():
+            if any(
+                (path / name).is_file() for name in ("dataset_dict.json", "dataset_info.json", "state.json")
+            ):
+                return datasets.load_from_disk(str(path))
+            return datasets.load_dataset(str(path))
+        if path.suffix.lower() in _DATA_BUILDERS or path.is_absolute() or spec.startswith("."):
+            raise TrainingError(f"Data file {spec} does not exist.")
+        return datasets.load_dataset(spec)
+    except TrainingError:
+        raise
+    except Exception as error:  # datasets raises many types (DatasetGenerationError, FileNotFoundError, ...)
+        raise TrainingError(
+            f"Could not load the data {spec!r}: {type(error).__name__}: {error}. Give a JSON-lines file with one "
+            '{"source": ..., "target": ...} object per line, a folder written by Dataset.save_to_disk, or a '
+            "dataset name that is in the local cache (offline runs: HF_DATASETS_OFFLINE=1)."
+        ) from error
+
+
+def _column_keys(dataset: Any, column: str) -> tuple[str, str | None]:
+    """Splits `translation.bo` into (`translation`, `bo`) when `translation` is a dict column; checks presence."""
+    names = dataset.column_names
+    if column in names:
+        return column, None
+    base, _, key = column.partition(".")
+    if key and base in names:
+        feature = dataset.features[base]
+        fields = (
+            list(feature.keys()) if isinstance(feature, dict) else list(getattr(feature, "languages", []))
+        )
+        if key in fields:
+            return base, key
+        raise TrainingError(f"Column {base!r} has no field {key!r}; its fields are {fields}.")
+    raise TrainingError(
+        f"The data has no column {column!r}; its columns are {names}. Name the right ones with --source_column "
+        "and --target_column (a field of a dict column as `translation.bo`)."
+    )
+
+
+def load_pairs(
+    data: str | os.PathLike,
+    source_column: str = "source",
+    target_column: str = "target",
+    eval_data: str | os.PathLike | None = None,
+    eval_fraction: float = 0.1,
+    seed: int = 42,
+) -> tuple[Any, Any]:
+    """Train and eval `datasets.Dataset`s with exactly two string columns, `source` and `target`.
+
+    The eval split is `eval_data` if given, else a `validation`/`dev`/`valid`/`test` split of `data`, else
+    `eval_fraction` of the rows (at least one) split off with `seed`, else (`eval_fraction=0`) None.
+
+    Example:
+    ```python
+    >>> train, evaluation = load_pairs("pairs.jsonl", "en", "ug")  # doctest: +SKIP
+    >>> train.column_names  # doctest: +SKIP
+    ['source', 'target']
+    ```
+    """
+    import datasets
+
+    loaded = _load_any(data)
+    evaluation = None
+    if isinstance(loaded, datasets.DatasetDict):
+        if "train" not in loaded:
+            raise TrainingError(f"{data} has no 'train' split (splits: {list(loaded)}).")
+        train = loaded["train"]
+        evaluation = next((loaded[name] for name in _EVAL_SPLITS if name in loaded), None)
+    else:
+        train = loaded
+    if eval_data is not None:
+        evaluation = _load_any(eval_data)
+        if isinstance(evaluation, datasets.DatasetDict):
+            name = next((n for n in _EVAL_SPLITS + ("train",) if n in evaluation), None)
+            if name is None:
+                raise TrainingError(f"{eval_data} has none of the splits {_EVAL_SPLITS}.")
+            evaluation = evaluation[name]
+
+    def pairs_only(dataset: Any, where: str) -> Any:
+        if len(dataset) == 0:
+            raise TrainingError(f"{where} has no rows.")
+        keys = [_column_keys(dataset, source_column), _column_keys(dataset, target_column)]
+
+        def select(batch: dict[str, list], indices: list[int]) -> dict[str, list[str]]:
+            out = {}
+            for name, column, (base, key) in zip(
+                ("source", "target"), (source_column, target_column), keys, strict=True
+            ):
+                values = batch[base] if key is None else [row[key] if row else None for row in batch[base]]
+                for index, value in zip(indices, values, strict=True):
+                    if not isinstance(value, str):
+                        raise TrainingError(
+                            f"{where}, row {index}: column {column!r} holds {value!r}, not a string. Drop or fix "
+                            "rows without text."
+                        )
+                out[name] = values
+            return out
+
+        return dataset.map(
+            select, batched=True, with_indices=True, remove_columns=dataset.column_names, desc="Reading pairs"
+        )
+
+    train = pairs_only(train, str(data))
+    if evaluation is not None:
+        evaluation = pairs_only(evaluation, str(eval_data or data))
+    elif eval_fraction > 0:
+        if len(train) < 2:
+            raise TrainingError(
+                f"{data} has {len(train)} row: need at least 2 to split off an evaluation set, or pass --eval_data."
+            )
+        if not 0.0 < eval_fraction < 1.0:
+            raise TrainingError(f"--eval_fraction must be between 0 and 1, got {eval_fraction}.")
+        size = max(1, int(round(eval_fraction * len(train))))
+        split = train.train_test_split(test_size=size, seed=seed, shuffle=True)
+        train, evaluation = split["train"], split["test"]
+    return train, evaluation
+
+
+def _language_id(tokenizer: Any, lang: str | None, role: str, log: Callable[[str], None]) -> str | None:
+    """`lang` when the tokenizer has its token, else None after a warning (the run goes on without the token)."""
+    if not lang:
+        return None
+    from .data import language_token, language_token_id
+
+    try:
+        language_token_id(tokenizer, lang)
+    except ValueError:
+        log(
+            f"warning: the tokenizer has no {language_token(lang)} token, so {role} texts get no language token. "
+            f"Add it when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`) to use one."
+        )
+        return None
+    return lang
+
+
+def _tokenize(
+    dataset: Any, tokenizer: Any, max_length: int, source_lang: str | None, target_lang: str | None
+) -> Any:
+    """`source`/`target` rows -> `input_ids`, `attention_mask`, `labels` with `xlm_swcm.data.tokenize_pairs`."""
+    from .data import tokenize_pairs
+
+    def tokenize(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
+        pairs = zip(batch["source"], batch["target"], strict=True)
+        features = tokenize_pairs(tokenizer, pairs, source_lang, target_lang, max_length)
+        return {key: [f[key] for f in features] for key in ("input_ids", "attention_mask", "labels")}
+
+    return dataset.map(tokenize, batched=True, remove_columns=dataset.column_names, desc="Tokenizing")
+
+
+def build_compute_metrics(tokenizer: Any) -> Callable[[Any], dict[str, float]]:
+    """A `compute_metrics` for `Seq2SeqTrainer(predict_with_generate=True)`: script-aware ROUGE-L (F1, precision,
+    recall) and corpus chrF from `xlm_swcm.metrics`, plus the mean generated length in tokens (`gen_len`).
+
+    Example:
+    ```python
+    >>> trainer = Seq2SeqTrainer(..., compute_metrics=build_compute_metrics(tokenizer))  # doctest: +SKIP
+    >>> trainer.evaluate()["eval_chrf"]  # doctest: +SKIP
+    12.5
+    ```
+    """
+    import evaluate
+
+    from .metrics import METRIC_PATH
+
+    metric = evaluate.load(METRIC_PATH)
+    pad = tokenizer.pad_token_id
+
+    def compute_metrics(eval_prediction: Any) -> dict[str, float]:
+        predictions, labels = eval_prediction.predictions, eval_prediction.label_ids
+        if isinstance(predictions, tuple):
+            predictions = predictions[0]
+        # The evaluation loop pads across batches with -100 (labels and generated ids alike): make it padding.
+        predictions = np.where(predictions < 0, pad, predictions)
+        labels = np.where(labels < 0, pad, labels)
+        decoded = [text.strip() for text in tokenizer.batch_decode(predictions, skip_special_tokens=True)]
+        references = [text.strip() for text in tokenizer.batch_decode(labels, skip_special_tokens=True)]
+        scores = metric.compute(predictions=decoded, references=references)
+        special = np.isin(predictions, tokenizer.all_special_ids)
+        scores["gen_len"] = float(np.mean(np.sum(~special, axis=1)))
+        return {key: float(value) for key, value in scores.items()}
+
+    return compute_metrics
+
+
+def format_eval_table(log_history: Sequence[dict[str, Any]]) -> str:
+    """The evaluations of a run (Trainer `log_history`) as a text table, one row per evaluation.
+
+    Example:
+    ```python
+    >>> print(format_eval_table([{"step": 10, "eval_loss": 3.2, "eval_rougeL": 0.1, "eval_chrf": 9.5}]))
+    step | eval_loss | rougeL | chrF | gen_len
+    -----+-----------+--------+------+--------
+      10 |    3.2000 | 0.1000 | 9.50 |       -
+
+    ```
+    """
+    rows = [entry for entry in log_history if "eval_loss" in entry or "eval_chrf" in entry]
+    columns = [
+        ("step", "step", "{:d}"),
+        ("eval_loss", "eval_loss", "{:.4f}"),
+        ("rougeL", "eval_rougeL", "{:.4f}"),
+    ]
+    columns += [("chrF", "eval_chrf", "{:.2f}"), ("gen_len", "eval_gen_len", "{:.1f}")]
+    cells = [[title for title, _, _ in columns]]
+    cells += [[fmt.format(entry[key]) if key in entry else "-" for _, key, fmt in columns] for entry in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = [" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def check_fsdp_sharing(trainer: Any, config: Any) -> None:
+    """Refuses FSDP layer-wise wrapping of a `weight_sharing="tie"` model, which breaks its parameter sharing.
+
+    In tie mode encoder layer i and the decoder layer built from it hold the SAME tensors; one FSDP unit per layer
+    fails or, worse, silently unties them (docs/distributed.md, "Tie mode and FSDP"). One unit for the whole model
+    (`fsdp_auto_wrap_policy: NO_WRAP`) keeps the ties and is allowed.
+
+    Example:
+    ```python
+    >>> check_fsdp_sharing(trainer, model.config)  # doctest: +SKIP
+    ```
+    """
+    if getattr(config, "weight_sharing", "copy") != "tie" or not getattr(trainer, "is_fsdp_enabled", False):
+        return
+    plugin = getattr(getattr(trainer, "accelerator", None), "state", None)
+    plugin = getattr(plugin, "fsdp_plugin", None)
+    if getattr(plugin, "auto_wrap_policy", None) is None:
+        return
+    raise TrainingError(
+        "This checkpoint uses weight_sharing='tie' (encoder and decoder layers share tensors), and FSDP is set to "
+        "wrap layers separately, which fails or silently unties them. Use a copy-mode checkpoint "
+        "(`xlm-swcm-convert ... --weight-sharing copy`, the default), or set `fsdp_auto_wrap_policy: NO_WRAP`, "
+        "or DeepSpeed ZeRO-2. See docs/distributed.md."
+    )
+
+
+def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: int) -> Any:
+    """The non-blank lines of plain-text `files` as a streamed `datasets.IterableDataset` of `input_ids`, read lazily
+    as training consumes them (a 10 GB file is never held in memory).
+
+    Example:
+    ```python
+    >>> documents = stream_text(["bo.txt"], tokenizer, max_length=256)  # doctest: +SKIP
+    >>> next(iter(documents))["input_ids"][:3]  # doctest: +SKIP
+    [0, 4117, 67]
+    ```
+    """
+    import datasets
+
+    files = [str(name) for name in files]
+    missing = [name for name in files if not Path(name).is_file()]
+    if missing:
+        raise TrainingError(
+            f"Text file(s) {missing} do not exist: give plain-text files, one document a line."
+        )
+    text = datasets.load_dataset("text", data_files=files, split="train", streaming=True)
+    text = text.filter(lambda row: bool(row["text"].strip()))
+    return text.map(
+        lambda batch: {
+            "input_ids": tokenizer(batch["text"], truncation=True, max_length=max_length).input_ids
+        },
+        batched=True,
+        remove_columns=["text"],
+        # int32 ids, as `datasets` stores `input_ids` of tokenized pairs: interleaving needs one type per column
+        features=datasets.Features({"input_ids": datasets.List(datasets.Value("int32"))}),
+    )
+
+
+def train(
+    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
+) -> Seq2SeqTrainer:
+    """Trains `options.model` as `options.objective` says; saves model + tokenizer to `args.output_dir` and returns
+    the `Seq2SeqTrainer` (`trainer.model` is the trained model, `trainer.state.log_history` its losses and scores).
+
+    Example:
+    ```python
+    >>> options = TrainOptions(model="seed", data="pairs.jsonl", objective="denoise+translate", text_files=["bo.txt"])
+    >>> trainer = train(options, TrainingArguments(output_dir="cpt", max_steps=1000))  # doctest: +SKIP
+    ```
+    """
+    from transformers import DataCollatorForSeq2Seq, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from .data import DataCollatorForMixedPretraining, language_token_id, mix_translation_pairs
+
+    output_dir = Path(args.output_dir)
+    resume = args.resume_from_checkpoint
+    if resume == "last":
+        resume = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+        if resume is None:
+            raise TrainingError(f"--resume_from_checkpoint last: {output_dir} holds no checkpoint-* folder.")
+    elif resume is not None and not Path(resume).is_dir():
+        raise TrainingError(
+            f"--resume_from_checkpoint {resume} is not a folder: give a checkpoint-* folder, or `last` for the "
+            "newest one in --output_dir."
+        )
+    elif (
+        resume is None
+        and output_dir.is_dir()
+        and any(output_dir.iterdir())
+        and not options.overwrite_output_dir
+    ):
+        raise TrainingError(
+            f"{output_dir} already exists and is not empty: choose another --output_dir, pass "
+            "--overwrite_output_dir to write into it, or --resume_from_checkpoint last to continue its last checkpoint."
+        )
+    denoise = options.objective == "denoise+translate"
+    if denoise and not options.text_files:
+        raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")
+    if denoise and args.max_steps <= 0:
+        raise TrainingError(
+            "--objective denoise+translate streams --text_files, so an epoch's length is unknown: set --max_steps."
+        )
+    if options.text_files and not denoise:
+        raise TrainingError("--text_files are only read by --objective denoise+translate.")
+    if options.max_length < 3:
+        raise TrainingError(f"--max_length must be >= 3 (<s>, a token, </s>), got {options.max_length}.")
+
+    set_seed(args.seed)
+    model, tokenizer = load_checkpoint(options.model, options.tokenizer)
+    limit = model.config.max_position_embeddings - model.config.position_offset
+    if options.max_length > limit:
+        log(f"--max_length {options.max_length} is more than the model's {limit} positions: using {limit}.")
+    max_length = min(options.max_length, limit)
+    args.generation_max_length = min(args.generation_max_length or max_length, limit)
+
+    evaluating = args.eval_strategy != IntervalStrategy.NO
+    # without evaluation no pairs are held out (a validation split of --data is then read but not used)
+    held_out = (options.eval_data, options.eval_fraction) if evaluating else (None, 0.0)
+    train_pairs, eval_pairs = load_pairs(
+        options.data, options.source_column, options.target_column, *held_out, args.seed
+    )
+    if options.max_train_samples is not None:
+        train_pairs = train_pairs.select(range(min(options.max_train_samples, len(train_pairs))))
+    if options.max_eval_samples is not None and eval_pairs is not None:
+        eval_pairs = eval_pairs.select(range(min(options.max_eval_samples, len(eval_pairs))))
+    source_lang = _language_id(tokenizer, options.source_lang, "source", log)
+    target_lang = _language_id(tokenizer, options.target_lang, "target", log)
+    train_data = _tokenize(train_pairs, tokenizer, max_length, source_lang, target_lang)
+    eval_data = (
+        None if eval_pairs is None else _tokenize(eval_pairs, tokenizer, max_length, source_lang, target_lang)
+    )
+
+    # Saved with the model, so that generate() on the result starts with the language token and stops in time.
+    model.generation_config.max_length = args.generation_max_length
+    model.generation_config.num_beams = args.generation_num_beams or 1
+    if target_lang is not None:
+        model.generation_config.forced_bos_token_id = language_token_id(tokenizer, target_lang)
+
+    if denoise:
+        # Both sides cycle until each has been read once: one pass over the text, the pairs repeated as needed. A
+        # stream gets no sampler from the Trainer: the pairs are shuffled, and a buffer mixes neighbouring lines.
+        train_data = mix_translation_pairs(
+            stream_text(options.text_files, tokenizer, max_length),
+            train_data.shuffle(seed=args.seed),
+            translation_probability=options.translation_probability,
+            seed=args.seed,
+            stopping_strategy="all_exhausted",
+        ).shuffle(seed=args.seed, buffer_size=10_000)
+        collator = DataCollatorForMixedPretraining(
+            tokenizer, model=model, max_length=max_length, seed=args.seed
+        )
+        # Each rank reads the stream, keeps its own examples of every global batch (accelerate's IterableDatasetShard)
+        # and collates them. accelerate's default for a stream, the main process collating every rank's batch and
+        # concatenating them, fails on their different padding.
+        if args.accelerator_config.dispatch_batches is None:
+            args.accelerator_config.dispatch_batches = False
+    else:
+        collator = DataCollatorForSeq2Seq(tokenizer, model=model)
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_data,
+        eval_dataset=eval_data,
+        data_collator=collator,
+        processing_class=tokenizer,
+        compute_metrics=build_compute_metrics(tokenizer)
+        if eval_data is not None and args.predict_with_generate
+        else None,
+    )
+    check_fsdp_sharing(trainer, model.config)
+    main_process = trainer.is_world_process_zero()
+    if main_process:
+        text = f" and the lines of {options.text_files}" if denoise else ""
+        log(
+            f"{options.objective}: {options.model} ({model.num_parameters():,} parameters), {len(train_pairs)} pairs{text}"
+        )
+    result = trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model()  # model, generation config and tokenizer (the processing class) into output_dir
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+    if eval_data is None:
+        return trainer
+
+    last = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)
+    if last is not None and last.get("step") == trainer.state.global_step:
+        # The periodic evaluation already scored the final weights: reuse it rather than generate again.
+        eval_metrics = {
+            key: value for key, value in last.items() if key.startswith("eval_") or key == "epoch"
+        }
+    else:
+        eval_metrics = trainer.evaluate()
+    trainer.log_metrics("eval", eval_metrics)
+    trainer.save_metrics("eval", eval_metrics)
+    if main_process:
+        log("\nevaluations (ROUGE-L F1 and chrF on the generated translations, script-aware):")
+        log(format_eval_table(trainer.state.log_history))
+        log(f"\nsaved the trained model to {output_dir}")
+    return trainer
+
+
+def build_parser(prog: str = "xlm-swcm-train") -> HfArgumentParser:
+    """The `xlm-swcm-train` parser: `TrainOptions` and `TrainingArguments` fields as `--name` (or `--na-me`)."""
+    return HfArgumentParser(
+        (TrainOptions, TrainingArguments),
+        prog=prog,
+        description="Train XLM-SWCM with Seq2SeqTrainer: fine-tuning on pairs, or denoising + translation.",
+    )
+
+
+def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = None) -> int:
+    """Console entry point `xlm-swcm-train` (`python -m xlm_swcm.training`)."""
+    from transformers.utils import logging as hf_logging
+
+    parser = parser or build_parser()
+    bars = hf_logging.is_progress_bar_enabled()
+    try:
+        options, args = parser.parse_args_into_dataclasses(args=argv)
+        # disable_tqdm hides the Trainer's bar; the loading and saving bars are transformers' own
+        if args.disable_tqdm:
+            hf_logging.disable_progress_bar()
+        train(options, args)
+    except (TrainingError, ValueError) as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; continue with --resume_from_checkpoint last.", file=sys.stderr)
+        return 130
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
+    return 0
+
+
+# xlm-swcm-finetune's own spellings -> xlm-swcm-train's; its other options are spelled the same in both.
+_FINETUNE_SPELLINGS = {
+    "-o": ["--output_dir"],
+    "--epochs": ["--num_train_epochs"],
+    "--batch-size": ["--per_device_train_batch_size"],
+    "--eval-batch-size": ["--per_device_eval_batch_size"],
+    "--lr-scheduler": ["--lr_scheduler_type"],
+    "--num-beams": ["--generation_num_beams"],
+    "--gradient-checkpointing": ["--activation_checkpointing"],
+    "--cpu": ["--use_cpu"],
+    "--resume": ["--resume_from_checkpoint", "last"],
+    "--overwrite": ["--overwrite_output_dir"],
+    "--no-progress": ["--disable_tqdm", "true"],
+}
+
+
+def finetune_main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point `xlm-swcm-finetune`: `xlm-swcm-train --objective translate`, which also takes the model
+    and the data as positional arguments and the spellings of `_FINETUNE_SPELLINGS`.
+
+    Example:
+    ```python
+    >>> finetune_main(["seed", "pairs.jsonl", "-o", "ft", "--epochs", "3", "--batch-size", "16"])  # doctest: +SKIP
+    0
+    ```
+    """
+    renamed = []
+    for arg in sys.argv[1:] if argv is None else argv:
+        name, equals, value = arg.partition("=")
+        spelling = _FINETUNE_SPELLINGS.get(name)
+        renamed += [arg] if spelling is None else [*spelling[:-1], spelling[-1] + equals + value]
+    parser = build_parser("xlm-swcm-finetune")
+    for name in ("model", "data"):
+        parser._option_string_actions[f"--{name}"].required = False
+        parser.add_argument(name, help=f"--{name} of xlm-swcm-train")
+    return main(["--objective", "translate", *renamed], parser)
+
+
+if __name__ == "__main__":
+    # Run the package's module, not this __main__ copy: checkpoints pickle `xlm_swcm.training.TrainingArguments`.
+    from xlm_swcm.training import main as package_main
+
+    sys.exit(package_main())
