@@ -209,7 +209,7 @@ class DataCollatorForDenoising(DataCollatorMixin):
 
     Example:
         >>> collator = DataCollatorForDenoising(tokenizer, seed=0, permute_sentences=False)  # doctest: +SKIP
-        >>> ids = tokenizer("Everyone has the right to life, liberty and security of person.")["input_ids"]
+        >>> ids = tokenizer("Everyone has the right to life, liberty and security of person.")["input_ids"]  # doctest: +SKIP
         >>> batch = collator([{"input_ids": ids}])  # doctest: +SKIP
         >>> batch["labels"][0].tolist() == ids  # doctest: +SKIP
         True

@@ -89,6 +89,7 @@ def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     >>> weight, x = torch.randn(1024, 512), torch.randn(1, 512)
     >>> torch.allclose(decoding_linear(x, weight), x @ weight.T, atol=1e-4)
     True
+
     ```
     """
     if (
@@ -137,6 +138,7 @@ class RowBlocks(nn.Module):
     >>> blocks = RowBlocks([nn.Linear(4, 2), nn.Linear(4, 4)])
     >>> blocks.block(slice(2, None)) is blocks.blocks[1]
     True
+
     ```
     """
 
@@ -679,6 +681,7 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
         >>> out = model(input_ids=torch.tensor([[0, 5, 6, 2]]), decoder_input_ids=torch.tensor([[2, 7]]))
         >>> tuple(out.last_hidden_state.shape)
         (1, 2, 32)
+
         ```
         """
         if encoder_outputs is None:
@@ -725,6 +728,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
     >>> out = model(input_ids=torch.tensor([[0, 5, 6, 2]]), labels=torch.tensor([[7, 8, 2]]))
     >>> out.logits.shape[-1], out.loss.ndim
     (99, 0)
+
     ```
     """
 
