@@ -723,3 +723,44 @@ def test_deepspeed_configs():
     accelerate_config = load_config_from_file(str(REPO / "docs" / "accelerate_deepspeed.yaml"))
     assert accelerate_config.distributed_type == "DEEPSPEED"
     assert accelerate_config.deepspeed_config["deepspeed_config_file"] == "docs/deepspeed_zero2.json"
+
+
+def test_train_rows_with_their_own_target_languages(setup, tmp_path):
+    """A `target_lang` column gives each pair its own target-language token; with several languages the saved
+    model is not forced to one; a language the tokenizer lacks is refused before training."""
+    import copy
+
+    from xlm_swcm.training import _tokenize, load_pairs
+
+    model, tokenizer = load_seed(setup), copy.deepcopy(setup.tokenizer)
+    add_language_tokens(tokenizer, model, ["zh"])
+    seed_dir = tmp_path / "seed"
+    model.save_pretrained(seed_dir)
+    tokenizer.save_pretrained(seed_dir)
+    langs = ["ug", "zh", ""] * (len(setup.pairs) // 3)
+    data = tmp_path / "pairs.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"source": en, "target": ug, "target_lang": lang}, ensure_ascii=False) + "\n"
+            for (en, ug), lang in zip(setup.pairs, langs, strict=True)
+        ),
+        encoding="utf-8",
+    )
+    pairs, _ = load_pairs(data, eval_fraction=0)
+    labels = _tokenize(pairs, tokenizer, 32, None, "ug")["labels"]
+    expected = [language_token_id(tokenizer, lang or "ug") for lang in langs]
+    assert [row[0] for row in labels] == expected and len(set(expected)) == 2
+
+    options = TrainOptions(model=str(seed_dir), data=str(data), target_lang="ug", max_length=32)
+
+    def args(name):
+        return TrainingArguments(
+            output_dir=str(tmp_path / name), max_steps=2, eval_strategy="no", use_cpu=True
+        )
+
+    trained = train(options, args("out"), log=lambda _: None).model
+    assert trained.generation_config.forced_bos_token_id is None  # two languages: the model picks the token
+
+    data.write_text(data.read_text(encoding="utf-8").replace('"zh"', '"bo"'), encoding="utf-8")
+    with pytest.raises(TrainingError, match=r"\['bo'\].*--add-language-tokens bo"):
+        train(options, args("out2"), log=lambda _: None)

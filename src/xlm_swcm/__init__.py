@@ -29,7 +29,6 @@ if (_command in _COMMANDS or _command == "-m") and "torch" not in sys.modules:
 try:
     from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
-    from . import conversion  # noqa: F401  (registers the seed builder behind from_encoder)
     from .configuration_xlm_swcm import XLMSWCMConfig
     from .modeling_xlm_swcm import (
         XLMSWCMDecoder,
@@ -49,6 +48,18 @@ except KeyboardInterrupt:
     raise SystemExit(130) from None
 
 __version__ = "0.1.0"
+
+
+def _build_seed(*args, **kwargs):
+    """`XLMSWCMForConditionalGeneration.from_encoder`'s builder: `xlm_swcm.conversion.build_seed`, imported on first
+    use (importing it here would run conversion twice under `python -m xlm_swcm.conversion`)."""
+    from .conversion import build_seed
+
+    return build_seed(*args, **kwargs)
+
+
+# modeling cannot import conversion (it travels alone next to saved weights): the package plugs the builder in.
+XLMSWCMForConditionalGeneration.seed_builder = staticmethod(_build_seed)
 
 AutoConfig.register(XLMSWCMConfig.model_type, XLMSWCMConfig, exist_ok=True)
 AutoModel.register(XLMSWCMConfig, XLMSWCMModel, exist_ok=True)

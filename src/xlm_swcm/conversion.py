@@ -289,10 +289,6 @@ def build_seed(
     return model, conversion_report(model, source, init)
 
 
-# `XLMSWCMForConditionalGeneration.from_encoder` calls this (modeling cannot import conversion: see there).
-XLMSWCMForConditionalGeneration.seed_builder = staticmethod(build_seed)
-
-
 def conversion_report(
     model: XLMSWCMForConditionalGeneration, source: PreTrainedModel | None = None, init: str | None = None
 ) -> dict:
@@ -722,9 +718,17 @@ def has_tokenizer_files(folder: str) -> bool:
     return any(os.path.isfile(os.path.join(folder, name)) for name in TOKENIZER_FILES)
 
 
-def _load_tokenizer(path: str, model_type: str | None, required: bool) -> Any:
-    """The source's tokenizer: a folder / Hub id (AutoTokenizer) or a single tokenizer.json. None when there is
-    none and no option needs one; a refusal when `required`."""
+def load_tokenizer(path: str, model_type: str | None = None, required: bool = True) -> Any:
+    """The one tokenizer loader of the package: a folder / Hub id (AutoTokenizer) or a single XLM-R tokenizer.json.
+    None when there is none and it is not `required`; a `ConversionError` that says what to pass otherwise.
+    `model_type` (of the model the tokenizer belongs to) refuses a bare tokenizer.json for a non-XLM-R model.
+
+    Example:
+
+    ```python
+    >>> tokenizer = load_tokenizer("path/to/xlm-roberta-base")  # doctest: +SKIP
+    ```
+    """
     if is_local(path, "Tokenizer") and os.path.isdir(path) and not has_tokenizer_files(path):
         if required:
             raise ConversionError(
@@ -736,7 +740,7 @@ def _load_tokenizer(path: str, model_type: str | None, required: bool) -> Any:
         if os.path.isfile(path):
             if not path.endswith(".json"):
                 raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json.")
-            if model_type not in ("xlm-roberta", "camembert"):
+            if model_type not in (None, "xlm-roberta", "camembert", "xlm-swcm"):
                 raise ConversionError(
                     f"A bare tokenizer.json is read as an XLM-R (SentencePiece) tokenizer, but the source is "
                     f"{model_type!r}: pass a tokenizer folder (with tokenizer_config.json) instead."
@@ -814,7 +818,7 @@ def convert(
     encoder = load_encoder(source)
     stage(f"loaded {encoder.config.model_type} encoder: {encoder.num_parameters():,} parameters")
     needs_tokenizer = bool(language_tokens or extend_vocab or trim_vocab)
-    tokenizer = _load_tokenizer(
+    tokenizer = load_tokenizer(
         os.fspath(tokenizer_path or source), encoder.config.model_type, required=needs_tokenizer
     )
     if tokenizer is None:

@@ -41,11 +41,32 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import datasets
+import evaluate
 import numpy as np
 import torch
-from transformers import HfArgumentParser, Seq2SeqTrainer, Seq2SeqTrainingArguments
-from transformers.trainer_utils import IntervalStrategy
+from transformers import (
+    AutoConfig,
+    DataCollatorForSeq2Seq,
+    HfArgumentParser,
+    Seq2SeqTrainer,
+    Seq2SeqTrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 from transformers.utils import is_torch_bf16_gpu_available
+from transformers.utils import logging as hf_logging
+
+from .conversion import ConversionError, load_tokenizer
+from .data import (
+    DataCollatorForMixedPretraining,
+    language_token,
+    language_token_id,
+    mix_translation_pairs,
+    tokenize_pairs,
+)
+from .metrics import METRIC_PATH
+from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 
 __all__ = [
     "TrainOptions",
@@ -66,6 +87,7 @@ __all__ = [
 # File suffixes read with the `datasets` packaged builder of that name.
 _DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
 # Split names tried, in order, for evaluation when the data comes with splits and no --eval_data is given.
+ROW_LANGUAGE = "target_lang"  # optional column of the pairs: each row's target language
 _EVAL_SPLITS = ("validation", "dev", "valid", "test")
 
 
@@ -176,10 +198,6 @@ def load_checkpoint(
     'xlm-swcm'
     ```
     """
-    from transformers import AutoConfig, AutoTokenizer
-
-    from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
-
     path = str(path)
     local = Path(path)
     if local.exists():
@@ -210,16 +228,9 @@ def load_checkpoint(
     model = XLMSWCMForConditionalGeneration.from_pretrained(path)
     source = str(tokenizer_path) if tokenizer_path is not None else path
     try:
-        if source.endswith(".json") and Path(source).is_file():
-            from transformers import XLMRobertaTokenizerFast
-
-            tokenizer = XLMRobertaTokenizerFast(tokenizer_file=source)
-        else:
-            tokenizer = AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError, TypeError) as error:
-        raise TrainingError(
-            f"No tokenizer found at {source!r} ({error}): pass --tokenizer (a tokenizer folder or tokenizer.json)."
-        ) from error
+        tokenizer = load_tokenizer(source)
+    except ConversionError as error:
+        raise TrainingError(str(error)) from error
     if len(tokenizer) > model.config.vocab_size:
         raise TrainingError(
             f"The tokenizer has {len(tokenizer)} tokens but the model only {model.config.vocab_size} embedding rows: "
@@ -230,8 +241,6 @@ def load_checkpoint(
 
 def _load_any(spec: str | os.PathLike) -> Any:
     """A `datasets.Dataset` or `DatasetDict` from a data file, a saved dataset folder or a (cached) dataset name."""
-    import datasets
-
     spec = str(spec)
     path = Path(spec)
     try:
@@ -292,7 +301,8 @@ def load_pairs(
     eval_fraction: float = 0.1,
     seed: int = 42,
 ) -> tuple[Any, Any]:
-    """Train and eval `datasets.Dataset`s with exactly two string columns, `source` and `target`.
+    """Train and eval `datasets.Dataset`s with two string columns, `source` and `target`, plus `target_lang` when
+    the data has one (each row's target language, for data with several; empty or null: `--target_lang`).
 
     The eval split is `eval_data` if given, else a `validation`/`dev`/`valid`/`test` split of `data`, else
     `eval_fraction` of the rows (at least one) split off with `seed`, else (`eval_fraction=0`) None.
@@ -304,8 +314,6 @@ def load_pairs(
     ['source', 'target']
     ```
     """
-    import datasets
-
     loaded = _load_any(data)
     evaluation = None
     if isinstance(loaded, datasets.DatasetDict):
@@ -341,6 +349,8 @@ def load_pairs(
                             "rows without text."
                         )
                 out[name] = values
+            if ROW_LANGUAGE in batch:  # optional per-row target language (multilingual data)
+                out[ROW_LANGUAGE] = [lang or None for lang in batch[ROW_LANGUAGE]]
             return out
 
         return dataset.map(
@@ -367,7 +377,6 @@ def _language_id(tokenizer: Any, lang: str | None, role: str, log: Callable[[str
     """`lang` when the tokenizer has its token, else None after a warning (the run goes on without the token)."""
     if not lang:
         return None
-    from .data import language_token, language_token_id
 
     try:
         language_token_id(tokenizer, lang)
@@ -380,15 +389,40 @@ def _language_id(tokenizer: Any, lang: str | None, role: str, log: Callable[[str
     return lang
 
 
+def _row_languages(tokenizer: Any, datasets_: Sequence[Any], default: str | None) -> set[str | None]:
+    """The target languages the rows use (a row without one uses `default`); each must have its token."""
+    used: set[str | None] = set()
+    for dataset in datasets_:
+        if dataset is None:
+            continue
+        rows = dataset[ROW_LANGUAGE] if ROW_LANGUAGE in dataset.column_names else [None]
+        used |= {lang or default for lang in rows}
+    missing = sorted(
+        lang for lang in used if lang is not None and language_token(lang) not in tokenizer.get_vocab()
+    )
+    if missing:
+        raise TrainingError(
+            f"Rows ask for target languages {missing} whose tokens ({', '.join(map(language_token, missing))}) the "
+            "tokenizer lacks: add them when converting (`xlm-swcm-convert ... --add-language-tokens "
+            f"{','.join(missing)}`) or fix the `{ROW_LANGUAGE}` column."
+        )
+    return used
+
+
 def _tokenize(
     dataset: Any, tokenizer: Any, max_length: int, source_lang: str | None, target_lang: str | None
 ) -> Any:
     """`source`/`target` rows -> `input_ids`, `attention_mask`, `labels` with `xlm_swcm.data.tokenize_pairs`."""
-    from .data import tokenize_pairs
 
     def tokenize(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
-        pairs = zip(batch["source"], batch["target"], strict=True)
-        features = tokenize_pairs(tokenizer, pairs, source_lang, target_lang, max_length)
+        pairs = list(zip(batch["source"], batch["target"], strict=True))
+        if ROW_LANGUAGE in batch:  # the rows' own target languages: one tokenize_pairs call per row
+            features = [
+                tokenize_pairs(tokenizer, [pair], source_lang, lang or target_lang, max_length)[0]
+                for pair, lang in zip(pairs, batch[ROW_LANGUAGE], strict=True)
+            ]
+        else:
+            features = tokenize_pairs(tokenizer, pairs, source_lang, target_lang, max_length)
         return {key: [f[key] for f in features] for key in ("input_ids", "attention_mask", "labels")}
 
     return dataset.map(tokenize, batched=True, remove_columns=dataset.column_names, desc="Tokenizing")
@@ -405,10 +439,6 @@ def build_compute_metrics(tokenizer: Any) -> Callable[[Any], dict[str, float]]:
     12.5
     ```
     """
-    import evaluate
-
-    from .metrics import METRIC_PATH
-
     metric = evaluate.load(METRIC_PATH)
     pad = tokenizer.pad_token_id
 
@@ -493,8 +523,6 @@ def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: 
     [0, 4117, 67]
     ```
     """
-    import datasets
-
     files = [str(name) for name in files]
     missing = [name for name in files if not Path(name).is_file()]
     if missing:
@@ -526,11 +554,6 @@ def train(
     >>> trainer = train(options, TrainingArguments(output_dir="cpt", max_steps=1000))  # doctest: +SKIP
     ```
     """
-    from transformers import DataCollatorForSeq2Seq, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
-
-    from .data import DataCollatorForMixedPretraining, language_token_id, mix_translation_pairs
-
     output_dir = Path(args.output_dir)
     resume = args.resume_from_checkpoint
     if resume == "last":
@@ -584,6 +607,7 @@ def train(
         eval_pairs = eval_pairs.select(range(min(options.max_eval_samples, len(eval_pairs))))
     source_lang = _language_id(tokenizer, options.source_lang, "source", log)
     target_lang = _language_id(tokenizer, options.target_lang, "target", log)
+    row_langs = _row_languages(tokenizer, [train_pairs, eval_pairs], target_lang)
     train_data = _tokenize(train_pairs, tokenizer, max_length, source_lang, target_lang)
     eval_data = (
         None if eval_pairs is None else _tokenize(eval_pairs, tokenizer, max_length, source_lang, target_lang)
@@ -592,8 +616,9 @@ def train(
     # Saved with the model, so that generate() on the result starts with the language token and stops in time.
     model.generation_config.max_length = args.generation_max_length
     model.generation_config.num_beams = args.generation_num_beams or 1
-    if target_lang is not None:
-        model.generation_config.forced_bos_token_id = language_token_id(tokenizer, target_lang)
+    if len(row_langs) == 1 and None not in row_langs:
+        model.generation_config.forced_bos_token_id = language_token_id(tokenizer, row_langs.pop())
+    # several target languages: the model generates the language token itself (each label starts with it)
 
     if denoise:
         # Both sides cycle until each has been read once: one pass over the text, the pairs repeated as needed. A
@@ -669,8 +694,6 @@ def build_parser(prog: str = "xlm-swcm-train") -> HfArgumentParser:
 
 def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = None) -> int:
     """Console entry point `xlm-swcm-train` (`python -m xlm_swcm.training`)."""
-    from transformers.utils import logging as hf_logging
-
     parser = parser or build_parser()
     bars = hf_logging.is_progress_bar_enabled()
     try:

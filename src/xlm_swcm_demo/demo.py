@@ -45,7 +45,7 @@ import evaluate
 import torch
 
 from xlm_swcm import vocab
-from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, special_token_ids
+from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, load_tokenizer, special_token_ids
 from xlm_swcm.data import tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
 
@@ -227,9 +227,6 @@ def train(model, tokenizer, rows: list[dict], sentences: list[str], args) -> tup
     from xlm_swcm.training import TrainingArguments, TrainOptions
     from xlm_swcm.training import train as train_model
 
-    languages = sorted({row["target_lang"] for row in rows})
-    if len(languages) > 1:
-        raise DemoError(f"--data has several target languages {languages}: the demo trains one at a time.")
     # the seed, pairs and text xlm-swcm-train reads, and its output, live only while it trains
     with tempfile.TemporaryDirectory(prefix="xlm-swcm-demo-") as folder:
         work = Path(folder)
@@ -238,7 +235,11 @@ def train(model, tokenizer, rows: list[dict], sentences: list[str], args) -> tup
         with open(work / "pairs.jsonl", "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(
-                    json.dumps({"source": row["source"], "target": row["target"]}, ensure_ascii=False) + "\n"
+                    json.dumps(
+                        {"source": row["source"], "target": row["target"], "target_lang": row["target_lang"]},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
                 )
         (work / "text.txt").write_text(
             "".join(" ".join(s.split()) + "\n" for s in sentences), encoding="utf-8"
@@ -249,7 +250,6 @@ def train(model, tokenizer, rows: list[dict], sentences: list[str], args) -> tup
             objective="denoise+translate",
             text_files=[str(work / "text.txt")],
             translation_probability=len(rows) / (len(rows) + len(sentences)),
-            target_lang=languages[0],
             max_length=args.max_length,
         )
         training_args = TrainingArguments(
@@ -386,9 +386,7 @@ def run(args) -> dict:
         encoder = assets.load_e5_small()
     tokenizer_source = args.tokenizer or args.encoder
     if tokenizer_source:
-        from xlm_swcm.conversion import _load_tokenizer
-
-        tokenizer = _load_tokenizer(tokenizer_source, encoder.config.model_type, required=True)
+        tokenizer = load_tokenizer(tokenizer_source, encoder.config.model_type)
     else:
         assets.require("xlmr_tokenizer")
         tokenizer = assets.load_xlmr_tokenizer()
