@@ -29,12 +29,11 @@ from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy
 
 from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
 from xlm_swcm.modeling_xlm_swcm import (
-    XLMSWCMCustomDecoderLayer,
+    XLMSWCMDecoderLayer,
     XLMSWCMEncoderLayer,
-    XLMSWCMNormalDecoderLayer,
 )
 
-LAYER_CLASSES = {XLMSWCMEncoderLayer, XLMSWCMCustomDecoderLayer, XLMSWCMNormalDecoderLayer}
+LAYER_CLASSES = {XLMSWCMEncoderLayer, XLMSWCMDecoderLayer}
 
 
 def shard_layers(model: XLMSWCMForConditionalGeneration, mesh, group_tied: bool = True) -> None:

@@ -373,47 +373,29 @@ class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
         return self.ffn_layer_norm(hidden_states + self.dropout(self.ffn(hidden_states)))
 
 
+# The sublayers of each decoder layer kind, in order; `config.decoder_layer_types` gives each layer's kind.
+DECODER_SUBLAYERS = {
+    # built from encoder layer i: both attentions start from its attention, FFN1 and FFN2 from its feed-forward block
+    "custom": ("self_attn", "ffn1", "cross_attn", "ffn2"),
+    # randomly initialised Transformer decoder layer
+    "normal": ("self_attn", "cross_attn", "ffn"),
+}
+
+
 class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
-    """Base of the two decoder layer kinds: every sublayer is pre-LayerNorm with its own residual,
-    x = x + dropout(sublayer(LN(x)))."""
+    """One decoder layer of kind `layer_type` (`DECODER_SUBLAYERS`): every sublayer is pre-LayerNorm with its own
+    residual, x = x + dropout(sublayer(LN(x))); sublayer `name` has the LayerNorm `name_layer_norm`."""
 
-    def _self_attention(self, hidden_states, attention_mask, cache, **kwargs):
-        output, _ = self.self_attn(
-            self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs
-        )
-        return hidden_states + self.dropout(output)
-
-    def _cross_attention(self, hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs):
-        output, _ = self.cross_attn(
-            self.cross_attn_layer_norm(hidden_states),
-            encoder_attention_mask,
-            key_value_states=encoder_hidden_states,
-            cache=cache,
-            **kwargs,
-        )
-        return hidden_states + self.dropout(output)
-
-    def _feed_forward(self, hidden_states, ffn, layer_norm):
-        return hidden_states + self.dropout(ffn(layer_norm(hidden_states)))
-
-
-class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
-    """Decoder layer built from encoder layer `i`: self-attention -> FFN1 -> cross-attention -> FFN2.
-
-    Self- and cross-attention start from encoder layer i's attention, FFN1 and FFN2 from its feed-forward block.
-    """
-
-    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int, layer_type: str = "normal"):
         super().__init__()
-        eps = config.layer_norm_eps
-        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
-        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.ffn1 = XLMSWCMFeedForward(config)
-        self.ffn1_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.cross_attn = XLMSWCMAttention(config, layer_idx)
-        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.ffn2 = XLMSWCMFeedForward(config)
-        self.ffn2_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
+        self.sublayers = DECODER_SUBLAYERS[layer_type]
+        for name in self.sublayers:  # in order: the modules' creation (and random initialisation) order
+            if name.endswith("attn"):
+                sublayer = XLMSWCMAttention(config, layer_idx, is_causal=name == "self_attn")
+            else:
+                sublayer = XLMSWCMFeedForward(config)
+            self.add_module(name, sublayer)
+            self.add_module(f"{name}_layer_norm", nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps))
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -425,45 +407,22 @@ class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
         cache: EncoderDecoderCache | None = None,
         **kwargs,
     ) -> torch.Tensor:
-        hidden_states = self._self_attention(hidden_states, attention_mask, cache, **kwargs)
-        hidden_states = self._feed_forward(hidden_states, self.ffn1, self.ffn1_layer_norm)
-        hidden_states = self._cross_attention(
-            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
-        )
-        return self._feed_forward(hidden_states, self.ffn2, self.ffn2_layer_norm)
-
-
-class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
-    """Randomly initialised Transformer decoder layer: self-attention -> cross-attention -> FFN."""
-
-    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
-        super().__init__()
-        eps = config.layer_norm_eps
-        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
-        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.cross_attn = XLMSWCMAttention(config, layer_idx)
-        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.ffn = XLMSWCMFeedForward(config)
-        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        attention_mask: torch.Tensor | None,
-        encoder_hidden_states: torch.Tensor,
-        encoder_attention_mask: torch.Tensor | None = None,
-        cache: EncoderDecoderCache | None = None,
-        **kwargs,
-    ) -> torch.Tensor:
-        hidden_states = self._self_attention(hidden_states, attention_mask, cache, **kwargs)
-        hidden_states = self._cross_attention(
-            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
-        )
-        return self._feed_forward(hidden_states, self.ffn, self.ffn_layer_norm)
-
-
-DECODER_LAYER_CLASSES = {"custom": XLMSWCMCustomDecoderLayer, "normal": XLMSWCMNormalDecoderLayer}
+        for name in self.sublayers:
+            normed = getattr(self, f"{name}_layer_norm")(hidden_states)
+            if name == "self_attn":
+                output, _ = self.self_attn(normed, attention_mask, cache=cache, **kwargs)
+            elif name == "cross_attn":
+                output, _ = self.cross_attn(
+                    normed,
+                    encoder_attention_mask,
+                    key_value_states=encoder_hidden_states,
+                    cache=cache,
+                    **kwargs,
+                )
+            else:
+                output = getattr(self, name)(normed)
+            hidden_states = hidden_states + self.dropout(output)
+        return hidden_states
 
 
 class XLMSWCMPreTrainedModel(PreTrainedModel):
@@ -471,8 +430,8 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     config_class = XLMSWCMConfig
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
-    # The decoder adds the layer classes it has: accelerate refuses a class the model lacks (a stack with no normal
-    # layer has no XLMSWCMNormalDecoderLayer), and the base class XLMSWCMDecoderLayer matches nothing there.
+    # The decoder adds its layer class: accelerate refuses a class the model lacks (the encoder alone has no
+    # XLMSWCMDecoderLayer).
     _no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMEncoderLayer"]
     _supports_sdpa = True
     _supports_flash_attn = True
@@ -561,13 +520,10 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         self._tied_weights_keys = decoder_sharing_map(config)
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(
-            DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
+            XLMSWCMDecoderLayer(config, j, kind) for j, kind in enumerate(config.decoder_layer_types)
         )
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self._no_split_modules = [
-            "XLMSWCMEmbeddings",
-            *sorted({type(layer).__name__ for layer in self.layers}),
-        ]
+        self._no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMDecoderLayer"]
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -743,8 +699,8 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         # loss, not the causal-LM loss that the class name would select.
         self.loss_type = "ForMaskedLM"
 
-    # The seed builder, registered by `xlm_swcm.conversion` when the package is imported: this file travels alone
-    # next to saved weights (trust_remote_code), so it never imports the package's other modules.
+    # The seed builder (`xlm_swcm.conversion.build_seed`), plugged in when the package is imported: this file
+    # travels alone next to saved weights (trust_remote_code), so it never imports the package's other modules.
     seed_builder = None
 
     @classmethod
