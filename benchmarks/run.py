@@ -25,7 +25,7 @@ Usage (from the repository root; needs matplotlib for the chart: `pip install ma
     python benchmarks/run.py --quick          # a few minutes: fewer tokens, fewer repeats, small training batch
     python benchmarks/run.py                  # full run, ~15 minutes on 2 cores
     python benchmarks/run.py --sections precision beam   # only some sections (see --help for their names)
-    python benchmarks/run.py --profile        # also writes torch.profiler tables of batch-1 decoding
+    python benchmarks/run.py --profile        # also writes torch.profiler tables of batch-1 decoding (fp32, int8)
     python benchmarks/run.py --tiny           # smoke test of this script: tiny models, about a minute
 
 Results go to `benchmarks/results/` (full) or `benchmarks/results/quick/`: `results.json`, `results.md` (the tables
@@ -1174,6 +1174,9 @@ def main(argv=None):
         b.log("profiling batch-1 decoding")
         for name in ("xlm-swcm", "xlmr2xlmr"):
             profile_decoding(b.models[name], b.ids1, 16, out / f"profile_{name}.txt")
+            int8 = quantize_for_cpu(b.models[name], "int8")
+            profile_decoding(int8, b.ids1, 16, out / f"profile_{name}-int8.txt")
+            del int8
 
     r["machine"]["load_after"] = round(os.getloadavg()[0], 2)
     r["wall_s"] = time.perf_counter() - b.began
