@@ -25,13 +25,16 @@ def run_python(code: str, **env_changes: str | None) -> subprocess.CompletedProc
 # transformers is first imported, then lets the import go on.
 CTRL_C_AT_IMPORT = r"""
 import os, signal, sys
+# as in a terminal: SIGINT unblocked and handled (a child inherits the test process's mask and ignored signals)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.argv = ["xlm-swcm-convert", "--help"]
 
 class CtrlC:
     def find_spec(self, name, path=None, target=None):
         if name == "transformers":
             sys.meta_path.remove(self)
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)  # to this thread, like the terminal's Ctrl-C
         return None
 
 sys.meta_path.insert(0, CtrlC())

@@ -276,11 +276,19 @@ def test_interrupt_during_the_final_rename_is_held_back(tmp_path, monkeypatch, c
 
     def replace_with_ctrl_c(src, dst):
         if Path(dst) == out:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C exactly while OUT is swapped in
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C exactly while OUT is swapped in
         real_replace(src, dst)
 
+    # As in a fresh process: Python's own SIGINT handler, unblocked. A library used earlier in this test process
+    # may have installed a handler from C, which `write_atomically` cannot hold back (it documents that).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     monkeypatch.setattr(conversion.os, "replace", replace_with_ctrl_c)
-    assert main([str(source), str(out), "--overwrite"]) == 0
+    try:
+        assert main([str(source), str(out), "--overwrite"]) == 0
+    finally:
+        if previous is not None:  # None: it came from C and cannot be put back
+            signal.signal(signal.SIGINT, previous)
     assert "completely written" in capsys.readouterr().err
     assert not (out / "keep.txt").exists() and (out / "config.json").exists()
     assert sorted(os.listdir(tmp_path)) == ["out", "src"]  # no temporary or old folder left

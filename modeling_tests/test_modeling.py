@@ -68,8 +68,18 @@ def test_decoder_layout(x, trailing):
     assert types == expected
     assert config.decoder_layers == len(expected)
     model = XLMSWCMModel(config)
-    classes = "".join("C" if "Custom" in type(layer).__name__ else "N" for layer in model.decoder.layers)
-    assert classes == expected
+    custom = ["self_attn", "self_attn_layer_norm", "ffn1", "ffn1_layer_norm"]
+    custom += ["cross_attn", "cross_attn_layer_norm", "ffn2", "ffn2_layer_norm", "dropout"]
+    normal = [
+        "self_attn",
+        "self_attn_layer_norm",
+        "cross_attn",
+        "cross_attn_layer_norm",
+        "ffn",
+        "ffn_layer_norm",
+    ]
+    built = [[name for name, _ in layer.named_children()] for layer in model.decoder.layers]
+    assert built == [custom if kind == "C" else normal + ["dropout"] for kind in expected]
     # custom layers map to encoder layers 0..n-1 in order
     assert [s for s in config.decoder_layer_sources if s is not None] == list(range(n))
 
