@@ -803,8 +803,11 @@ def chart(r: dict, path: Path):
     except ImportError:
         print("matplotlib is not installed (pip install matplotlib): no chart")
         return
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
     rows = ratio_rows(r)
+    if not rows:  # sections without a target (e.g. --sections bandwidth): nothing to chart
+        print("no target was measured in these sections: no chart")
+        return
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
     names = [name for name, _, _ in rows]
     values = [value for _, value, _ in rows]
     goals = [TARGETS[name][0] for name in names]
