@@ -22,4 +22,6 @@ MODULES = sorted(
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS, verbose=False)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} docstring examples of {name} failed (above)"
+    assert result.failed == 0, (
+        f"{result.failed} of {result.attempted} docstring examples of {name} failed (above)"
+    )

@@ -223,7 +223,9 @@ def test_default_recipe_is_the_one_documented(source):
 def test_from_encoder_is_build_seed(source, init):
     from xlm_swcm import XLMSWCMForConditionalGeneration
 
-    built = XLMSWCMForConditionalGeneration.from_encoder(source, insert_every=2, init=init, seed=3).state_dict()
+    built = XLMSWCMForConditionalGeneration.from_encoder(
+        source, insert_every=2, init=init, seed=3
+    ).state_dict()
     expected = seed(source, init, seed=3)[0].state_dict()
     assert built.keys() == expected.keys()
     assert all(torch.equal(built[name], expected[name]) for name in expected)
