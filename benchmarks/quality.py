@@ -34,40 +34,9 @@ except ImportError:  # running from a checkout without `pip install -e .`
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer  # noqa: E402
 
 from xlm_swcm import quantize_for_cpu  # noqa: E402
-from xlm_swcm.vocab import language_token  # noqa: E402
-from xlm_swcm_demo.demo import default_pairs, score, split_pairs  # noqa: E402
+from xlm_swcm_demo.demo import default_pairs, generate_ids, score, split_pairs  # noqa: E402
 
 DTYPES = ("fp32", "int8", "bf16")
-
-
-def generate_ids(
-    model, tokenizer, rows: list[dict], max_length: int, batch_size: int = 16
-) -> list[list[int]]:
-    """Greedy generated ids per row (special tokens kept), decoded as the demo decodes: target-language token
-    forced first, source truncated to `max_length`."""
-    outputs = []
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
-        batch = tokenizer(
-            [r["source"] for r in chunk],
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-        )
-        lang_ids = {tokenizer.convert_tokens_to_ids(language_token(r["target_lang"])) for r in chunk}
-        with torch.inference_mode():
-            ids = model.generate(
-                **batch,
-                max_new_tokens=max_length,
-                num_beams=1,
-                do_sample=False,
-                forced_bos_token_id=lang_ids.pop() if len(lang_ids) == 1 else None,
-            )
-        for row in ids.tolist():  # cut each row at its first EOS (padding after it is not generated text)
-            end = row.index(tokenizer.eos_token_id, 1) + 1 if tokenizer.eos_token_id in row[1:] else len(row)
-            outputs.append(row[:end])
-    return outputs
 
 
 def token_agreement(reference: list[list[int]], other: list[list[int]]) -> float:

@@ -172,8 +172,11 @@ def translation_features(tokenizer, rows: list[dict], max_length: int) -> list[d
     return features
 
 
-def generate(model, tokenizer, rows: list[dict], max_length: int, batch_size: int = 16) -> list[str]:
-    """Greedy translations of `rows`, the target-language token forced as first token."""
+def generate_ids(
+    model, tokenizer, rows: list[dict], max_length: int, batch_size: int = 16
+) -> list[list[int]]:
+    """Greedy generated ids per row (special tokens kept, cut after the first EOS), the target-language token forced
+    as first token where a batch has one target language."""
     model.eval()
     outputs = []
     for start in range(0, len(rows), batch_size):
@@ -191,8 +194,16 @@ def generate(model, tokenizer, rows: list[dict], max_length: int, batch_size: in
             ids = model.generate(
                 **batch, max_new_tokens=max_length, num_beams=1, do_sample=False, forced_bos_token_id=forced
             )
-        outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+        for row in ids.tolist():  # padding after the first EOS is not generated text
+            end = row.index(tokenizer.eos_token_id, 1) + 1 if tokenizer.eos_token_id in row[1:] else len(row)
+            outputs.append(row[:end])
     return outputs
+
+
+def generate(model, tokenizer, rows: list[dict], max_length: int, batch_size: int = 16) -> list[str]:
+    """Greedy translations of `rows` (`generate_ids`, decoded)."""
+    ids = generate_ids(model, tokenizer, rows, max_length, batch_size)
+    return [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 
 def score(predictions: list[str], rows: list[dict]) -> dict:
