@@ -4,10 +4,11 @@
 import copy
 
 import pytest
+import tiny
 import torch
 from torch import nn
 
-from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+from xlm_swcm import XLMSWCMForConditionalGeneration
 
 peft = pytest.importorskip("peft")
 
@@ -20,16 +21,7 @@ LAYOUTS = {
 
 
 def tiny_model(layout: str, seed: int = 0) -> XLMSWCMForConditionalGeneration:
-    torch.manual_seed(seed)
-    config = XLMSWCMConfig(
-        vocab_size=99,
-        hidden_size=32,
-        num_attention_heads=4,
-        intermediate_size=37,
-        max_position_embeddings=64,
-        **LAYOUTS[layout],
-    )
-    return XLMSWCMForConditionalGeneration(config).eval()
+    return tiny.tiny_model(LAYOUTS[layout], seed)
 
 
 def batch() -> dict:

@@ -4,10 +4,11 @@ Speed is measured only by `benchmarks/run.py`, quality on a trained model by `be
 """
 
 import pytest
+import tiny
 import torch
 from torch import nn
 
-from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration, quantize_for_cpu
+from xlm_swcm import XLMSWCMForConditionalGeneration, quantize_for_cpu
 from xlm_swcm.modeling_xlm_swcm import RowBlocks, apply_linear
 
 INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear
@@ -18,16 +19,7 @@ LAYOUTS = {
 
 
 def tiny_model(layout: str = "copy-x3", seed: int = 0) -> XLMSWCMForConditionalGeneration:
-    torch.manual_seed(seed)
-    config = XLMSWCMConfig(
-        vocab_size=99,
-        hidden_size=32,
-        num_attention_heads=4,
-        intermediate_size=37,
-        max_position_embeddings=64,
-        **LAYOUTS[layout],
-    )
-    return XLMSWCMForConditionalGeneration(config).eval()
+    return tiny.tiny_model(LAYOUTS[layout], seed)
 
 
 def source() -> dict:
