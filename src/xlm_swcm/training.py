@@ -377,16 +377,21 @@ def _language_id(tokenizer: Any, lang: str | None, role: str, log: Callable[[str
     """`lang` when the tokenizer has its token, else None after a warning (the run goes on without the token)."""
     if not lang:
         return None
-
-    try:
-        language_token_id(tokenizer, lang)
-    except ValueError:
+    if not _has_language_token(tokenizer, lang):
         log(
             f"warning: the tokenizer has no {language_token(lang)} token, so {role} texts get no language token. "
             f"Add it when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`) to use one."
         )
         return None
     return lang
+
+
+def _has_language_token(tokenizer: Any, lang: str) -> bool:
+    try:
+        language_token_id(tokenizer, lang)
+    except ValueError:
+        return False
+    return True
 
 
 def _row_languages(tokenizer: Any, datasets_: Sequence[Any], default: str | None) -> set[str | None]:
@@ -397,9 +402,7 @@ def _row_languages(tokenizer: Any, datasets_: Sequence[Any], default: str | None
             continue
         rows = dataset[ROW_LANGUAGE] if ROW_LANGUAGE in dataset.column_names else [None]
         used |= {lang or default for lang in rows}
-    missing = sorted(
-        lang for lang in used if lang is not None and language_token(lang) not in tokenizer.get_vocab()
-    )
+    missing = sorted(lang for lang in used if lang is not None and not _has_language_token(tokenizer, lang))
     if missing:
         raise TrainingError(
             f"Rows ask for target languages {missing} whose tokens ({', '.join(map(language_token, missing))}) the "
