@@ -1,39 +1,10 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
 """Turn an XLM-R-family encoder (XLM-R, CINO, RoBERTa, BERT, ...) into an XLM-SWCM seed checkpoint.
 
-The encoder is copied as is (Q, K and V fused into one `qkv` projection). The decoder starts from the encoder:
-custom decoder layer j, built from encoder layer i (`config.decoder_layer_sources[j] == i`), gets
-
-| decoder (layer j)                       | encoder (layer i)                                  |
-|-----------------------------------------|----------------------------------------------------|
-| `self_attn.qkv`, `cross_attn.qkv`       | `attention.self.{query,key,value}` (fused Q, K, V) |
-| `self_attn.o_proj`, `cross_attn.o_proj` | `attention.output.dense`                           |
-| `ffn1.fc1`, `ffn2.fc1`                  | `intermediate.dense`                               |
-| `ffn1.fc2`, `ffn2.fc2`                  | `output.dense`                                     |
-
-(weights and biases). With `weight_sharing="copy"` these are independent copies; with `"tie"` they are the very
-same tensors as the encoder's (stored once, updated once per optimizer step with the summed gradient).
-The decoder's embedding block is always the encoder's (tied); the LM head is tied to the word embeddings, or with
-`tie_word_embeddings=False` starts as a copy of them. The source's pooler and MLM head are not used.
-
-LayerNorms. The encoder is post-LayerNorm (x = LN(x + sublayer(x))), the decoder pre-LayerNorm
-(x = x + sublayer(LN(x))), so no decoder LayerNorm has a twin in the encoder. With `init="paper"` each decoder
-LayerNorm is copied from the encoder LayerNorm whose output the sublayer behind it read in pretraining, so that the
-copied sublayer sees inputs of the same scale and shift as in the encoder:
-
-* `self_attn_layer_norm` and `cross_attn_layer_norm` of layer j <- the LayerNorm just before encoder attention i:
-  `embeddings.LayerNorm` for i = 0, else `layers.{i-1}.ffn_layer_norm` (XLM-R: `layer.{i-1}.output.LayerNorm`);
-* `ffn1_layer_norm` and `ffn2_layer_norm` <- `layers.{i}.attention_layer_norm` (`attention.output.LayerNorm`);
-* the decoder's final `layer_norm` starts at identity (gain 1, bias 0): no encoder LayerNorm plays its role (the
-  encoder's last one feeds an MLM head or a pooling objective, not the tied word embeddings).
-
-Other recipes (`init=`) start the LayerNorms at identity, fold them into the projections, or copy less; the plan of
-every recipe is in `xlm_swcm.initialization`, and `experiments/RESULTS.md` measures them. LayerNorms are copied,
-never tied, in both sharing modes: they are small and the decoder's residual stream is not the encoder's.
-
-Normal layers are random: linear weights normal(0, `initializer_range`), biases 0, LayerNorms at identity (weight 1,
-bias 0), drawn from a generator seeded with `seed` only, so the same seed gives the same normal layers whatever the
-vocabulary, sharing mode or recipe.
+The encoder is copied as is (Q, K and V fused into one `qkv` projection); where each decoder tensor starts is the
+initialisation plan (`xlm_swcm.initialization`), and what starts from what, with the LayerNorm choices and why, is in
+the conversion guide, `conversion/README.md`. `build_seed` builds the model in memory; `convert` is the whole
+`xlm-swcm-convert` command (tokenizer, vocabulary options, verification, atomic write).
 
 Example:
 

@@ -15,7 +15,7 @@ decoder LayerNorm starts at identity; normal layers are always random. The recip
 | recipe      | attention (self, cross) | FFN1, FFN2 | the four pre-LayerNorms                                     |
 |-------------|-------------------------|------------|-------------------------------------------------------------|
 | `paper`     | copied                  | copied     | copied from the encoder LayerNorm whose output the sublayer |
-|             |                         |            | read in pretraining (see `xlm_swcm.conversion`)             |
+|             |                         |            | read in pretraining (see `conversion/README.md`)            |
 | `fresh-ln`  | copied                  | copied     | identity                                                    |
 | `folded-ln` | copied, LN folded in    | copied, LN | identity; the copied LayerNorm's gain g and bias b folded   |
 |             |                         | folded in  | into the projection after it: W' = W diag(g), b' = b + W b  |
