@@ -42,7 +42,7 @@ import datasets
 import numpy as np
 import torch
 import torch.utils.data
-from transformers import BatchEncoding, PreTrainedTokenizerBase
+from transformers import BatchEncoding, DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 from transformers.data.data_collator import DataCollatorMixin
 
 from .vocab import language_token
@@ -381,33 +381,16 @@ class DataCollatorForDenoising(DataCollatorMixin):
         return _ids_to_list(feature["input_ids"], "input_ids")
 
     def _collate(self, inputs: list[list[int]], labels: list[list[int]]) -> BatchEncoding:
-        def padded_length(rows: list[list[int]]) -> int:
-            longest = max(len(r) for r in rows)
-            if self.pad_to_multiple_of:
-                multiple = int(self.pad_to_multiple_of)
-                longest = -(-longest // multiple) * multiple
-            return longest
-
-        left = self.tokenizer.padding_side == "left"
-
-        def pad(rows: list[list[int]], value: int, width: int) -> torch.Tensor:
-            out = torch.full((len(rows), width), value, dtype=torch.long)
-            for r, row in enumerate(rows):
-                if row:
-                    if left:
-                        out[r, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-                    else:
-                        out[r, : len(row)] = torch.tensor(row, dtype=torch.long)
-            return out
-
-        input_width, label_width = padded_length(inputs), padded_length(labels)
-        input_ids = pad(inputs, self._pad_id, input_width)
-        attention_mask = pad([[1] * len(r) for r in inputs], 0, input_width)
-        label_ids = pad(labels, self.label_pad_token_id, label_width)
-        batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": label_ids}
-        if self.model is not None and hasattr(self.model, "prepare_decoder_input_ids_from_labels"):
-            batch["decoder_input_ids"] = self.model.prepare_decoder_input_ids_from_labels(labels=label_ids)
-        return BatchEncoding(batch)
+        """Pads as transformers' seq2seq collator does (`tokenizer.pad`, labels with `label_pad_token_id`, the
+        tokenizer's padding side) and adds the model's `decoder_input_ids`."""
+        pad = DataCollatorForSeq2Seq(
+            self.tokenizer,
+            model=self.model,
+            label_pad_token_id=self.label_pad_token_id,
+            pad_to_multiple_of=self.pad_to_multiple_of,
+        )
+        rows = zip(inputs, labels, strict=True)
+        return pad([{"input_ids": source, "labels": target} for source, target in rows])
 
     def torch_call(self, features: Sequence[Mapping[str, Any]]) -> BatchEncoding:
         """Collate a list of examples into a padded batch (called by ``collator(features)``)."""
