@@ -75,6 +75,25 @@ def test_demo_refuses_to_overwrite(tmp_path):
     assert (tmp_path / "out" / "keep.txt").read_text() == "precious"
 
 
+@pytest.mark.parametrize(
+    ("option", "path"),
+    [("--tokenizer", "out/model"), ("--data", "out/model/pairs.jsonl"), ("--data", "out/results.md")],
+)
+def test_demo_overwrite_never_replaces_an_input(tmp_path, option, path):
+    """--overwrite replaces out/model and the result files: an input among them is refused, and survives."""
+    target = tmp_path / path
+    folder = target if option == "--tokenizer" else target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tokenizer.json").write_text("{}")
+    if option == "--data":
+        target.write_text('{"source": "a", "target": "b"}\n')
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    result = run_demo("--quick", option, path, "--output-dir", "out", "--overwrite", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "would destroy" in result.stderr and path in result.stderr
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
 def test_demo_missing_data_file(tmp_path):
     result = run_demo("--quick", "--data", "nope.jsonl", "--output-dir", "out", cwd=tmp_path)
     assert result.returncode == 2

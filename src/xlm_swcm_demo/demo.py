@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -45,7 +44,15 @@ import evaluate
 import torch
 
 from xlm_swcm import vocab
-from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, load_tokenizer, special_token_ids
+from xlm_swcm.conversion import (
+    ConversionError,
+    build_seed,
+    check_output,
+    load_encoder,
+    load_tokenizer,
+    special_token_ids,
+    write_atomically,
+)
 from xlm_swcm.data import tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
 
@@ -380,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What `run` writes into --output-dir.
+OUTPUTS = ("model", "loss_curve.png", "results.md", "metrics.json")
+
+
 def run(args) -> dict:
     started = time.time()
     output_dir = Path(args.output_dir)
@@ -387,6 +398,10 @@ def run(args) -> dict:
         raise DemoError(
             f"{output_dir} exists and is not empty: choose another --output-dir or pass --overwrite."
         )
+    # What the demo writes (and, with --overwrite, replaces) must not be one of its inputs.
+    inputs = {"--encoder": args.encoder, "--tokenizer": args.tokenizer, "--data": args.data}
+    for written in OUTPUTS:
+        check_output(output_dir / written, inputs)
     torch.manual_seed(args.seed)
 
     print("[1/6] loading encoder, tokenizer and data", flush=True)
@@ -439,13 +454,13 @@ def run(args) -> dict:
     from transformers import AutoModelForSeq2SeqLM
 
     model_dir = output_dir / "model"
-    if model_dir.exists():
-        shutil.rmtree(model_dir)
     model.generation_config.forced_bos_token_id = tokenizer.convert_tokens_to_ids(
         vocab.language_token(TARGET_LANG)
     )
-    model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
+    # Written next to the old model and swapped in when complete: an error or Ctrl-C leaves the old one.
+    write_atomically(
+        model_dir, True, lambda folder: (model.save_pretrained(folder), tokenizer.save_pretrained(folder))
+    )
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
     examples_rows = eval_rows[:6]
     reloaded_predictions = generate(reloaded, tokenizer, examples_rows, args.max_length)
