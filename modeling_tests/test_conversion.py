@@ -564,8 +564,9 @@ def folders(tmp_path_factory):
     make_source("xlmr").save_pretrained(root / "truncated")
     weights = root / "truncated" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    for name in ("existing", "replaced"):
+    for name in ("existing", "replaced"):  # earlier outputs: what --overwrite may replace
         (root / name).mkdir()
+        (root / name / "config.json").write_text('{"model_type": "xlm-swcm"}')
         (root / name / "keep.txt").write_text("earlier output\n")
     return root
 
@@ -629,7 +630,7 @@ def test_cli_refuses_bad_sources(cli, folders, name, message):
 def test_cli_refuses_existing_output(cli, folders):
     code, _, stderr = cli["existing"]
     assert code == 2 and "already exists" in stderr and "--overwrite" in stderr
-    assert os.listdir(folders / "existing") == ["keep.txt"]
+    assert sorted(os.listdir(folders / "existing")) == ["config.json", "keep.txt"]
     assert (folders / "existing" / "keep.txt").read_text() == "earlier output\n"
 
 
@@ -663,8 +664,9 @@ def test_cli_overwrite_verify_and_report(cli, folders):
 @pytest.mark.parametrize("existing", [False, True])
 def test_interrupted_run_leaves_nothing_at_out(folders, tmp_path, monkeypatch, capsys, error, existing):
     out = tmp_path / "seed"
-    if existing:
+    if existing:  # an earlier output, the only kind of folder --overwrite replaces
         out.mkdir()
+        (out / "config.json").write_text('{"model_type": "xlm-swcm"}')
         (out / "keep.txt").write_text("earlier output\n")
     original = XLMSWCMForConditionalGeneration.save_pretrained
 
@@ -681,7 +683,7 @@ def test_interrupted_run_leaves_nothing_at_out(folders, tmp_path, monkeypatch, c
         with pytest.raises(RuntimeError, match="stopped while saving"):
             main(argv)
     if existing:
-        assert os.listdir(out) == ["keep.txt"]
+        assert sorted(os.listdir(out)) == ["config.json", "keep.txt"]
     else:
         assert not out.exists()
     assert os.listdir(tmp_path) == (["seed"] if existing else [])

@@ -71,6 +71,13 @@ def save_encoder(folder: Path, **changes) -> Path:
     return folder
 
 
+def earlier_output(out: Path) -> None:
+    """A folder as an earlier conversion left it (as far as --overwrite looks): config.json of an XLM-SWCM model."""
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"model_type": "xlm-swcm"}))
+    (out / "keep.txt").write_text("earlier output\n")
+
+
 def digest(path: Path) -> dict[str, str]:
     """Content hash of every file below `path` (symlinks not followed)."""
     if not path.exists():
@@ -103,6 +110,9 @@ def runs(tmp_path_factory):
     old_out = root / "old-out"
     old_out.mkdir()
     (old_out / "corpus.txt").write_text("a corpus the user still needs\n")
+    (root / "foreign").mkdir()
+    (root / "foreign" / "notes.txt").write_text("not a checkpoint: a mistyped OUT must not delete it\n")
+    (root / "a-file.txt").write_text("a file, not an output folder\n")
     source = save_encoder(root / "base" / "src")  # for the cases that cannot lose it
     save_encoder(root / "fewer-layers", num_hidden_layers=2)
     save_encoder(root / "narrower-ffn", intermediate_size=48)
@@ -116,6 +126,8 @@ def runs(tmp_path_factory):
         "source-link-in-out": ([f"{r}/holder/enc-link", f"{r}/holder", "--overwrite"], 2, "contains the source"),
         "corpus-in-out": ([s, str(old_out), "--overwrite", "--trim-vocab", f"{old_out}/corpus.txt"], 2,
                           "contains the --trim-vocab"),
+        "overwrite-foreign-folder": ([s, f"{r}/foreign", "--overwrite"], 2, "is not an XLM-SWCM checkpoint"),
+        "overwrite-a-file": ([s, f"{r}/a-file.txt", "--overwrite"], 2, "is a file, not an earlier output folder"),
         "no-tokenizer": ([s, f"{r}/out-tok", "--add-language-tokens", "bo"], 2, "No tokenizer at"),
         "fewer-layers": ([f"{r}/fewer-layers", f"{r}/out-layers"], 2,
                          "hold 4 encoder layers but its config.json declares num_hidden_layers=2"),
@@ -129,7 +141,7 @@ def runs(tmp_path_factory):
         "insert-every-0": ([s, f"{r}/out-x0", "--insert-every", "0"], 2, "--insert-every must be at least 1"),
     }  # fmt: skip
     watched = [root / name for name in ("c-parent", "c-source", "c-inside", "c-link", "base", "holder")]
-    watched += [elsewhere, old_out]
+    watched += [elsewhere, old_out, root / "foreign", root / "a-file.txt"]
     before = {str(p): digest(p) for p in watched}
     # No offline flags: a path mistaken for a Hub id would reach the (unreachable, closed-port) endpoint.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
@@ -154,6 +166,8 @@ CASES = [
     "out-via-symlink",
     "source-link-in-out",
     "corpus-in-out",
+    "overwrite-foreign-folder",
+    "overwrite-a-file",
     "no-tokenizer",
     "fewer-layers",
     "shapes",
@@ -239,8 +253,7 @@ def test_disk_full_is_one_line_and_keeps_the_old_output(tmp_path, monkeypatch, c
 
     source = save_encoder(tmp_path / "src")
     out = tmp_path / "seed"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier output\n")
+    earlier_output(out)
     original = XLMSWCMForConditionalGeneration.save_pretrained
 
     def full_disk(self, folder, *args, **kwargs):
@@ -252,7 +265,10 @@ def test_disk_full_is_one_line_and_keeps_the_old_output(tmp_path, monkeypatch, c
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith(f"xlm-swcm-convert: error: no space left on {out} (needed ~")
     assert " MB)" in err[0]
-    assert os.listdir(out) == ["keep.txt"] and sorted(os.listdir(tmp_path)) == ["seed", "src"]
+    assert sorted(os.listdir(out)) == ["config.json", "keep.txt"] and sorted(os.listdir(tmp_path)) == [
+        "seed",
+        "src",
+    ]
 
 
 def test_interrupt_after_the_output_is_complete_exits_0(tmp_path, monkeypatch, capsys):
@@ -270,8 +286,7 @@ def test_interrupt_after_the_output_is_complete_exits_0(tmp_path, monkeypatch, c
 def test_interrupt_during_the_final_rename_is_held_back(tmp_path, monkeypatch, capsys):
     source = save_encoder(tmp_path / "src")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier output\n")
+    earlier_output(out)
     real_replace = os.replace
 
     def replace_with_ctrl_c(src, dst):

@@ -94,6 +94,15 @@ def test_demo_overwrite_never_replaces_an_input(tmp_path, option, path):
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+def test_demo_overwrite_keeps_a_foreign_model_folder(tmp_path):
+    """out/model that is not an XLM-SWCM checkpoint is refused before any work, and kept."""
+    (tmp_path / "out" / "model").mkdir(parents=True)
+    (tmp_path / "out" / "model" / "notes.txt").write_text("precious")
+    result = run_demo("--quick", "--output-dir", "out", "--overwrite", cwd=tmp_path)
+    assert result.returncode == 2 and "is not an XLM-SWCM checkpoint" in result.stderr, result.stderr
+    assert (tmp_path / "out" / "model" / "notes.txt").read_text() == "precious"
+
+
 def test_demo_missing_data_file(tmp_path):
     result = run_demo("--quick", "--data", "nope.jsonl", "--output-dir", "out", cwd=tmp_path)
     assert result.returncode == 2

@@ -538,8 +538,7 @@ def write_atomically(
     ```
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise ConversionError(f"{out} already exists: choose another output folder or pass --overwrite.")
+    check_overwrite(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     # A sibling of `out`, so the final move is a rename on the same file system (atomic, no copy).
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -772,8 +771,7 @@ def convert(
     # Every check that needs no model comes first, so a refused run costs nothing.
     check_output(out, {"source": source, "--tokenizer": tokenizer_path, "--extend-vocab": extend_vocab,
                        "--trim-vocab": trim_vocab})  # fmt: skip
-    if out.exists() and not overwrite:
-        raise ConversionError(f"{out} already exists: choose another output folder or pass --overwrite.")
+    check_overwrite(out, overwrite)
     check_arguments(
         insert_every=insert_every, new_pieces=new_pieces, keep_top=keep_top, trim_vocab=trim_vocab
     )
@@ -1011,6 +1009,32 @@ def check_output(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | N
                 f"The output folder {out} is inside the source folder {os.fspath(value)}: choose an output folder "
                 "outside it."
             )
+
+
+def check_overwrite(out: Path, overwrite: bool) -> None:
+    """Refuses to replace `out` unless `overwrite` is set and `out` is an empty folder or an earlier XLM-SWCM
+    checkpoint: replacing a folder deletes all it holds, and a mistyped OUT (a project folder, the home folder)
+    must not cost its files."""
+    if not os.path.lexists(out):
+        return
+    if not overwrite:
+        raise ConversionError(f"{out} already exists: choose another output folder or pass --overwrite.")
+    if not out.is_dir():
+        raise ConversionError(
+            f"{out} is a file, not an earlier output folder: --overwrite only replaces an XLM-SWCM checkpoint "
+            "folder; choose another output folder."
+        )
+    entries = sorted(entry.name for entry in out.iterdir())
+    try:
+        model_type = json.loads((out / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        model_type = None
+    if entries and model_type != XLMSWCMConfig.model_type:
+        raise ConversionError(
+            f"{out} is not an XLM-SWCM checkpoint (it holds {len(entries)} entries, e.g. {entries[0]!r}) and "
+            "replacing it would delete them: --overwrite only replaces an earlier output; choose a new folder "
+            f"(e.g. {out / 'seed'}) or move {out} away yourself."
+        )
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -48,6 +48,7 @@ from xlm_swcm.conversion import (
     ConversionError,
     build_seed,
     check_output,
+    check_overwrite,
     load_encoder,
     load_tokenizer,
     special_token_ids,
@@ -402,6 +403,7 @@ def run(args) -> dict:
     inputs = {"--encoder": args.encoder, "--tokenizer": args.tokenizer, "--data": args.data}
     for written in OUTPUTS:
         check_output(output_dir / written, inputs)
+    check_overwrite(output_dir / "model", args.overwrite)  # now, not after training
     torch.manual_seed(args.seed)
 
     print("[1/6] loading encoder, tokenizer and data", flush=True)
