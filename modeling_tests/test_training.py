@@ -9,6 +9,7 @@ on CPU, denoising continued pretraining with DataCollatorForDenoising, and `xlm_
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -620,6 +621,9 @@ def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
         ("no_text_files", "needs --text_files"),
         ("missing_text_file", "do not exist"),
         ("text_files_with_translate", "only read by --objective denoise+translate"),
+        ("output_is_the_model", "is the --model"),
+        ("data_in_output", "contains the --data"),
+        ("text_file_in_output", "contains the --text_files"),
     ],
 )
 def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
@@ -652,11 +656,24 @@ def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
         extra += ["--objective", "denoise+translate", "--text_files", str(text), str(tmp_path / "nope.txt")]
     elif case == "text_files_with_translate":
         extra += ["--text_files", str(text)]
+    elif case == "output_is_the_model":  # --overwrite_output_dir would replace the seed being trained
+        out = shutil.copytree(setup.seed_dir, tmp_path / "seed")
+        model = str(out)
+        extra += ["--overwrite_output_dir"]
+    elif case in ("data_in_output", "text_file_in_output"):
+        out.mkdir()
+        data = write_pairs(out / "train.jsonl", setup.pairs[:4])
+        text = write_text(out / "t.txt", ["a b."])
+        extra += ["--overwrite_output_dir"]
+        if case == "text_file_in_output":
+            data = write_pairs(tmp_path / "elsewhere.jsonl", setup.pairs[:4])
+            extra += ["--objective", "denoise+translate", "--text_files", str(text)]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code = main(["--model", model, "--data", str(data), "--output_dir", str(out), *extra])
     assert code == 2
     assert message in capsys.readouterr().err
-    if case in ("output_exists", "no_checkpoint_to_resume"):
-        assert [p.name for p in out.iterdir()] == ["something.txt"]  # the user's files are left alone
+    # the user's files (the model, the data, an output folder) are left alone
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
 def test_finetune_refuses_tie_mode_with_layerwise_fsdp():

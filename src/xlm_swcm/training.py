@@ -57,7 +57,7 @@ from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 from transformers.utils import is_torch_bf16_gpu_available
 from transformers.utils import logging as hf_logging
 
-from .conversion import ConversionError, load_tokenizer
+from .conversion import ConversionError, check_output, load_tokenizer
 from .data import (
     DataCollatorForMixedPretraining,
     language_token,
@@ -578,6 +578,12 @@ def train(
             f"{output_dir} already exists and is not empty: choose another --output_dir, pass "
             "--overwrite_output_dir to write into it, or --resume_from_checkpoint last to continue its last checkpoint."
         )
+    # The Trainer writes the model into --output_dir and deletes old checkpoint-* folders there: no input may live in it.
+    inputs = [("--model", options.model), ("--tokenizer", options.tokenizer), ("--data", options.data)]
+    inputs += [("--eval_data", options.eval_data)] + [("--text_files", f) for f in options.text_files or []]
+    for name, path in inputs:
+        if isinstance(path, str | os.PathLike):
+            check_output(output_dir, {name: path})
     denoise = options.objective == "denoise+translate"
     if denoise and not options.text_files:
         raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")
