@@ -57,7 +57,7 @@ from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 from transformers.utils import is_torch_bf16_gpu_available
 from transformers.utils import logging as hf_logging
 
-from .conversion import ConversionError, check_output, load_tokenizer
+from .conversion import ConversionError, load_tokenizer
 from .data import (
     DataCollatorForMixedPretraining,
     language_token,
@@ -67,6 +67,7 @@ from .data import (
 )
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
+from .outputs import check_output
 
 __all__ = [
     "TrainOptions",

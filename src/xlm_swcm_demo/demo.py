@@ -44,18 +44,10 @@ import evaluate
 import torch
 
 from xlm_swcm import vocab
-from xlm_swcm.conversion import (
-    ConversionError,
-    build_seed,
-    check_output,
-    check_overwrite,
-    load_encoder,
-    load_tokenizer,
-    special_token_ids,
-    write_atomically,
-)
+from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, load_tokenizer, special_token_ids
 from xlm_swcm.data import tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
+from xlm_swcm.outputs import OutputError, check_output, check_overwrite, write_atomically
 
 from . import assets
 
@@ -496,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.new_pieces = min(args.new_pieces, 200)
     try:
         run(args)
-    except (DemoError, ConversionError, assets.AssetNotAvailableError) as error:
+    except (DemoError, ConversionError, OutputError, assets.AssetNotAvailableError) as error:
         print(f"xlm-swcm-demo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
