@@ -171,12 +171,6 @@ class RougeLScore(NamedTuple):
     fmeasure: float
 
 
-def _lcs_length(first: Sequence[Any], second: Sequence[Any]) -> int:
-    """Length of the longest common subsequence of two token lists (rapidfuzz's LCSseq compares the tokens by
-    their hash, so tokens must be hashable: strings, as every tokenizer returns)."""
-    return int(LCSseq.similarity(first, second))
-
-
 def _tokens(text: str, tokenize_mode: str, tokenizer: TokenizerLike | None) -> list[Any]:
     """Tokens of ``text`` for ROUGE-L: the tokenizer's pieces when one is given, else the ``tokenize`` mode."""
     if not isinstance(text, str):
@@ -238,7 +232,8 @@ def _rouge_l_tokens(prediction_tokens: Sequence[Any], reference_tokens: Sequence
     # Same conventions as rouge_score: empty side scores 0, P = LCS/|prediction|, R = LCS/|reference|.
     if not prediction_tokens or not reference_tokens:
         return RougeLScore(0.0, 0.0, 0.0)
-    lcs = _lcs_length(reference_tokens, prediction_tokens)
+    # rapidfuzz compares tokens by their hash: tokens must be hashable (strings, as every tokenizer returns).
+    lcs = LCSseq.similarity(reference_tokens, prediction_tokens)
     precision = lcs / len(prediction_tokens)
     recall = lcs / len(reference_tokens)
     fmeasure = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
