@@ -45,6 +45,7 @@ import torch.utils.data
 from transformers import BatchEncoding, DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 from transformers.data.data_collator import DataCollatorMixin
 
+from .scripts import SCRIPTS
 from .vocab import language_token
 
 __all__ = [
@@ -59,17 +60,13 @@ __all__ = [
     "tokenize_pairs",
 ]
 
-#: Characters that end a sentence in the scripts we care about. Choices (why each is here):
-#: ``. ! ?`` Latin/Cyrillic, and Kazakh/Uyghur in Arabic script also use the ASCII full stop;
-#: ``。 ! ?`` Chinese full-width stops; ``؟ ۔`` Arabic-script question mark and full stop (Uyghur/Urdu);
-#: ``। ॥`` danda (Indic scripts); ``། ༎`` Tibetan shad and double shad - note the single shad also closes
-#: clauses, so Tibetan "sentences" are clause-sized (pass ``sentence_end_token_ids`` with only ``༎`` for
-#: coarser units); ``᠃ ᠉`` Mongolian full stop and four dots. Commas/semicolons (e.g. Mongolian ``᠂``,
-#: Arabic ``،``, ``؛``) are deliberately NOT sentence ends.
+#: Characters that end a sentence: the ``sentence_ends`` of the scripts of :mod:`xlm_swcm.scripts`, in table
+#: order: ``.!?`` Latin, ``。!?`` Chinese, ``؟۔`` Arabic script, ``।॥`` Indic danda, ``།༎`` Tibetan shad,
+#: ``᠃᠉`` Mongolian full stop. Commas and semicolons (``᠂``, ``،``, ``؛``) never end a sentence.
 #: A plain XLM-R vocabulary has no piece for ``།`` or ``᠃`` (they become ``<unk>``), so with that
 #: vocabulary Tibetan/Mongolian documents are not split (never on ``<unk>``); CINO-style extended vocabularies
 #: or ``tokenizer.add_tokens(["།", "᠃"])`` make them sentence ends automatically.
-SENTENCE_END_CHARS: str = ".!?。!?؟۔।॥།༎᠃᠉"
+SENTENCE_END_CHARS: str = "".join(script.sentence_ends for script in SCRIPTS.values())
 
 # Closing quotes/brackets may follow a full stop inside one piece (e.g. ``。」``, ``.”``, ``?»``).
 _CLOSERS = "\"'"

@@ -38,7 +38,6 @@ import copy
 import json
 import re
 import unicodedata
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -48,6 +47,8 @@ from tokenizers import Tokenizer
 from tokenizers import models as tk_models
 from tokenizers.trainers import UnigramTrainer
 from torch import nn
+
+from .scripts import SCRIPTS, find_script
 
 __all__ = [
     "LANGUAGE_CODES",
@@ -64,47 +65,11 @@ __all__ = [
 #: Languages of the paper; their tokens are ``<bo>``, ``<ug>``, ``<kk>``, ``<mn>``, ``<zh>``.
 LANGUAGE_CODES: tuple[str, ...] = ("bo", "ug", "kk", "mn", "zh")
 
-# Unicode blocks per script (inclusive code point ranges). Characters outside every range count as "Other"
-# when they are letters or marks, and are ignored otherwise (spaces, digits, punctuation: "Common").
+# The scripts script_of names, with their code point ranges (inclusive; xlm_swcm.scripts). Other letters and marks
+# count as "Other"; other characters are ignored (spaces, digits, punctuation: "Common").
 SCRIPT_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
-    "Tibetan": ((0x0F00, 0x0FFF),),
-    "Mongolian": ((0x1800, 0x18AF), (0x11660, 0x1167F)),
-    "Arabic": (
-        (0x0600, 0x06FF),
-        (0x0750, 0x077F),
-        (0x0870, 0x08FF),
-        (0xFB50, 0xFDFF),
-        (0xFE70, 0xFEFF),
-    ),
-    "Han": (
-        (0x2E80, 0x2FDF),
-        (0x3005, 0x3007),
-        (0x3021, 0x3029),
-        (0x3038, 0x303B),
-        (0x3400, 0x4DBF),
-        (0x4E00, 0x9FFF),
-        (0xF900, 0xFAFF),
-        (0x20000, 0x3134F),
-    ),
-    "Cyrillic": ((0x0400, 0x052F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F)),
-    "Latin": (
-        (0x0041, 0x005A),
-        (0x0061, 0x007A),
-        (0x00C0, 0x00D6),
-        (0x00D8, 0x00F6),
-        (0x00F8, 0x024F),
-        (0x1E00, 0x1EFF),
-        (0x2C60, 0x2C7F),
-        (0xA720, 0xA7FF),
-        (0xFF21, 0xFF3A),
-        (0xFF41, 0xFF5A),
-    ),
+    s.name: s.ranges for s in SCRIPTS.values() if s.reported
 }
-_RANGE_TABLE: list[tuple[int, int, str]] = []
-for _script, _ranges in SCRIPT_RANGES.items():
-    _RANGE_TABLE.extend((lo, hi, _script) for lo, hi in _ranges)
-_RANGE_TABLE.sort()
-_RANGE_STARTS: list[int] = [lo for lo, _, _ in _RANGE_TABLE]
 
 COMMON = "Common"
 OTHER = "Other"
@@ -124,12 +89,9 @@ def script_of(char: str) -> str | None:
     >>> script_of("ཀ"), script_of("ᠮ"), script_of("ئ"), script_of("中"), script_of("a"), script_of("7")
     ('Tibetan', 'Mongolian', 'Arabic', 'Han', 'Latin', None)
     """
-    cp = ord(char)
-    i = bisect_right(_RANGE_STARTS, cp) - 1
-    if i >= 0:
-        lo, hi, script = _RANGE_TABLE[i]
-        if lo <= cp <= hi:
-            return script
+    script = find_script(char)
+    if script is not None and script.reported:
+        return script.name
     return OTHER if unicodedata.category(char)[0] in "LM" else None
 
 

@@ -51,6 +51,8 @@ import numpy as np
 import polib
 import torch
 
+from xlm_swcm.scripts import SCRIPTS
+
 if TYPE_CHECKING:  # heavy imports only for type checkers; loaded lazily at call time
     from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
 
@@ -557,21 +559,23 @@ def udhr_samples(langs: Iterable[str] = tuple(UDHR_LANGUAGES)) -> dict[str, str]
 
 
 _SCRIPT_OF = {lang: gf_id.split("_")[1] for lang, gf_id in UDHR_LANGUAGES.items()}
-_CJK_END, _CJK_CLOSE = "。！？!?", "”’」』）)"
+# Characters that end a sentence of raw text, per script of xlm_swcm.scripts, escaped for a regex class.
+_END = {name: re.escape(script.sentence_ends + script.split_ends) for name, script in SCRIPTS.items()}
+_CJK_CLOSE = "”’」』）)"
 _BOUNDARIES = {
     # Tibetan has no separate full stop: the shad (།, ༎ ...) ends sentences and clauses alike, with or
     # without a following space; a plain space inside a clause (e.g. "རྟོགས པར") is not a boundary
-    "Tibt": re.compile(r"(?<=[\u0f0d-\u0f11\u0f14])(?![\u0f0d-\u0f11\u0f14])\s*"),
+    "Tibt": re.compile(rf"(?<=[{_END['Tibetan']}])(?![{_END['Tibetan']}])\s*"),
     # traditional Mongolian full stop ᠃ (and the Manchu ᠉); ᠂ is a comma
-    "Mong": re.compile(r"(?<=[\u1803\u1809])\s*"),
+    "Mong": re.compile(rf"(?<=[{_END['Mongolian']}])\s*"),
     # Arabic script: . ! ? plus Arabic question mark and urdu full stop, followed by space
-    "Arab": re.compile(r"(?<=[.!?\u061f\u06d4])\s+"),
+    "Arab": re.compile(rf"(?<=[{_END['Latin']}{_END['Arabic']}])\s+"),
     # Chinese/Japanese: full-width stops need no following space; keep a closing quote with its sentence
     "Hani": re.compile(
-        rf"(?:(?<=[{_CJK_END}])(?![{_CJK_END}{_CJK_CLOSE}])|(?<=[{_CJK_END}][{_CJK_CLOSE}]))\s*"
+        rf"(?:(?<=[{_END['Han']}])(?![{_END['Han']}{_CJK_CLOSE}])|(?<=[{_END['Han']}][{_CJK_CLOSE}]))\s*"
     ),
     # Latin, Cyrillic and other space-separated scripts
-    "Latn": re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+"),
+    "Latn": re.compile(rf"(?:(?<=[{_END['Latin']}])|(?<=[{_END['Latin']}][\"'”’)]))\s+"),
 }
 _SCRIPT_ALIASES = {"Hans": "Hani", "Hant": "Hani", "Jpan": "Hani", "Cyrl": "Latn", "Grek": "Latn"}
 

@@ -14,13 +14,14 @@ sentence becomes an empty token list and scores 0.0 whatever the model wrote. Th
   ``rouge_score.tokenize`` without stemming (lowercase, non ``[a-z0-9]`` becomes a separator), so English scores
   are identical to ``rouge_score.rouge_scorer.RougeScorer(["rougeL"])``. Unlike rouge_score, letters outside
   ASCII (é, Cyrillic, Greek...) are kept inside words instead of being deleted.
-* Mixed-script text is cut into runs: a token never spans two of the script classes above.
+* Mixed-script text is cut into runs: a token never spans two of the script classes above. The classes come
+  from the project's script table, ``xlm_swcm.scripts.SCRIPTS``.
 
 chrF is the character n-gram F-score of Popović (2015), computed by sacrebleu with its defaults (``CHRF()``: 6
 character orders, beta=2, whitespace removed, case kept); it needs no tokenizer, so it works on every script as is.
 
-This file is an ``evaluate`` metric module: it imports only the standard library, ``evaluate``, ``datasets``,
-``rapidfuzz`` and ``sacrebleu`` (``evaluate.load`` copies the file into its module cache, so it cannot use package-relative imports).
+This file is an ``evaluate`` metric module: ``evaluate.load`` copies it into its module cache, so it imports the
+script table by absolute import from the installed ``xlm_swcm`` package, never package-relative.
 The longest common subsequence comes from rapidfuzz (C++, bit-parallel): a pair of 10,000-character Chinese
 texts takes a tenth of a second instead of a minute and a half in pure Python, with the same numbers.
 
@@ -32,7 +33,6 @@ Example:
     0.8571428571428571
 """
 
-import bisect
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
@@ -41,6 +41,8 @@ import datasets
 import evaluate
 from rapidfuzz.distance import LCSseq
 from sacrebleu.metrics import CHRF
+
+from xlm_swcm.scripts import CJK, OTHER, find_script
 
 _CITATION = """\
 @inproceedings{lin-2004-rouge,
@@ -91,44 +93,6 @@ Examples:
     (1.0, 0.75)
 """
 
-# --------------------------------------------------------------------------------------------------------------
-# Script classes. Only the classes matter for tokenization: Tibetan, Arabic and Mongolian runs become words,
-# CJK characters become one token each, everything else follows the rouge_score rule.
-# --------------------------------------------------------------------------------------------------------------
-_OTHER, _TIBETAN, _ARABIC, _MONGOLIAN, _CJK = "other", "tibetan", "arabic", "mongolian", "cjk"
-
-# (first code point, last code point, class), sorted and non-overlapping so a bisect finds the block.
-_SCRIPT_BLOCKS = sorted(
-    [
-        (0x0600, 0x06FF, _ARABIC),  # Arabic
-        (0x0750, 0x077F, _ARABIC),  # Arabic Supplement
-        (0x0870, 0x089F, _ARABIC),  # Arabic Extended-B
-        (0x08A0, 0x08FF, _ARABIC),  # Arabic Extended-A
-        (0x0F00, 0x0FFF, _TIBETAN),  # Tibetan
-        (0x1100, 0x11FF, _CJK),  # Hangul Jamo
-        (0x1800, 0x18AF, _MONGOLIAN),  # Mongolian
-        (0x2E80, 0x2FDF, _CJK),  # CJK Radicals Supplement, Kangxi Radicals
-        (0x3000, 0x303F, _CJK),  # CJK Symbols and Punctuation (々 〆 〇 are letters/numbers)
-        (0x3040, 0x30FF, _CJK),  # Hiragana, Katakana
-        (0x3100, 0x312F, _CJK),  # Bopomofo
-        (0x3130, 0x318F, _CJK),  # Hangul Compatibility Jamo
-        (0x31A0, 0x31BF, _CJK),  # Bopomofo Extended
-        (0x31F0, 0x31FF, _CJK),  # Katakana Phonetic Extensions
-        (0x3400, 0x4DBF, _CJK),  # CJK Unified Ideographs Extension A
-        (0x4E00, 0x9FFF, _CJK),  # CJK Unified Ideographs
-        (0xA960, 0xA97F, _CJK),  # Hangul Jamo Extended-A
-        (0xAC00, 0xD7FF, _CJK),  # Hangul Syllables, Hangul Jamo Extended-B
-        (0xF900, 0xFAFF, _CJK),  # CJK Compatibility Ideographs
-        (0xFB50, 0xFDFF, _ARABIC),  # Arabic Presentation Forms-A
-        (0xFE70, 0xFEFF, _ARABIC),  # Arabic Presentation Forms-B
-        (0xFF66, 0xFFDC, _CJK),  # Halfwidth Katakana and Hangul
-        (0x11660, 0x1167F, _MONGOLIAN),  # Mongolian Supplement
-        (0x1AFF0, 0x1B16F, _CJK),  # Kana Extended-B, Kana Supplement, Kana Extended-A, Small Kana Extension
-        (0x20000, 0x323AF, _CJK),  # CJK Unified Ideographs Extensions B-H, Compatibility Supplement
-    ]
-)
-_BLOCK_STARTS = [start for start, _, _ in _SCRIPT_BLOCKS]
-
 # Invisible format characters that shape a word from inside (Persian/Uyghur ZWNJ, ZWJ, the Mongolian vowel
 # separator in e.g. "ᠨᠡᠷ᠎ᠡ"): they must not split the word, so they stay inside the token.
 _JOINERS = "\u200c\u200d\u180e"
@@ -142,14 +106,9 @@ TokenizerLike = Any
 
 
 def _script_of(char: str) -> str:
-    """Script class of one character (a binary search over ``_SCRIPT_BLOCKS``)."""
-    code = ord(char)
-    index = bisect.bisect_right(_BLOCK_STARTS, code) - 1
-    if index >= 0:
-        start, end, script = _SCRIPT_BLOCKS[index]
-        if start <= code <= end:
-            return script
-    return _OTHER
+    """ROUGE tokenisation class of one character (``xlm_swcm.scripts``)."""
+    script = find_script(char)
+    return OTHER if script is None else script.rouge
 
 
 def tokenize(text: str) -> list[str]:
@@ -193,7 +152,7 @@ def tokenize(text: str) -> list[str]:
             close()
             continue
         script = _script_of(char)
-        if current and script == current_script and script != _CJK:
+        if current and script == current_script and script != CJK:
             current.append(char)
         else:
             # A new script run, or a CJK character (always its own token).
@@ -210,12 +169,6 @@ class RougeLScore(NamedTuple):
     precision: float
     recall: float
     fmeasure: float
-
-
-def _lcs_length(first: Sequence[Any], second: Sequence[Any]) -> int:
-    """Length of the longest common subsequence of two token lists (rapidfuzz's LCSseq compares the tokens by
-    their hash, so tokens must be hashable: strings, as every tokenizer returns)."""
-    return int(LCSseq.similarity(first, second))
 
 
 def _tokens(text: str, tokenize_mode: str, tokenizer: TokenizerLike | None) -> list[Any]:
@@ -279,7 +232,8 @@ def _rouge_l_tokens(prediction_tokens: Sequence[Any], reference_tokens: Sequence
     # Same conventions as rouge_score: empty side scores 0, P = LCS/|prediction|, R = LCS/|reference|.
     if not prediction_tokens or not reference_tokens:
         return RougeLScore(0.0, 0.0, 0.0)
-    lcs = _lcs_length(reference_tokens, prediction_tokens)
+    # rapidfuzz compares tokens by their hash: tokens must be hashable (strings, as every tokenizer returns).
+    lcs = LCSseq.similarity(reference_tokens, prediction_tokens)
     precision = lcs / len(prediction_tokens)
     recall = lcs / len(reference_tokens)
     fmeasure = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
