@@ -31,9 +31,9 @@ Tiers (`TIERS`): A, the main table, every variant on the masked-LM encoder, 3 se
 `random` on 20% of the training pairs; C, the best recipe with X in {1, 2, 6}; D, the best recipe and `random` on the
 real multilingual-e5-small encoder (a contrastive, not a masked-LM, encoder).
 
-Each run trains a fixed number of steps with AdamW, records the dev loss (token-level cross-entropy over a fixed dev
-set) every `eval_every` steps, and scores greedy translations of the dev set with script-aware chrF and ROUGE-L at
-the end. Runs go to single-threaded worker processes. Every finished run is written to `results.json` at once, keyed
+Each run trains a fixed number of steps with AdamW in the library's `Seq2SeqTrainer` (`train_variant`), records the
+dev loss (token-level cross-entropy over a fixed dev set) every `eval_every` steps, and scores greedy translations of
+the dev set with script-aware chrF and ROUGE-L at the end. Runs go to single-threaded worker processes. Every finished run is written to `results.json` at once, keyed
 by tier, variant and seed with a fingerprint of its settings, and is not run again while the settings agree.
 """
 
@@ -48,6 +48,7 @@ import random
 import re
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -59,11 +60,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is built in memory: n
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+from transformers import PrinterCallback, TrainerCallback, get_linear_schedule_with_warmup  # noqa: E402
 
 from xlm_swcm import vocab  # noqa: E402
 from xlm_swcm.conversion import build_seed, load_encoder, special_token_ids  # noqa: E402
 from xlm_swcm.data import DataCollatorForMixedPretraining  # noqa: E402
 from xlm_swcm.initialization import INIT_RECIPES  # noqa: E402
+from xlm_swcm.training import TrainingArguments, build_trainer  # noqa: E402
 from xlm_swcm_demo import assets, demo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -398,34 +401,54 @@ def dev_loss(model: nn.Module, batches: list) -> float:
     return total / tokens
 
 
-def run_one(variant: str, seed: int, base: dict, tier: TierSettings) -> dict:
-    """Builds `variant`, trains it on the seed's batches and returns its record: the dev loss curve, chrF /
-    ROUGE-L of greedy dev translations after the last step, parameters and CPU seconds."""
-    from transformers import get_linear_schedule_with_warmup
+class DevLossCurve(TrainerCallback):
+    """The dev loss (`dev_loss`) of `model` before training, every `eval_every` steps and after the last step, in
+    `curve`; the dropout masks from `seed`."""
 
+    def __init__(self, model: nn.Module, dev: list, eval_every: int, seed: int):
+        self.model, self.dev, self.eval_every, self.seed = model, dev, eval_every, seed
+        self.curve = [(0, dev_loss(model, dev))]
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        # dropout masks from the seed alone (iterating the DataLoader drew a number from torch's RNG)
+        if state.global_step == 0:
+            torch.manual_seed(self.seed)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % self.eval_every == 0 or state.global_step == state.max_steps:
+            self.curve.append((state.global_step, dev_loss(self.model, self.dev)))
+
+
+def train_variant(model: nn.Module, batches: list, dev: list, tier: TierSettings, seed: int) -> tuple:
+    """Trains `model` on the precomputed `batches`, in order, with the library's `Seq2SeqTrainer`
+    (`xlm_swcm.training.build_trainer`): AdamW with weight decay 0.01 on every parameter, linear warm-up and decay,
+    gradients clipped to norm 1. Returns the dev-loss curve and the per-step training losses."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tier.learning_rate, weight_decay=0.01)
+    scheduler = get_linear_schedule_with_warmup(optimizer, min(tier.warmup_steps, tier.steps), tier.steps)
+    curve = DevLossCurve(model, dev, tier.eval_every, seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        args = TrainingArguments(
+            output_dir=scratch, max_steps=len(batches), seed=seed, use_cpu=True, max_grad_norm=1.0,
+            per_device_train_batch_size=1, train_sampling_strategy="sequential",  # the batches, one a step, in order
+            remove_unused_columns=False, logging_steps=1,  # every step's loss into log_history
+            eval_strategy="no", save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        trainer = build_trainer(model, args, batches, data_collator=lambda items: items[0],
+                                optimizers=(optimizer, scheduler), callbacks=[curve])  # fmt: skip
+        trainer.remove_callback(PrinterCallback)  # no line per step
+        trainer.train()
+    return curve.curve, [round(entry["loss"], 4) for entry in trainer.state.log_history if "loss" in entry]
+
+
+def run_one(variant: str, seed: int, base: dict, tier: TierSettings) -> dict:
+    """Builds `variant`, trains it on the seed's batches (`train_variant`) and returns its record: the dev loss
+    curve, chrF / ROUGE-L of greedy dev translations after the last step, parameters and CPU seconds."""
     # EncoderDecoderModel warns on every forward with labels that its loss changed in v4.12; irrelevant here.
     warnings.filterwarnings("ignore", message="Version v4.12.0 introduces", category=FutureWarning)
     cpu_start, wall_start = time.process_time(), time.time()
     model = build_variant(variant, base["encoder"], base["tokenizer"], seed)
     batches, dev = training_batches(base, tier, seed), dev_batches(base, tier)
-    torch.manual_seed(seed)  # dropout masks
-    parameters = list({id(p): p for p in model.parameters()}.values())
-    optimizer = torch.optim.AdamW(parameters, lr=tier.learning_rate, weight_decay=0.01)
-    scheduler = get_linear_schedule_with_warmup(optimizer, min(tier.warmup_steps, tier.steps), tier.steps)
-    curve, train_losses = [(0, dev_loss(model, dev))], []
-    model.train()
-    for step, batch in enumerate(batches, 1):
-        loss = model(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
-        ).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        train_losses.append(round(loss.item(), 4))
-        if step % tier.eval_every == 0 or step == tier.steps:
-            curve.append((step, dev_loss(model, dev)))
+    curve, train_losses = train_variant(model, batches, dev, tier, seed)
     predictions = demo.generate(
         model, base["tokenizer"], base["dev_rows"], tier.max_length, tier.eval_batch_size
     )

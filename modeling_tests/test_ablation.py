@@ -1,7 +1,8 @@
 """The ablation experiment (`experiments/ablation.py`) and its masked-LM encoder (`experiments/mlm_encoder.py`).
 
-Two parts: the variant builders and the statistics on tiny random encoders (fast: they must build and compute what
-their names promise), and the `--quick` pipeline end to end, every tier, on a quick masked-LM encoder and the real
+Two parts: the variant builders, the statistics and the training on tiny random encoders (fast: they must build and
+compute what their names promise; training through the Trainer must reproduce the hand-written loop that the cached
+runs came from), and the `--quick` pipeline end to end, every tier, on a quick masked-LM encoder and the real
 multilingual-e5-small (checks that every row and number is produced, cached and resumed, not which variant wins).
 """
 
@@ -10,12 +11,19 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel, XLMRobertaConfig, XLMRobertaModel
+from transformers import (
+    BertConfig,
+    BertModel,
+    XLMRobertaConfig,
+    XLMRobertaModel,
+    get_linear_schedule_with_warmup,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -214,6 +222,51 @@ def test_finished_runs_are_not_run_again(monkeypatch):
     assert changed.fingerprint() != tier.fingerprint()  # other settings: the cache does not apply
     with pytest.raises(AssertionError, match="prepare_base must not run"):
         ablation.run_tier(changed, results, save=lambda: None, jobs=1, log=lambda _: None)
+
+
+def _hand_written_loop(model, batches, dev, tier, seed):
+    """The loop experiments/results.json was trained with: the reference `train_variant` must reproduce."""
+    torch.manual_seed(seed)  # dropout masks
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tier.learning_rate, weight_decay=0.01)
+    scheduler = get_linear_schedule_with_warmup(optimizer, min(tier.warmup_steps, tier.steps), tier.steps)
+    curve, losses = [(0, ablation.dev_loss(model, dev))], []
+    model.train()
+    for step, batch in enumerate(batches, 1):
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(round(loss.item(), 4))
+        if step % tier.eval_every == 0 or step == tier.steps:
+            curve.append((step, ablation.dev_loss(model, dev)))
+    return curve, losses
+
+
+@pytest.mark.filterwarnings("ignore:Version v4.12.0 introduces:FutureWarning")
+@pytest.mark.parametrize("variant", ["paper", "warm-start"])  # warm-start: EncoderDecoderModel, LM head tied
+def test_trainer_path_reproduces_the_hand_written_loop_bit_for_bit(encoder, variant):
+    # Dropout is on (p=0.1), so the losses, the dev-loss curve and the weights agree only if the dropout masks do.
+    generator = torch.Generator().manual_seed(1)
+
+    def batch():
+        ids = torch.randint(3, 40, (4, 7), generator=generator)
+        ids[:, 0], ids[:, -1], ids[1, 5:] = 0, 2, 1  # <s> ... </s>, the second row padded
+        labels = torch.randint(3, 40, (4, 5), generator=generator)
+        labels[2, 3:] = -100
+        return {"input_ids": ids, "attention_mask": (ids != 1).long(), "labels": labels}
+
+    batches, dev = [batch() for _ in range(5)], [batch() for _ in range(2)]
+    tier = replace(ablation.TIERS["A"], steps=5, warmup_steps=2, eval_every=2, encoder=None)
+    start, reference, model = (ablation.build_variant(variant, encoder, TOKENIZER, seed=3) for _ in range(3))
+    curve, losses = _hand_written_loop(reference, batches, dev, tier, seed=3)
+    assert ablation.train_variant(model, batches, dev, tier, seed=3) == (curve, losses)
+    assert [step for step, _ in curve] == [0, 2, 4, 5] and len(losses) == 5
+    trained = model.state_dict()
+    for name, weight in reference.state_dict().items():
+        assert torch.equal(trained[name], weight), name
+    assert not all(torch.equal(trained[name], weight) for name, weight in start.state_dict().items())
 
 
 # ---------------------------------------------------------------- end to end, CI-sized

@@ -75,6 +75,7 @@ __all__ = [
     "TrainingError",
     "build_compute_metrics",
     "build_parser",
+    "build_trainer",
     "check_fsdp_sharing",
     "finetune_main",
     "format_eval_table",
@@ -546,6 +547,25 @@ def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: 
     )
 
 
+def build_trainer(
+    model: Any, args: TrainingArguments, train_dataset: Any, **trainer_kwargs: Any
+) -> Seq2SeqTrainer:
+    """The `Seq2SeqTrainer` that `train` runs, for a model and data the caller built (`experiments/ablation.py`):
+    `trainer_kwargs` go to `Seq2SeqTrainer` (`data_collator`, `eval_dataset`, `optimizers`, `callbacks`, ...). Refuses
+    FSDP layer-wise wrapping of a tie-mode model (`check_fsdp_sharing`).
+
+    Example:
+    ```python
+    >>> args = TrainingArguments(output_dir="out", max_steps=100, eval_strategy="no")
+    >>> trainer = build_trainer(model, args, train_data, data_collator=collator)  # doctest: +SKIP
+    >>> trainer.train()  # doctest: +SKIP
+    ```
+    """
+    trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_dataset, **trainer_kwargs)
+    check_fsdp_sharing(trainer, model.config)
+    return trainer
+
+
 def train(
     options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
 ) -> Seq2SeqTrainer:
@@ -650,10 +670,10 @@ def train(
             args.accelerator_config.dispatch_batches = False
     else:
         collator = DataCollatorForSeq2Seq(tokenizer, model=model)
-    trainer = Seq2SeqTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_data,
+    trainer = build_trainer(
+        model,
+        args,
+        train_data,
         eval_dataset=eval_data,
         data_collator=collator,
         processing_class=tokenizer,
@@ -661,7 +681,6 @@ def train(
         if eval_data is not None and args.predict_with_generate
         else None,
     )
-    check_fsdp_sharing(trainer, model.config)
     main_process = trainer.is_world_process_zero()
     if main_process:
         text = f" and the lines of {options.text_files}" if denoise else ""
