@@ -70,7 +70,9 @@ from xlm_swcm.training import TrainingArguments, build_trainer  # noqa: E402
 from xlm_swcm_demo import assets, demo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-MLM_ENCODER = ROOT / "runs" / "mlm-encoder" / "encoder"
+# Relative to the repository root, so that settings and cached results hold in any clone of it.
+MLM_ENCODER_FOLDER = "runs/mlm-encoder/encoder"
+MLM_ENCODER = ROOT / MLM_ENCODER_FOLDER
 MAIN_VARIANTS = ("paper", "fresh-ln", "folded-ln", "ffn-only", "random", "warm-start", "base-a", "base-b")
 BEST = "best"  # stands for tier A's best recipe by chrF (`best_recipe`)
 PAPER = {
@@ -100,9 +102,8 @@ class TierSettings:
     name: str
     variants: tuple[str, ...]
     seeds: tuple[int, ...] = (0, 1, 2)
-    encoder: str | None = str(
-        MLM_ENCODER
-    )  # a BERT-family encoder folder; None: embedded multilingual-e5-small
+    # a BERT-family encoder folder, absolute or relative to the repository root; None: embedded multilingual-e5-small
+    encoder: str | None = MLM_ENCODER_FOLDER
     train_fraction: float = 1.0
     steps: int = 1000
     batch_size: int = 16
@@ -120,9 +121,9 @@ class TierSettings:
     def fingerprint(self) -> str:
         """What a cached run must agree on to be reused (everything but the variant list and seeds)."""
         keep = {k: v for k, v in asdict(self).items() if k not in ("variants", "seeds", "description")}
-        if self.encoder and Path(self.encoder, "mlm_report.json").exists():
+        if self.encoder and Path(ROOT, self.encoder, "mlm_report.json").exists():
             keep["encoder_report"] = hashlib.sha256(
-                Path(self.encoder, "mlm_report.json").read_bytes()
+                Path(ROOT, self.encoder, "mlm_report.json").read_bytes()
             ).hexdigest()
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -182,19 +183,20 @@ def prepare_base(tier: TierSettings) -> dict:
     rows; the monolingual sentences. The vocabulary surgery is done once, on the encoder itself, so every variant
     starts from the very same embedding rows."""
     if tier.encoder:
-        if Path(tier.encoder) == MLM_ENCODER and not MLM_ENCODER.is_dir():  # the default: make it (~20 min)
+        folder = ROOT / tier.encoder  # an absolute path stays as it is
+        if folder == MLM_ENCODER and not MLM_ENCODER.is_dir():  # the default: make it (~20 min)
             import mlm_encoder
 
             mlm_encoder.main(["--cache", str(MLM_ENCODER.parent)])
-        if not Path(tier.encoder).is_dir():
+        if not folder.is_dir():
             raise AblationError(
                 f"Encoder folder {tier.encoder} does not exist: run `python experiments/mlm_encoder.py` first "
                 "(or pass --encoder)."
             )
-        encoder = load_encoder(tier.encoder)
+        encoder = load_encoder(folder)
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(tier.encoder)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
     else:
         assets.require("e5", "xlmr_tokenizer")
         encoder, tokenizer = assets.load_e5_small(), assets.load_xlmr_tokenizer()
@@ -939,10 +941,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Path(args.output_dir)
     path = output / "results.json"
     try:
-        tiers = quick_tiers(args.encoder) if args.quick else {k: replace(v) for k, v in TIERS.items()}
+        tiers = (
+            quick_tiers(args.encoder and os.path.abspath(args.encoder))
+            if args.quick
+            else {k: replace(v) for k, v in TIERS.items()}
+        )
         if args.encoder and not args.quick:
             for name in ("A", "B", "C"):
-                tiers[name].encoder = args.encoder
+                tiers[name].encoder = os.path.abspath(args.encoder)
         names = [t.strip().upper() for t in args.tier.split(",") if t.strip()]
         unknown = [t for t in names if t not in tiers]
         if unknown or not names:
@@ -968,8 +974,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AblationError, ValueError, OSError, KeyError) as error:
         print(f"ablation: error: {error}", file=sys.stderr)
         return 2
-    results["command"] = "python experiments/ablation.py" + (" " + " ".join(argv) if argv else "")
-    encoder_report = Path(tiers["A"].encoder or "", "mlm_report.json")
+    if not args.report_only:  # the command that ran the runs, not the one that only rewrote the report
+        results["command"] = "python experiments/ablation.py" + (" " + " ".join(argv) if argv else "")
+    encoder_report = Path(ROOT, tiers["A"].encoder or "", "mlm_report.json")
     if tiers["A"].encoder and encoder_report.exists():
         report = json.loads(encoder_report.read_text())
         results["mlm_encoder"] = {

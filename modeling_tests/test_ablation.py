@@ -376,3 +376,18 @@ def test_command_line_rejects_bad_input_with_a_clear_message(tmp_path, capsys, a
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1  # one line
     assert not (tmp_path / "out").exists()  # nothing written for a refused run
+
+
+def test_cache_fingerprint_holds_in_any_clone(tmp_path, monkeypatch):
+    """Cached runs are keyed by settings, not by where the repository is checked out; the encoder's report counts."""
+
+    def fingerprint(root: Path, report: str) -> str:
+        (root / ablation.MLM_ENCODER_FOLDER).mkdir(parents=True, exist_ok=True)
+        (root / ablation.MLM_ENCODER_FOLDER / "mlm_report.json").write_text(report)
+        monkeypatch.setattr(ablation, "ROOT", root)
+        return ablation.TIERS["A"].fingerprint()
+
+    here, there = fingerprint(tmp_path / "a", "{}"), fingerprint(tmp_path / "b" / "clone", "{}")
+    assert here == there
+    assert fingerprint(tmp_path / "c", '{"steps": 1}') != here
+    assert replace(ablation.TIERS["A"], steps=999).fingerprint() != fingerprint(tmp_path / "a", "{}")
