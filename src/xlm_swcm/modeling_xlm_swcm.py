@@ -304,10 +304,8 @@ class XLMSWCMAttention(nn.Module):
         batch, length = hidden_states.shape[:2]
         heads = (batch, -1, self.config.num_attention_heads, self.head_dim)
         if key_value_states is None:
-            query, key, value = (
-                apply_linear(self.qkv, hidden_states).view(batch, length, 3, *heads[2:]).unbind(2)
-            )
-            query, key, value = query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2)
+            qkv = apply_linear(self.qkv, hidden_states).view(batch, length, 3, *heads[2:])
+            query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (batch, heads, length, head_dim)
             if cache is not None:
                 self_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
                 key, value = self_cache.update(key, value, self.layer_idx)
@@ -321,8 +319,7 @@ class XLMSWCMAttention(nn.Module):
                 key, value = layer.keys, layer.values
             else:
                 kv = apply_linear(self.qkv, key_value_states, slice(self.hidden_size, None))
-                key, value = kv.reshape(batch, -1, 2, *heads[2:]).unbind(2)
-                key, value = key.transpose(1, 2), value.transpose(1, 2)
+                key, value = kv.reshape(batch, -1, 2, *heads[2:]).permute(2, 0, 3, 1, 4).unbind(0)
                 if cache is not None:
                     key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
                     cache.is_updated[self.layer_idx] = True
