@@ -435,6 +435,8 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
     _can_compile_fullgraph = True
+    # transformers' get/set_input_embeddings find it as `embeddings.word_embeddings` in the encoder and the decoder
+    _input_embed_layer = "word_embeddings"
     # Whether `_tied_weights_keys` is part of the architecture (the decoder's embeddings, tie mode's shared layers)
     # rather than the LM head tying that `tie_word_embeddings` switches.
     _structural_tied_weights = False
@@ -465,12 +467,6 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(XLMSWCMEncoderLayer(config, i) for i in range(config.num_hidden_layers))
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding):
-        self.embeddings.word_embeddings = value
 
     @merge_with_config_defaults
     @capture_outputs
@@ -522,12 +518,6 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self._no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMDecoderLayer"]
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding):
-        self.embeddings.word_embeddings = value
 
     @merge_with_config_defaults
     @capture_outputs
