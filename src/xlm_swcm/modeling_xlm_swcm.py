@@ -423,8 +423,7 @@ class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
 
 
 class XLMSWCMPreTrainedModel(PreTrainedModel):
-    config: XLMSWCMConfig
-    config_class = XLMSWCMConfig
+    config: XLMSWCMConfig  # transformers takes `config_class` from this annotation
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
     # The decoder adds its layer class: accelerate refuses a class the model lacks (the encoder alone has no
