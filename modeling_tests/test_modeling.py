@@ -130,6 +130,56 @@ def test_from_encoder_config_rejects_other_families():
         XLMSWCMConfig.from_encoder_config(GPT2Config())
 
 
+# config.json of the default config (its to_diff_dict() less transformers_version): XLM-R base's defaults, not
+# XLMRobertaConfig's, and no XLMRobertaConfig field that the model does not read.
+SAVED_DEFAULT_CONFIG = {
+    "attention_probs_dropout_prob": 0.1,
+    "bos_token_id": 0,
+    "decoder_layers": 15,
+    "decoder_start_token_id": 2,
+    "eos_token_id": 2,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.1,
+    "hidden_size": 768,
+    "initializer_range": 0.02,
+    "insert_every": 3,
+    "intermediate_size": 3072,
+    "is_encoder_decoder": True,
+    "layer_norm_eps": 1e-05,
+    "max_position_embeddings": 514,
+    "model_type": "xlm-swcm",
+    "num_attention_heads": 12,
+    "num_hidden_layers": 12,
+    "pad_token_id": 1,
+    "position_style": "roberta",
+    "tie_word_embeddings": True,
+    "trailing_normal_layer": False,
+    "type_vocab_size": 1,
+    "use_cache": True,
+    "vocab_size": 250002,
+    "weight_sharing": "copy",
+}
+
+
+def test_saved_config_keeps_its_keys_and_defaults(tmp_path):
+    assert isinstance(XLMSWCMConfig(), XLMRobertaConfig)
+    saved = XLMSWCMConfig().to_diff_dict()
+    assert saved.pop("transformers_version")
+    assert saved == SAVED_DEFAULT_CONFIG
+    assert {"classifier_dropout", "is_decoder", "add_cross_attention"}.isdisjoint(XLMSWCMConfig().to_dict())
+    # a saved config.json, loaded and saved again, is unchanged; an unused field set to a non-default is kept
+    (tmp_path / "config.json").write_text(json.dumps({**SAVED_DEFAULT_CONFIG, "insert_every": 2}))
+    loaded = AutoConfig.from_pretrained(tmp_path)
+    assert type(loaded) is XLMSWCMConfig and loaded.decoder_layers == 17
+    assert {**loaded.to_diff_dict(), "transformers_version": None} == {
+        **SAVED_DEFAULT_CONFIG,
+        "insert_every": 2,
+        "decoder_layers": 17,
+        "transformers_version": None,
+    }
+    assert XLMSWCMConfig(classifier_dropout=0.2).to_diff_dict()["classifier_dropout"] == 0.2
+
+
 # ---------------------------------------------------------------- encoder equivalence
 
 

@@ -7,52 +7,34 @@ package installed: it may import only the standard library, torch and transforme
 
 import copy
 
-from transformers import PretrainedConfig
+from transformers import PretrainedConfig, XLMRobertaConfig
 
 WEIGHT_SHARING_MODES = ("copy", "tie")
 POSITION_STYLES = ("roberta", "bert")
 _LAYOUT_FIELDS = ("num_hidden_layers", "insert_every", "trailing_normal_layer")
+# XLMRobertaConfig fields the model never reads (it has no classification head, and its decoder is its own): saved
+# only when set to something else than their default, so that a saved config holds what the model uses.
+_UNUSED_ENCODER_FIELDS = {"classifier_dropout": None, "is_decoder": False, "add_cross_attention": False}
 
 
-class XLMSWCMConfig(PretrainedConfig):
+class XLMSWCMConfig(XLMRobertaConfig):
     r"""
     Configuration of an XLM-SWCM model: an XLM-R-family encoder and a decoder whose "custom" layers start from the
     encoder's layers, with a randomly initialised "normal" layer inserted after every `insert_every` custom layers
     (Su et al. 2025, "Shared Weights Pretraining for Extremely Low-Resource Languages").
 
-    The encoder arguments have the names and defaults of [`XLMRobertaConfig`] (XLM-R base), so an XLM-R config maps
-    one to one. The decoder has no size arguments of its own: it mirrors the encoder.
+    The encoder arguments are those of [`XLMRobertaConfig`], which documents them, with the defaults of XLM-R base
+    where they differ: `vocab_size=250002`, `max_position_embeddings=514`, `type_vocab_size=1`,
+    `layer_norm_eps=1e-5`. The decoder has no size arguments of its own: it has one custom layer per encoder layer
+    (`num_hidden_layers`) plus the normal layers, mirrors the encoder's sizes, shares its vocabulary and embeddings,
+    and uses `layer_norm_eps` and the dropouts too; `initializer_range` also initialises the normal layers.
+    `tie_word_embeddings` ties the LM head to the word embeddings, independently of `weight_sharing`.
 
     Args:
-        vocab_size (`int`, *optional*, defaults to 250002):
-            Number of tokens of the shared vocabulary (encoder input, decoder input and LM head).
-        hidden_size (`int`, *optional*, defaults to 768):
-            Width of every layer, encoder and decoder.
-        num_hidden_layers (`int`, *optional*, defaults to 12):
-            Number of encoder layers. The decoder has one custom layer per encoder layer plus the normal layers.
-        num_attention_heads (`int`, *optional*, defaults to 12):
-            Attention heads in every attention block. Must divide `hidden_size`.
-        intermediate_size (`int`, *optional*, defaults to 3072):
-            Inner width of every feed-forward block.
-        hidden_act (`str`, *optional*, defaults to `"gelu"`):
-            Activation of the feed-forward blocks (a key of `transformers.activations.ACT2FN`).
-        hidden_dropout_prob (`float`, *optional*, defaults to 0.1):
-            Dropout on embeddings and on every sublayer output before its residual addition.
-        attention_probs_dropout_prob (`float`, *optional*, defaults to 0.1):
-            Dropout on attention probabilities.
-        max_position_embeddings (`int`, *optional*, defaults to 514):
-            Rows of the position embedding table. With `position_style="roberta"` the first `pad_token_id + 1`
-            rows are reserved, so sequences hold at most `max_position_embeddings - pad_token_id - 1` tokens.
-        type_vocab_size (`int`, *optional*, defaults to 1):
-            Rows of the token-type embedding table (XLM-R: 1, BERT: 2). Type 0 is used unless ids are given.
-        initializer_range (`float`, *optional*, defaults to 0.02):
-            Standard deviation of the normal initialisation of randomly initialised weights (normal layers, and
-            everything when the model is built from a config alone).
-        layer_norm_eps (`float`, *optional*, defaults to 1e-5):
-            Epsilon of every LayerNorm (XLM-R: 1e-5, BERT: 1e-12).
         position_style (`str`, *optional*, defaults to `"roberta"`):
             How position ids are made. `"roberta"` (XLM-R, RoBERTa, CINO): non-padding tokens count from
-            `pad_token_id + 1` and padding tokens get `pad_token_id`. `"bert"`: 0, 1, 2, ... for every token.
+            `pad_token_id + 1` and padding tokens get `pad_token_id`, so sequences hold at most
+            `max_position_embeddings - pad_token_id - 1` tokens. `"bert"`: 0, 1, 2, ... for every token.
         insert_every (`int`, *optional*, defaults to 3):
             X in the paper: a normal layer (self-attention -> cross-attention -> FFN, random init) follows every X
             custom layers.
@@ -64,20 +46,9 @@ class XLMSWCMConfig(PretrainedConfig):
             `"copy"`: decoder custom layers own independent parameters (initialised from the encoder by
             `xlm_swcm.conversion.build_seed`). `"tie"`: their attention and feed-forward parameters
             ARE the encoder's (same storage, stored once in the checkpoint, updated once per optimizer step).
-        tie_word_embeddings (`bool`, *optional*, defaults to `True`):
-            Whether the LM head weight is the word embedding matrix. Independent of `weight_sharing`: encoder and
-            decoder always share their embeddings.
-        pad_token_id (`int`, *optional*, defaults to 1):
-            Padding id (`<pad>` in XLM-R).
-        bos_token_id (`int`, *optional*, defaults to 0):
-            Begin-of-sequence id (`<s>` in XLM-R).
-        eos_token_id (`int`, *optional*, defaults to 2):
-            End-of-sequence id (`</s>` in XLM-R).
         decoder_start_token_id (`int`, *optional*, defaults to 2):
             First decoder input token. Must not be `pad_token_id` (with roberta positions it would get a padding
             position).
-        use_cache (`bool`, *optional*, defaults to `True`):
-            Whether the model returns key/value caches for fast decoding.
 
     Example:
 
@@ -94,27 +65,14 @@ class XLMSWCMConfig(PretrainedConfig):
     keys_to_ignore_at_inference = ["cache"]
 
     vocab_size: int = 250002
-    hidden_size: int = 768
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
-    intermediate_size: int = 3072
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float | int = 0.1
-    attention_probs_dropout_prob: float | int = 0.1
     max_position_embeddings: int = 514
     type_vocab_size: int = 1
-    initializer_range: float = 0.02
     layer_norm_eps: float = 1e-5
     position_style: str = "roberta"
     insert_every: int = 3
     trailing_normal_layer: bool = False
     weight_sharing: str = "copy"
-    tie_word_embeddings: bool = True
-    pad_token_id: int | None = 1
-    bos_token_id: int | None = 0
-    eos_token_id: int | list[int] | None = 2
     decoder_start_token_id: int | None = 2
-    use_cache: bool = True
     is_encoder_decoder: bool = True
     # Derived from the layout fields (kept up to date by __setattr__; setting it has no effect): the number of
     # decoder layers. transformers reads it through `get_text_config(decoder=True)` to size key/value caches.
@@ -173,6 +131,9 @@ class XLMSWCMConfig(PretrainedConfig):
     def to_dict(self) -> dict:
         output = super().to_dict()
         output.pop("_decoder_view_layer_types", None)  # a view's bookkeeping, not a setting
+        for key, default in _UNUSED_ENCODER_FIELDS.items():
+            if output.get(key, default) == default:
+                output.pop(key, None)
         return output
 
     def validate_architecture(self):

@@ -21,7 +21,7 @@ from transformers.modeling_outputs import (
     Seq2SeqLMOutput,
     Seq2SeqModelOutput,
 )
-from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel, slice_logits_to_keep
 from transformers.utils import is_torchdynamo_compiling
 from transformers.utils.deprecation import deprecate_kwarg
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
@@ -304,10 +304,8 @@ class XLMSWCMAttention(nn.Module):
         batch, length = hidden_states.shape[:2]
         heads = (batch, -1, self.config.num_attention_heads, self.head_dim)
         if key_value_states is None:
-            query, key, value = (
-                apply_linear(self.qkv, hidden_states).view(batch, length, 3, *heads[2:]).unbind(2)
-            )
-            query, key, value = query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2)
+            qkv = apply_linear(self.qkv, hidden_states).view(batch, length, 3, *heads[2:])
+            query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (batch, heads, length, head_dim)
             if cache is not None:
                 self_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
                 key, value = self_cache.update(key, value, self.layer_idx)
@@ -321,8 +319,7 @@ class XLMSWCMAttention(nn.Module):
                 key, value = layer.keys, layer.values
             else:
                 kv = apply_linear(self.qkv, key_value_states, slice(self.hidden_size, None))
-                key, value = kv.reshape(batch, -1, 2, *heads[2:]).unbind(2)
-                key, value = key.transpose(1, 2), value.transpose(1, 2)
+                key, value = kv.reshape(batch, -1, 2, *heads[2:]).permute(2, 0, 3, 1, 4).unbind(0)
                 if cache is not None:
                     key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
                     cache.is_updated[self.layer_idx] = True
@@ -426,8 +423,7 @@ class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
 
 
 class XLMSWCMPreTrainedModel(PreTrainedModel):
-    config: XLMSWCMConfig
-    config_class = XLMSWCMConfig
+    config: XLMSWCMConfig  # transformers takes `config_class` from this annotation
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
     # The decoder adds its layer class: accelerate refuses a class the model lacks (the encoder alone has no
@@ -438,6 +434,8 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
     _can_compile_fullgraph = True
+    # transformers' get/set_input_embeddings find it as `embeddings.word_embeddings` in the encoder and the decoder
+    _input_embed_layer = "word_embeddings"
     # Whether `_tied_weights_keys` is part of the architecture (the decoder's embeddings, tie mode's shared layers)
     # rather than the LM head tying that `tie_word_embeddings` switches.
     _structural_tied_weights = False
@@ -468,12 +466,6 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(XLMSWCMEncoderLayer(config, i) for i in range(config.num_hidden_layers))
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding):
-        self.embeddings.word_embeddings = value
 
     @merge_with_config_defaults
     @capture_outputs
@@ -525,12 +517,6 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self._no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMDecoderLayer"]
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def set_input_embeddings(self, value: nn.Embedding):
-        self.embeddings.word_embeddings = value
 
     @merge_with_config_defaults
     @capture_outputs
@@ -764,46 +750,35 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
             Target token ids; -100 is ignored by the loss. When no decoder inputs are given they are made from the
             labels with `shift_tokens_right`.
         logits_to_keep (`int` or `torch.Tensor`, *optional*, defaults to 0):
-            Compute logits only for the last `logits_to_keep` positions (0: all). `generate()` sets 1, so the
+            Compute logits only for the last `logits_to_keep` positions (0: all), or for the positions a tensor
+            gives (`transformers.modeling_utils.slice_logits_to_keep`). `generate()` sets 1, so the
             vocabulary-sized LM head runs on one position per step.
         """
         if labels is not None:
             use_cache = False
             if decoder_input_ids is None and decoder_inputs_embeds is None:
                 decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
-        outputs = self.model(
-            input_ids,
-            attention_mask=attention_mask,
-            decoder_input_ids=decoder_input_ids,
-            decoder_attention_mask=decoder_attention_mask,
-            encoder_outputs=encoder_outputs,
-            cache=cache,
-            inputs_embeds=inputs_embeds,
-            decoder_inputs_embeds=decoder_inputs_embeds,
-            use_cache=use_cache,
-            **kwargs,
+        # Seq2SeqLMOutput has the fields of Seq2SeqModelOutput but last_hidden_state, which makes the logits.
+        outputs = dict(
+            self.model(
+                input_ids,
+                attention_mask=attention_mask,
+                decoder_input_ids=decoder_input_ids,
+                decoder_attention_mask=decoder_attention_mask,
+                encoder_outputs=encoder_outputs,
+                cache=cache,
+                inputs_embeds=inputs_embeds,
+                decoder_inputs_embeds=decoder_inputs_embeds,
+                use_cache=use_cache,
+                **kwargs,
+            )
         )
-        hidden_states = outputs.last_hidden_state
-        if isinstance(logits_to_keep, int):
-            hidden_states = hidden_states[:, -logits_to_keep:] if logits_to_keep else hidden_states
-        else:
-            hidden_states = hidden_states[:, logits_to_keep]
+        hidden_states = slice_logits_to_keep(outputs.pop("last_hidden_state"), logits_to_keep)
         logits = apply_linear(self.lm_head, hidden_states)
-
         loss = None
         if labels is not None:
             loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
-        return Seq2SeqLMOutput(
-            loss=loss,
-            logits=logits,
-            cache=outputs.cache,
-            decoder_hidden_states=outputs.decoder_hidden_states,
-            decoder_attentions=outputs.decoder_attentions,
-            cross_attentions=outputs.cross_attentions,
-            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
-            encoder_hidden_states=outputs.encoder_hidden_states,
-            encoder_attentions=outputs.encoder_attentions,
-        )
+        return Seq2SeqLMOutput(loss=loss, logits=logits, **outputs)
 
 
 # The decoder blocks of a custom layer, in the layer's order, and the encoder block each starts from; the projections
