@@ -116,6 +116,7 @@ def runs(tmp_path_factory):
     source = save_encoder(root / "base" / "src")  # for the cases that cannot lose it
     save_encoder(root / "fewer-layers", num_hidden_layers=2)
     save_encoder(root / "narrower-ffn", intermediate_size=48)
+    save_encoder(root / "string-size", hidden_size="32")
     s, r = str(source), str(root)
     cases = {
         "out-is-parent": ([f"{r}/c-parent/src", f"{r}/c-parent", "--overwrite"], 2, "contains the source"),
@@ -133,6 +134,7 @@ def runs(tmp_path_factory):
                          "hold 4 encoder layers but its config.json declares num_hidden_layers=2"),
         "shapes": ([f"{r}/narrower-ffn", f"{r}/out-shapes"], 2,
                    "encoder.layer.0.intermediate.dense.bias has shape (64,) in the weights but (48,) by the config"),
+        "config-field-type": ([f"{r}/string-size", f"{r}/out-type"], 2, "'hidden_size' expected int, got str"),
         "no-such-folder": (["src22", f"{r}/out-nope"], 2, "'src22': no such folder"),
         "no-such-dot-folder": (["./nope", f"{r}/out-nope"], 2, "'./nope': no such folder"),
         "no-such-tokenizer": ([s, f"{r}/out-nope", "--tokenizer", "tok22"], 2, "'tok22': no such folder"),
@@ -171,6 +173,7 @@ CASES = [
     "no-tokenizer",
     "fewer-layers",
     "shapes",
+    "config-field-type",
     "no-such-folder",
     "no-such-dot-folder",
     "no-such-tokenizer",

@@ -621,6 +621,7 @@ def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
         ("no_text_files", "needs --text_files"),
         ("missing_text_file", "do not exist"),
         ("text_files_with_translate", "only read by --objective denoise+translate"),
+        ("config_field_of_wrong_type", "expected int, got str"),
         ("output_is_the_model", "is the --model"),
         ("data_in_output", "contains the --data"),
         ("text_file_in_output", "contains the --text_files"),
@@ -656,6 +657,10 @@ def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
         extra += ["--objective", "denoise+translate", "--text_files", str(text), str(tmp_path / "nope.txt")]
     elif case == "text_files_with_translate":
         extra += ["--text_files", str(text)]
+    elif case == "config_field_of_wrong_type":  # transformers' strict config check, as one line
+        model = str(shutil.copytree(setup.seed_dir, tmp_path / "seed"))
+        config = json.loads((tmp_path / "seed" / "config.json").read_text())
+        (tmp_path / "seed" / "config.json").write_text(json.dumps({**config, "num_attention_heads": "4"}))
     elif case == "output_is_the_model":  # --overwrite_output_dir would replace the seed being trained
         out = shutil.copytree(setup.seed_dir, tmp_path / "seed")
         model = str(out)
@@ -671,7 +676,9 @@ def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code = main(["--model", model, "--data", str(data), "--output_dir", str(out), *extra])
     assert code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if "error:" in line]  # (loading bars may come before)
+    assert len(errors) == 1 and message in errors[0], err
     # the user's files (the model, the data, an output folder) are left alone
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub.errors import StrictDataclassError
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, XLMRobertaTokenizer
 from transformers.utils import logging as hf_logging
 
@@ -368,8 +369,14 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         )
     try:
         config = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError, KeyError) as error:
-        raise ConversionError(f"Cannot read a transformers config from {path!r}: {error}") from error
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        StrictDataclassError,
+    ) as error:  # the last: a field of the wrong type
+        reason = " ".join(str(error).split())  # one line
+        raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
     _check_source(config, repr(path))
     try:
         # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and

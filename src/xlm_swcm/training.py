@@ -45,6 +45,7 @@ import datasets
 import evaluate
 import numpy as np
 import torch
+from huggingface_hub.errors import StrictDataclassError
 from transformers import (
     AutoConfig,
     DataCollatorForSeq2Seq,
@@ -217,9 +218,9 @@ def load_checkpoint(
         raise TrainingError(f"Checkpoint folder {path} does not exist.")
     try:
         config = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, StrictDataclassError) as error:  # the last: a field of the wrong type
         raise TrainingError(
-            f"Could not load a model config from {path!r} ({error}). Give a local checkpoint folder, or a Hub id "
+            f"Could not load a model config from {path!r} ({' '.join(str(error).split())}). Give a local checkpoint folder, or a Hub id "
             "that is already in the local cache when offline."
         ) from error
     if config.model_type != "xlm-swcm":
