@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from xlm_swcm_demo import assets
+from xlm_swcm_demo.demo import main as demo_main
 
 
 def run_demo(*args, cwd):
@@ -79,7 +80,7 @@ def test_demo_refuses_to_overwrite(tmp_path):
     ("option", "path"),
     [("--tokenizer", "out/model"), ("--data", "out/model/pairs.jsonl"), ("--data", "out/results.md")],
 )
-def test_demo_overwrite_never_replaces_an_input(tmp_path, option, path):
+def test_demo_overwrite_never_replaces_an_input(tmp_path, monkeypatch, capsys, option, path):
     """--overwrite replaces out/model and the result files: an input among them is refused, and survives."""
     target = tmp_path / path
     folder = target if option == "--tokenizer" else target.parent
@@ -88,18 +89,20 @@ def test_demo_overwrite_never_replaces_an_input(tmp_path, option, path):
     if option == "--data":
         target.write_text('{"source": "a", "target": "b"}\n')
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    result = run_demo("--quick", option, path, "--output-dir", "out", "--overwrite", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "would destroy" in result.stderr and path in result.stderr
+    monkeypatch.chdir(tmp_path)  # in process: the refusal comes before anything is loaded
+    assert demo_main(["--quick", option, path, "--output-dir", "out", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "would destroy" in err and path in err
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
-def test_demo_overwrite_keeps_a_foreign_model_folder(tmp_path):
+def test_demo_overwrite_keeps_a_foreign_model_folder(tmp_path, monkeypatch, capsys):
     """out/model that is not an XLM-SWCM checkpoint is refused before any work, and kept."""
     (tmp_path / "out" / "model").mkdir(parents=True)
     (tmp_path / "out" / "model" / "notes.txt").write_text("precious")
-    result = run_demo("--quick", "--output-dir", "out", "--overwrite", cwd=tmp_path)
-    assert result.returncode == 2 and "is not an XLM-SWCM checkpoint" in result.stderr, result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert demo_main(["--quick", "--output-dir", "out", "--overwrite"]) == 2
+    assert "is not an XLM-SWCM checkpoint" in capsys.readouterr().err
     assert (tmp_path / "out" / "model" / "notes.txt").read_text() == "precious"
 
 
