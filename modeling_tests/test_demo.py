@@ -67,12 +67,12 @@ def test_quick_demo_model_reloads_with_auto(quick_run):
     assert torch.all(ids < model.config.vocab_size)
 
 
-def test_demo_refuses_to_overwrite(tmp_path):
+def test_demo_refuses_to_overwrite(tmp_path, monkeypatch, capsys):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("precious")
-    result = run_demo("--quick", "--output-dir", "out", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "--overwrite" in result.stderr
+    monkeypatch.chdir(tmp_path)
+    assert demo_main(["--quick", "--output-dir", "out"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
     assert (tmp_path / "out" / "keep.txt").read_text() == "precious"
 
 
@@ -106,10 +106,12 @@ def test_demo_overwrite_keeps_a_foreign_model_folder(tmp_path, monkeypatch, caps
     assert (tmp_path / "out" / "model" / "notes.txt").read_text() == "precious"
 
 
-def test_demo_missing_data_file(tmp_path):
-    result = run_demo("--quick", "--data", "nope.jsonl", "--output-dir", "out", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "nope.jsonl" in result.stderr and "does not exist" in result.stderr
+def test_demo_missing_data_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert demo_main(["--quick", "--data", "nope.jsonl", "--output-dir", "out"]) == 2  # before anything loads
+    err = capsys.readouterr().err
+    assert "nope.jsonl" in err and "does not exist" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_every_option_has_help_and_shows_its_default():

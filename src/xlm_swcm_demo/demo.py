@@ -397,6 +397,9 @@ def run(args) -> dict:
         check_output(output_dir / written, inputs)
     check_overwrite(output_dir / "model", args.overwrite)  # now, not after training
     torch.manual_seed(args.seed)
+    rows = (
+        read_pairs(args.data) if args.data else default_pairs()
+    )  # bad data is refused before the slow loading
 
     print("[1/6] loading encoder, tokenizer and data", flush=True)
     if args.encoder:
@@ -410,7 +413,6 @@ def run(args) -> dict:
     else:
         assets.require("xlmr_tokenizer")
         tokenizer = assets.load_xlmr_tokenizer()
-    rows = read_pairs(args.data) if args.data else default_pairs()
     monolingual = monolingual_sentences()
     if args.quick:
         rows = [r for r in rows if r["group"] in set(sorted({r["group"] for r in rows})[:60])]
