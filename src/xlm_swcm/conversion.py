@@ -369,13 +369,9 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         )
     try:
         config = AutoConfig.from_pretrained(path)
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        StrictDataclassError,
-    ) as error:  # the last: a field of the wrong type
-        reason = " ".join(str(error).split())  # one line
+    # StrictDataclassError: a field of the wrong type; its message spans lines
+    except (OSError, ValueError, KeyError, StrictDataclassError) as error:
+        reason = " ".join(str(error).split())
         raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
     _check_source(config, repr(path))
     try:

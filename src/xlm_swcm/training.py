@@ -89,8 +89,8 @@ __all__ = [
 
 # File suffixes read with the `datasets` packaged builder of that name.
 _DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
-# Split names tried, in order, for evaluation when the data comes with splits and no --eval_data is given.
 ROW_LANGUAGE = "target_lang"  # optional column of the pairs: each row's target language
+# Split names tried, in order, for evaluation when the data comes with splits and no --eval_data is given.
 _EVAL_SPLITS = ("validation", "dev", "valid", "test")
 
 
@@ -218,9 +218,11 @@ def load_checkpoint(
         raise TrainingError(f"Checkpoint folder {path} does not exist.")
     try:
         config = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError, StrictDataclassError) as error:  # the last: a field of the wrong type
+    # StrictDataclassError: a field of the wrong type; its message spans lines
+    except (OSError, ValueError, StrictDataclassError) as error:
+        reason = " ".join(str(error).split())
         raise TrainingError(
-            f"Could not load a model config from {path!r} ({' '.join(str(error).split())}). Give a local checkpoint folder, or a Hub id "
+            f"Could not load a model config from {path!r} ({reason}). Give a local checkpoint folder, or a Hub id "
             "that is already in the local cache when offline."
         ) from error
     if config.model_type != "xlm-swcm":

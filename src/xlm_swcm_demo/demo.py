@@ -397,9 +397,8 @@ def run(args) -> dict:
         check_output(output_dir / written, inputs)
     check_overwrite(output_dir / "model", args.overwrite)  # now, not after training
     torch.manual_seed(args.seed)
-    rows = (
-        read_pairs(args.data) if args.data else default_pairs()
-    )  # bad data is refused before the slow loading
+    # bad data is refused before the slow loading
+    rows = read_pairs(args.data) if args.data else default_pairs()
 
     print("[1/6] loading encoder, tokenizer and data", flush=True)
     if args.encoder:
