@@ -62,18 +62,25 @@ try:
 except ImportError:  # only used on XPU devices
     is_ipex_available = None
 
-try:
-    from ..test_modeling_common import floats_tensor, ids_tensor
-except ImportError:  # circular: test_modeling_common imports this file before defining them; resolve at call time
-    def floats_tensor(*args, **kwargs):
-        from ..test_modeling_common import floats_tensor
+# `floats_tensor`, `ids_tensor`: from the installed version's test_modeling_common (../installed.py), at call time,
+# since that module imports this one before it defines them.
+def floats_tensor(*args, **kwargs):
+    from .. import installed
 
-        return floats_tensor(*args, **kwargs)
+    return installed.load("test_modeling_common").floats_tensor(*args, **kwargs)
 
-    def ids_tensor(*args, **kwargs):
-        from ..test_modeling_common import ids_tensor
 
-        return ids_tensor(*args, **kwargs)
+def ids_tensor(*args, **kwargs):
+    from .. import installed
+
+    return installed.load("test_modeling_common").ids_tensor(*args, **kwargs)
+
+
+# `_is_stateful` (models whose cache cannot be cropped) left the model classes in 5.25; read it where it exists.
+def is_stateful(model_class) -> bool:
+    return getattr(model_class, "_is_stateful", False)
+
+
 try:
     from .test_framework_agnostic import GenerationIntegrationTestsMixin
 except ImportError:  # tests/generation/test_framework_agnostic.py is not vendored (Hub integration tests only)
@@ -1004,7 +1011,7 @@ class GenerationTesterMixin:
     @pytest.mark.generate
     def test_contrastive_generate(self):
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support contrastive search generation")
 
             # won't fix: FSMT and Reformer have a different cache variable type (and format).
@@ -1033,7 +1040,7 @@ class GenerationTesterMixin:
     @pytest.mark.generate
     def test_contrastive_generate_dict_outputs_use_cache(self):
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support contrastive search generation")
 
             # won't fix: FSMT and Reformer have a different cache variable type (and format).
@@ -1072,7 +1079,7 @@ class GenerationTesterMixin:
     def test_contrastive_generate_low_memory(self):
         # Check that choosing 'low_memory' does not change the model output
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support contrastive search generation")
 
             if any(model_name in model_class.__name__.lower() for model_name in ["fsmt", "reformer", "speech2text"]):
@@ -1122,7 +1129,7 @@ class GenerationTesterMixin:
         # - assisted_decoding does not support `batch_size > 1`
 
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support assisted generation")
             if any(model_name in model_class.__name__.lower() for model_name in ["fsmt", "reformer"]):
                 self.skipTest(reason="Won't fix: old model with different cache format")
@@ -1196,7 +1203,7 @@ class GenerationTesterMixin:
         # This test is mostly a copy of test_assisted_decoding_matches_greedy_search
 
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support assisted generation")
             if any(model_name in model_class.__name__.lower() for model_name in ["fsmt", "reformer"]):
                 self.skipTest(reason="Won't fix: old model with different cache format")
@@ -1259,7 +1266,7 @@ class GenerationTesterMixin:
     def test_dola_decoding_sample(self):
         # TODO (joao): investigate skips, try to reduce incompatibilities
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support DoLa decoding")
 
             if any(model_name in model_class.__name__.lower() for model_name in ["reformer"]):
@@ -1311,7 +1318,7 @@ class GenerationTesterMixin:
         # match sample for the same seed, as the forward pass does not return the exact same logits (due to matmul with
         # different shapes, see https://github.com/huggingface/transformers/issues/25420#issuecomment-1775317535).
         for model_class in self.all_generative_model_classes:
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support assisted generation")
             if any(model_name in model_class.__name__.lower() for model_name in ["fsmt", "reformer"]):
                 self.skipTest(reason="Won't fix: old model with different cache format")
@@ -2074,7 +2081,7 @@ class GenerationTesterMixin:
         for model_class in self.all_generative_model_classes:
             if "logits_to_keep" not in set(inspect.signature(model_class.forward).parameters.keys()):
                 self.skipTest(reason="This model does not support `logits_to_keep` argument.")
-            if model_class._is_stateful:
+            if is_stateful(model_class):
                 self.skipTest(reason="Stateful models don't support assisted generation")
 
             config, inputs_dict = self.prepare_config_and_inputs_for_generate(batch_size=1)

@@ -126,16 +126,13 @@ from transformers.utils import (
 )
 from transformers.utils.output_capturing import CompileableContextVar, OutputRecorder
 
-# xlm-swcm local edit (imports only): the 5.24.0 sdist ships neither tests/exporters/ nor tests/generation/ (see
-# README.md). Without them ModelTesterMixin has no export tests, and GenerationTesterMixin is `None`.
+# xlm-swcm local edit (imports only, tools/vendor_transformers_tests.py): tests/exporters/ is not in the sdist.
 try:
     from .exporters.test_export import ExportTesterMixin
 except ImportError:
     ExportTesterMixin = object
-try:
-    from .generation.test_utils import GenerationTesterMixin
-except ImportError:
-    GenerationTesterMixin = None
+# xlm-swcm local edit (imports only, tools/vendor_transformers_tests.py): the shared copy of tests/generation/ (not in the sdist).
+from ..generation.test_utils import GenerationTesterMixin
 
 
 if is_torch_available():

@@ -22,8 +22,7 @@ from transformers import is_torch_available
 from transformers.testing_utils import CaptureLogger
 from transformers.utils import direct_transformers_import, logging
 
-# xlm-swcm local edit (imports only): tests/utils/ is not in the 5.24.0 sdist (see README.md); without it
-# `check_config_arguments_init` cannot run and `config_common_kwargs` is `None`.
+# xlm-swcm local edit (imports only, tools/vendor_transformers_tests.py): tests/utils/ is not in the sdist.
 try:
     from .utils.test_configuration_utils import config_common_kwargs
 except ImportError:
