@@ -501,7 +501,12 @@ def test_no_split_modules_name_the_layers_the_model_has(layers):
     model = tiny_model(num_hidden_layers=layers)
     present = {type(module).__name__ for module in model.modules()}
     assert set(model._no_split_modules) <= present
-    plugin = FullyShardedDataParallelPlugin(fsdp_version=2, auto_wrap_policy="TRANSFORMER_BASED_WRAP")
+    # The names as `Accelerator.prepare` passes them (accelerate 1.10 and older read them from the plugin only).
+    plugin = FullyShardedDataParallelPlugin(
+        fsdp_version=2,
+        auto_wrap_policy="TRANSFORMER_BASED_WRAP",
+        transformer_cls_names_to_wrap=list(model._no_split_modules),
+    )
     policy = fsdp2_prepare_auto_wrap_policy(plugin, model)  # raises for a class the model lacks
     wrapped = [module for module in model.modules() if policy(module)]
     # every encoder and decoder layer, and the two embedding blocks
