@@ -321,7 +321,7 @@ def conversion_report(
         if t.startswith("decoder.layers.") and mode(f"model.{t}", f"model.{s}") == "tied"
     )
     source_config = getattr(source, "config", None)
-    source_name = getattr(source_config, "_name_or_path", None) or type(source).__name__
+    source_name = getattr(source_config, "name_or_path", None) or type(source).__name__
     return {
         "source": str(source_name),
         "source_model_type": getattr(source_config, "model_type", None),

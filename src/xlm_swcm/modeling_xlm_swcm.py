@@ -434,8 +434,6 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
     _can_compile_fullgraph = True
-    # transformers' get/set_input_embeddings find it as `embeddings.word_embeddings` in the encoder and the decoder
-    _input_embed_layer = "word_embeddings"
     # Whether `_tied_weights_keys` is part of the architecture (the decoder's embeddings, tie mode's shared layers)
     # rather than the LM head tying that `tie_word_embeddings` switches.
     _structural_tied_weights = False
@@ -446,6 +444,12 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
         if self._structural_tied_weights:
             return dict(self._tied_weights_keys or {})
         return super().get_expanded_tied_weights_keys()
+
+    def get_input_embeddings(self) -> nn.Embedding:  # the encoder's and the decoder's own
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.embeddings.word_embeddings = value
 
     def init_weights(self):
         # `post_init` has just merged the children's tied keys into ours: in tie mode the decoder's own keys
@@ -684,6 +688,12 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         # Labels are already aligned with the logits (decoder inputs are shifted), so no second shift: the masked-LM
         # loss, not the causal-LM loss that the class name would select.
         self.loss_type = "ForMaskedLM"
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding):
+        self.model.set_input_embeddings(value)
 
     # The seed builder (`xlm_swcm.conversion.build_seed`), plugged in when the package is imported: this file
     # travels alone next to saved weights (trust_remote_code), so it never imports the package's other modules.

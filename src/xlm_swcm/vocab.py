@@ -377,9 +377,8 @@ def _set_tensor(model: nn.Module, name: str, tensor: torch.Tensor, like: torch.T
     parent = model.get_submodule(parent_name)
     if isinstance(like, nn.Parameter):
         setattr(parent, attr, nn.Parameter(tensor, requires_grad=like.requires_grad))
-    else:
-        persistent = attr not in getattr(parent, "_non_persistent_buffers_set", set())
-        parent.register_buffer(attr, tensor, persistent=persistent)
+    else:  # assigning to a registered buffer keeps it a buffer, persistent or not
+        setattr(parent, attr, tensor)
 
 
 def _check_model(model: nn.Module, n_tokens: int) -> tuple[nn.Embedding, nn.Linear | None]:
