@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     python = make_venv(folder, requirements(args.lock, args.version))
+    print(f"venv ready in {time.time() - started:.0f} s", flush=True)
     label = f"transformers {installed_version(python, 'transformers')} ({name})"
     status, output = run_tests(python, [] if args.all else COMPAT_TESTS, pytest_args)
     print(summary(label, status, output, time.time() - started))
