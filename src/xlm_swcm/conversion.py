@@ -43,6 +43,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, 
 from transformers.utils import logging as hf_logging
 
 from . import vocab
+from .checkpoint import IncompleteCheckpointError, check_checkpoint_files
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
 from .initialization import (
     DEFAULT_INIT,
@@ -374,6 +375,13 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         reason = " ".join(str(error).split())
         raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
     _check_source(config, repr(path))
+    if os.path.isdir(
+        path
+    ):  # a truncated or missing weights file: one line, before transformers loads anything
+        try:
+            check_checkpoint_files(path, "Source")
+        except IncompleteCheckpointError as error:
+            raise ConversionError(str(error)) from error
     try:
         # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and
         # shapes) instead of failing with transformers' pointer to a load report that is not shown.
