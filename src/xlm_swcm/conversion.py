@@ -630,17 +630,17 @@ def load_tokenizer(path: str, model_type: str | None = None, required: bool = Tr
     >>> tokenizer = load_tokenizer("path/to/xlm-roberta-base")  # doctest: +SKIP
     ```
     """
+    give = "give --tokenizer a tokenizer folder or an XLM-R tokenizer.json"
     if is_local(path, "Tokenizer") and os.path.isdir(path) and not has_tokenizer_files(path):
         if required:
             raise ConversionError(
-                f"No tokenizer at {path!r} (none of {', '.join(TOKENIZER_FILES)}), and one is needed here: pass "
-                "--tokenizer (a folder or an XLM-R tokenizer.json)."
+                f"No tokenizer at {path!r} (none of {', '.join(TOKENIZER_FILES)}), and one is needed here: {give}."
             )
         return None
+    if os.path.isfile(path):
+        _check_tokenizer_json(path, give)
     try:
         if os.path.isfile(path):
-            if not path.endswith(".json"):
-                raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json.")
             if model_type not in (None, "xlm-roberta", "camembert", "xlm-swcm"):
                 raise ConversionError(
                     f"A bare tokenizer.json is read as an XLM-R (SentencePiece) tokenizer, but the source is "
@@ -652,11 +652,31 @@ def load_tokenizer(path: str, model_type: str | None = None, required: bool = Tr
         raise
     except Exception as error:
         if required or os.path.isfile(path):
+            reason = " ".join(str(error).split())
             raise ConversionError(
-                f"No usable tokenizer at {path!r} ({type(error).__name__}: {error}); pass --tokenizer (a folder or "
-                "an XLM-R tokenizer.json)."
+                f"No usable tokenizer at {path!r} ({type(error).__name__}: {reason}); {give}."
             ) from error
         return None
+
+
+def _check_tokenizer_json(path: str, give: str) -> None:
+    """A file given as the tokenizer must be a tokenizer.json: readable JSON with the tokenizers library's
+    `model` entry. A config.json or tokenizer_config.json (valid JSON, but not a tokenizer) is named as such."""
+    if not path.endswith(".json"):
+        raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json: {give}.")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConversionError(f"Tokenizer {path!r} is not UTF-8 text ({error}): {give}.") from error
+    except ValueError as error:
+        raise ConversionError(f"Tokenizer {path!r} is not valid JSON ({error}): {give}.") from error
+    if not isinstance(data, dict) or "model" not in data:
+        folder = os.path.dirname(path) or "."
+        hint = f" (such as {folder!r})" if has_tokenizer_files(folder) else ""
+        raise ConversionError(
+            f'Tokenizer {path!r} is a JSON file but not a tokenizer.json (it has no "model" entry)'
+            f": give --tokenizer the folder that holds the tokenizer files{hint} or its tokenizer.json."
+        )
 
 
 def convert(
