@@ -726,6 +726,10 @@ def convert(
     check_arguments(
         insert_every=insert_every, new_pieces=new_pieces, keep_top=keep_top, trim_vocab=trim_vocab
     )
+    try:  # codes such as `pad` are refused by name here; a clash with the vocabulary once the tokenizer is read
+        vocab.check_language_codes(None, language_tokens)
+    except ValueError as error:
+        raise ConversionError(f"--add-language-tokens: {error}") from error
     is_local(os.fspath(source), "Source")  # a mistyped path fails here, not after a Hub lookup
     if tokenizer_path is not None:
         is_local(os.fspath(tokenizer_path), "Tokenizer")
@@ -751,6 +755,11 @@ def convert(
             f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
             f"{encoder.config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
         )
+    if tokenizer is not None and language_tokens:  # before the seed is built: <unk>, an existing piece, ...
+        try:
+            vocab.check_language_codes(tokenizer, language_tokens)
+        except ValueError as error:
+            raise ConversionError(f"--add-language-tokens: {error}") from error
     overrides = {} if tokenizer is None else special_token_ids(tokenizer)
     stage(f"building the seed (insert_every={insert_every}, weight_sharing={weight_sharing}) ...")
     model, seed_report = build_seed(
