@@ -37,6 +37,7 @@ from xlm_swcm.training import (
     TrainingError,
     TrainOptions,
     build_compute_metrics,
+    build_parser,
     check_fsdp_sharing,
     finetune_main,
     main,
@@ -606,6 +607,56 @@ def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-6", "checkpoint-9"]
     args = torch.load(out / "training_args.bin", weights_only=False)
     assert args.lr_scheduler_type == "constant" and args.use_cpu and args.disable_tqdm
+
+
+def test_finetune_takes_the_options_its_help_shows(setup, tmp_path, capsys):
+    """`xlm-swcm-finetune --help` lists --model/--data and MODEL/DATA: both spellings run; one of each, or neither,
+    is one error line (not argparse's page of usage)."""
+    data = write_pairs(tmp_path / "train.jsonl", setup.pairs[:8])
+    common = ["--max_steps", "1", "--eval_strategy", "no", "--cpu", "--no-progress", "--max-length", "32"]
+    shown = build_parser("xlm-swcm-finetune")  # what finetune_main adds to it is checked through --help below
+    with pytest.raises(SystemExit):
+        finetune_main(["--help"])
+    help_text = capsys.readouterr().out
+    assert "--model MODEL" in help_text and "--data DATA" in help_text and "MODEL" in shown.format_help()
+    assert (
+        finetune_main(
+            ["--model", str(setup.seed_dir), "--data", str(data), "-o", str(tmp_path / "a"), *common]
+        )
+        == 0
+    )
+    assert finetune_main([str(setup.seed_dir), str(data), "-o", str(tmp_path / "b"), *common]) == 0
+    trained = [load_file(tmp_path / name / "model.safetensors") for name in ("a", "b")]
+    assert trained[0].keys() == trained[1].keys()
+    # the same run, either way
+    assert all(torch.equal(trained[0][key], trained[1][key]) for key in trained[0])
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for argv, message in [
+        (
+            [str(setup.seed_dir), str(data), "--model", str(tmp_path / "a"), "-o", str(tmp_path / "c")],
+            "give one of them",
+        ),
+        (["--data", str(data), "-o", str(tmp_path / "c")], "the model is missing: give --model MODEL"),
+    ]:
+        assert finetune_main([*argv, *common]) == 2
+        err = capsys.readouterr().err
+        assert [line for line in err.splitlines() if line.strip()] == [
+            line for line in err.splitlines() if message in line
+        ]
+        assert len(err.splitlines()) == 1, err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not (tmp_path / "c").exists()
+
+
+def test_usage_errors_are_two_lines_not_a_page(capsys):
+    """argparse's usage above an error is one line (it listed all ~130 options), for both commands."""
+    for run in (main, finetune_main):
+        with pytest.raises(SystemExit) as exit_info:
+            run(["--max_steps", "many"])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "error:" in err[1], err
 
 
 @pytest.mark.parametrize(

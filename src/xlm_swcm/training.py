@@ -720,8 +720,36 @@ def build_parser(prog: str = "xlm-swcm-train") -> HfArgumentParser:
     return HfArgumentParser(
         (TrainOptions, TrainingArguments),
         prog=prog,
+        # one line, not argparse's 120-line listing of every option, above a usage error
+        usage="%(prog)s --model MODEL --data DATA --output_dir DIR [options] (all options: --help)",
         description="Train XLM-SWCM with Seq2SeqTrainer: fine-tuning on pairs, or denoising + translation.",
     )
+
+
+def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainOptions, TrainingArguments]:
+    """The options of a command line; `xlm-swcm-finetune`'s positional MODEL and DATA (parsed into a third,
+    leftover namespace by `HfArgumentParser`) stand for --model and --data, which it takes as well."""
+    options, args, *rest = parser.parse_args_into_dataclasses(args=argv)
+    positional = vars(rest[0]) if rest else {}
+    for name in ("model", "data"):
+        given = positional.get(f"{name}_positional")
+        if given is not None and getattr(options, name) not in (None, given):
+            raise TrainingError(
+                f"{name.upper()} {given} and --{name} {getattr(options, name)}: give one of them."
+            )
+        if given is not None:
+            setattr(options, name, given)
+        if getattr(options, name) is None:
+            raise TrainingError(
+                f"the {name} is missing: give --{name} {name.upper()} (or {name.upper()} positionally)."
+            )
+    words = sys.argv[1:] if argv is None else argv
+    if args.max_steps == -1 and any(w.split("=")[0] in ("--max_steps", "--max-steps") for w in words):
+        # -1 is transformers' "not set"; typed out, it is a mistake like any other number below 1
+        raise TrainingError(
+            "--max_steps must be at least 1, got -1; leave it out to train --num_train_epochs epochs."
+        )
+    return options, args
 
 
 def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = None) -> int:
@@ -729,7 +757,7 @@ def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = No
     parser = parser or build_parser()
     bars = hf_logging.is_progress_bar_enabled()
     try:
-        options, args = parser.parse_args_into_dataclasses(args=argv)
+        options, args = _parse(parser, argv)
         # disable_tqdm hides the Trainer's bar; the loading and saving bars are transformers' own
         if args.disable_tqdm:
             hf_logging.disable_progress_bar()
@@ -778,9 +806,13 @@ def finetune_main(argv: Sequence[str] | None = None) -> int:
         spelling = _FINETUNE_SPELLINGS.get(name)
         renamed += [arg] if spelling is None else [*spelling[:-1], spelling[-1] + equals + value]
     parser = build_parser("xlm-swcm-finetune")
+    parser.usage = "%(prog)s MODEL DATA -o DIR [options], or --model MODEL --data DATA (all options: --help)"
     for name in ("model", "data"):
+        # either spelling, as --help shows both: `_parse` takes the positional one and checks that one is given
         parser._option_string_actions[f"--{name}"].required = False
-        parser.add_argument(name, help=f"--{name} of xlm-swcm-train")
+        parser.add_argument(
+            f"{name}_positional", nargs="?", metavar=name.upper(), help=f"the same as --{name}"
+        )
     return main(["--objective", "translate", *renamed], parser)
 
 
