@@ -691,6 +691,11 @@ def test_usage_errors_are_two_lines_not_a_page(capsys):
             "--target_lang xx: the tokenizer has no <xx> token (its language tokens are <ug>)",
         ),
         ("source_lang_typo", "--source_lang ugg: the tokenizer has no <ugg> token"),
+        ("target_lang_pad", "--target_lang: Language code 'pad' makes <pad>, the name of a special token"),
+        (
+            "row_target_lang_unk",
+            "Rows ask for target languages ['unk'], which name special tokens",
+        ),
         (
             "jsonl_not_utf8",
             "--data {tmp}/cp1252.jsonl, line 3: not UTF-8 text (byte 0xe9): save the file as UTF-8",
@@ -779,6 +784,11 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
         extra += ["--eval_fraction", "1.5"]
     elif case == "target_lang_typo":
         extra += ["--target_lang", "xx"]
+    elif case == "target_lang_pad":
+        extra += ["--target_lang", "pad"]
+    elif case == "row_target_lang_unk":
+        data = tmp_path / "rows.jsonl"
+        data.write_text('{"source": "a", "target": "b", "target_lang": "unk"}\n' * 4, encoding="utf-8")
     elif case == "source_lang_typo":
         extra += ["--source_lang", "ugg", "--target_lang", "ug"]
     elif case in ("jsonl_not_utf8", "eval_data_not_utf8"):
@@ -819,6 +829,12 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
         raise AssertionError(f"the model was loaded before the refusal ({case})")
 
     monkeypatch.setattr(training, "_load_model", no_model_load, raising=False)
+    if case != "tokenizer_is_config_json":  # transformers' tokenizer takes seconds for XLM-R's vocabulary
+
+        def no_tokenizer_load(source, config):
+            raise AssertionError(f"the tokenizer was loaded before the refusal ({case})")
+
+        monkeypatch.setattr(training, "_load_tokenizer", no_tokenizer_load, raising=False)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code = main(["--model", model, "--data", str(data), "--output_dir", str(out), *extra])
     assert code == 2

@@ -49,6 +49,7 @@ import evaluate
 import numpy as np
 import torch
 from huggingface_hub.errors import StrictDataclassError
+from tokenizers import Tokenizer
 from transformers import (
     AutoConfig,
     DataCollatorForSeq2Seq,
@@ -73,6 +74,7 @@ from .data import (
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .outputs import check_output
+from .vocab import SPECIAL_TOKEN_ROLES, check_language_codes
 
 __all__ = [
     "TrainOptions",
@@ -479,47 +481,89 @@ def load_pairs(
     return train, evaluation
 
 
-def _check_language(tokenizer: Any, lang: str | None, option: str) -> str | None:
-    """`lang` when the tokenizer has its token; a refusal otherwise (a typo such as `--target_lang xx` would train
-    a whole run without any language token, its one warning lost among the progress bars)."""
-    if not lang:
+def _fast_vocabulary(source: str) -> Any | None:
+    """The `tokenizers.Tokenizer` of the tokenizer.json at `source` (the file, or in the folder), or None. It loads
+    in a fraction of the time of transformers' tokenizer (which parses the file in Python several times: ~2 s for
+    XLM-R's 250k pieces on an idle machine), so a mistyped language code is refused in about the time `--help`
+    takes; the full tokenizer, loaded next, checks again."""
+    path = Path(source)
+    file = path if path.is_file() else path / "tokenizer.json"
+    if not file.is_file():
         return None
     try:
-        language_token(lang)
-    except ValueError as error:
-        raise TrainingError(f"{option}: {error}") from error
-    if not _has_language_token(tokenizer, lang):
-        known = [str(t) for t in getattr(tokenizer, "extra_special_tokens", None) or []]
-        has = f"its language tokens are {', '.join(known)}" if known else "it has no language tokens"
-        raise TrainingError(
-            f"{option} {lang}: the tokenizer has no {language_token(lang)} token ({has}). Fix the code, leave the "
-            f"option out, or add the token when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`)."
-        )
-    return lang
+        return Tokenizer.from_file(str(file))
+    except Exception:  # not a tokenizer.json after all: the full load says what it is
+        return None
 
 
-def _has_language_token(tokenizer: Any, lang: str) -> bool:
-    try:
-        language_token_id(tokenizer, lang)
-    except ValueError:
-        return False
-    return True
+def _language_lookup(tokenizer: Any) -> tuple[Callable[[str], bool], list[str]]:
+    """(whether a token is in the vocabulary, the language tokens) of a transformers tokenizer or of a
+    `tokenizers.Tokenizer`; language tokens are the special tokens that name no special role (<s>, <pad>, ...)."""
+    if isinstance(tokenizer, Tokenizer):
+        added = [t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special]
+        unk = None
+
+        def has(token: str) -> bool:
+            return tokenizer.token_to_id(token) is not None
+    else:
+        added = [str(t) for t in getattr(tokenizer, "extra_special_tokens", None) or []]
+        unk = tokenizer.unk_token_id
+
+        def has(token: str) -> bool:
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            return token_id is not None and token_id != unk
+
+    known = [token for token in added if token.strip("<>/").lower() not in SPECIAL_TOKEN_ROLES]
+    return has, known
 
 
-def _row_languages(tokenizer: Any, datasets_: Sequence[Any], default: str | None) -> set[str | None]:
-    """The target languages the rows use (a row without one uses `default`); each must have its token."""
+def _check_languages(
+    tokenizer: Any, source_lang: str | None, target_lang: str | None, pairs: Sequence[Any]
+) -> set[str | None]:
+    """Refuses a --source_lang/--target_lang, or a `target_lang` of the rows, whose token the tokenizer lacks or
+    that names a special token (`pad`: every translation would start with <pad>). A typo such as `--target_lang xx`
+    once trained a whole run without any language token, its one warning lost among the progress bars. Returns the
+    target languages the rows use (a row without one uses `target_lang`)."""
+    has, known = _language_lookup(tokenizer)
+    tokens = f"its language tokens are {', '.join(known)}" if known else "it has no language tokens"
+    for option, lang in (("--source_lang", source_lang), ("--target_lang", target_lang)):
+        if not lang:
+            continue
+        try:
+            check_language_codes(None, [lang])  # syntax and special-token names: `pad`, `unk`, `s`, ...
+        except ValueError as error:
+            raise TrainingError(f"{option}: {error}") from error
+        if not has(language_token(lang)):
+            raise TrainingError(
+                f"{option} {lang}: the tokenizer has no {language_token(lang)} token ({tokens}). Fix the code, leave "
+                f"the option out, or add the token when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`)."
+            )
     used: set[str | None] = set()
-    for dataset in datasets_:
+    for dataset in pairs:
         if dataset is None:
             continue
         rows = dataset[ROW_LANGUAGE] if ROW_LANGUAGE in dataset.column_names else [None]
-        used |= {lang or default for lang in rows}
-    missing = sorted(lang for lang in used if lang is not None and not _has_language_token(tokenizer, lang))
+        used |= {lang or target_lang for lang in rows}
+
+    def named(lang: str) -> bool:  # a special token's name (`unk`), or not a code at all
+        try:
+            check_language_codes(None, [lang])
+        except ValueError:
+            return True
+        return False
+
+    special = sorted(str(lang) for lang in used if lang is not None and named(lang))
+    if special:
+        raise TrainingError(
+            f"Rows ask for target languages {special}, which name special tokens or are not language codes: fix "
+            f"the `{ROW_LANGUAGE}` column (ISO 639 codes such as bo, ug, kk, mn, zh)."
+        )
+    missing = sorted(lang for lang in used if lang is not None and not has(language_token(lang)))
     if missing:
         raise TrainingError(
             f"Rows ask for target languages {missing} whose tokens ({', '.join(map(language_token, missing))}) the "
-            "tokenizer lacks: add them when converting (`xlm-swcm-convert ... --add-language-tokens "
-            f"{','.join(missing)}`) or fix the `{ROW_LANGUAGE}` column."
+            f"tokenizer lacks ({tokens}): fix the `{ROW_LANGUAGE}` column, or add them when converting "
+            f"(`xlm-swcm-convert ... --add-language-tokens {','.join(missing)}`)."
         )
     return used
 
@@ -764,12 +808,9 @@ def train(
     output_dir = Path(args.output_dir)
     resume = _check_options(options, args)
     denoise = options.objective == "denoise+translate"
-    # Then the inputs, each read before the model loads (seconds; a refusal must not wait for it): the model's
-    # config and files, the tokenizer, the language codes, the text files, the pairs.
+    # Then the inputs, each read before the model loads (seconds; a refusal must not wait for it), cheapest first:
+    # the model's config and files, the text files, the pairs, the language codes, the tokenizer.
     config = _load_config(options.model)
-    tokenizer = _load_tokenizer(options.tokenizer or options.model, config)
-    source_lang = _check_language(tokenizer, options.source_lang, "--source_lang")
-    target_lang = _check_language(tokenizer, options.target_lang, "--target_lang")
     missing = [name for name in options.text_files or [] if not Path(name).is_file()]
     if missing:
         raise TrainingError(
@@ -798,7 +839,14 @@ def train(
         train_pairs = train_pairs.select(range(min(options.max_train_samples, len(train_pairs))))
     if options.max_eval_samples is not None and eval_pairs is not None:
         eval_pairs = eval_pairs.select(range(min(options.max_eval_samples, len(eval_pairs))))
-    row_langs = _row_languages(tokenizer, [train_pairs, eval_pairs], target_lang)
+    pairs = [train_pairs, eval_pairs]
+    tokenizer_source = options.tokenizer or options.model
+    vocabulary = _fast_vocabulary(tokenizer_source)
+    if vocabulary is not None:
+        _check_languages(vocabulary, options.source_lang, options.target_lang, pairs)
+    tokenizer = _load_tokenizer(tokenizer_source, config)
+    row_langs = _check_languages(tokenizer, options.source_lang, options.target_lang, pairs)
+    source_lang, target_lang = options.source_lang or None, options.target_lang or None
     train_data = _tokenize(train_pairs, tokenizer, max_length, source_lang, target_lang)
     eval_data = (
         None if eval_pairs is None else _tokenize(eval_pairs, tokenizer, max_length, source_lang, target_lang)
