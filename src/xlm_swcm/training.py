@@ -84,6 +84,7 @@ __all__ = [
     "build_parser",
     "build_trainer",
     "check_fsdp_sharing",
+    "check_text_file",
     "finetune_main",
     "format_eval_table",
     "load_checkpoint",
@@ -483,9 +484,9 @@ def load_pairs(
 
 def _fast_vocabulary(source: str) -> Any | None:
     """The `tokenizers.Tokenizer` of the tokenizer.json at `source` (the file, or in the folder), or None. It loads
-    in a fraction of the time of transformers' tokenizer (which parses the file in Python several times: ~2 s for
-    XLM-R's 250k pieces on an idle machine), so a mistyped language code is refused in about the time `--help`
-    takes; the full tokenizer, loaded next, checks again."""
+    in a fraction of the time of transformers' tokenizer, which parses the file in Python several times (XLM-R's
+    250k pieces, on a busy 2-core machine: 2 s here, 6-9 s there), so a mistyped language code is refused in about
+    the time `--help` takes; the full tokenizer, loaded next, checks again."""
     path = Path(source)
     file = path if path.is_file() else path / "tokenizer.json"
     if not file.is_file():
@@ -501,7 +502,6 @@ def _language_lookup(tokenizer: Any) -> tuple[Callable[[str], bool], list[str]]:
     `tokenizers.Tokenizer`; language tokens are the special tokens that name no special role (<s>, <pad>, ...)."""
     if isinstance(tokenizer, Tokenizer):
         added = [t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special]
-        unk = None
 
         def has(token: str) -> bool:
             return tokenizer.token_to_id(token) is not None
