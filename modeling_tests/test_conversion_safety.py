@@ -82,6 +82,8 @@ def digest(path: Path) -> dict[str, str]:
     """Content hash of every file below `path` (symlinks not followed)."""
     if not path.exists():
         return {}
+    if path.is_file():  # a file given as OUT: its own bytes
+        return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()}
     return {
         p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(path.rglob("*"))
@@ -117,6 +119,12 @@ def runs(tmp_path_factory):
     save_encoder(root / "fewer-layers", num_hidden_layers=2)
     save_encoder(root / "narrower-ffn", intermediate_size=48)
     save_encoder(root / "string-size", hidden_size="32")
+    # sharded, one shard gone: the completeness check convert shares with train and push
+    XLMRobertaModel(XLMRobertaConfig(**TINY), add_pooling_layer=False).save_pretrained(
+        root / "sharded", max_shard_size="20KB"
+    )
+    lost_shard = sorted((root / "sharded").glob("model-*.safetensors"))[-1]
+    lost_shard.unlink()
     s, r = str(source), str(root)
     cases = {
         "out-is-parent": ([f"{r}/c-parent/src", f"{r}/c-parent", "--overwrite"], 2, "contains the source"),
@@ -128,7 +136,18 @@ def runs(tmp_path_factory):
         "corpus-in-out": ([s, str(old_out), "--overwrite", "--trim-vocab", f"{old_out}/corpus.txt"], 2,
                           "contains the --trim-vocab"),
         "overwrite-foreign-folder": ([s, f"{r}/foreign", "--overwrite"], 2, "is not an XLM-SWCM checkpoint"),
-        "overwrite-a-file": ([s, f"{r}/a-file.txt", "--overwrite"], 2, "is a file, not an earlier output folder"),
+        "overwrite-a-file": ([s, f"{r}/a-file.txt", "--overwrite"], 2, "is a file, not an output folder"),
+        # without --overwrite the same refusals, not a hint to pass --overwrite (which would be refused next)
+        "a-file": ([s, f"{r}/a-file.txt"], 2, "a-file.txt already exists and is a file, not an output folder: "
+                   "choose another output folder"),
+        "foreign-folder": ([s, f"{r}/foreign"], 2, "foreign already exists and is not an XLM-SWCM checkpoint"),
+        "language-code-unk": ([s, f"{r}/out-lang", "--add-language-tokens", "bo,unk,pad"], 2,
+                              "--add-language-tokens: Language code 'unk' makes <unk>, the name of a special token"),
+        "language-code-s": ([s, f"{r}/out-lang", "--add-language-tokens", "s"], 2, "Language code 's' makes <s>"),
+        "tokenizer-is-config": ([s, f"{r}/out-tokcfg", "--tokenizer", f"{s}/config.json"], 2,
+                                "config.json' is a JSON file but not a tokenizer.json (it has no \"model\" entry)"),
+        "missing-shard": ([f"{r}/sharded", f"{r}/out-sharded"], 2,
+                          f"weights file {lost_shard.name} is missing"),
         "no-tokenizer": ([s, f"{r}/out-tok", "--add-language-tokens", "bo"], 2, "No tokenizer at"),
         "fewer-layers": ([f"{r}/fewer-layers", f"{r}/out-layers"], 2,
                          "hold 4 encoder layers but its config.json declares num_hidden_layers=2"),
@@ -143,7 +162,7 @@ def runs(tmp_path_factory):
         "insert-every-0": ([s, f"{r}/out-x0", "--insert-every", "0"], 2, "--insert-every must be at least 1"),
     }  # fmt: skip
     watched = [root / name for name in ("c-parent", "c-source", "c-inside", "c-link", "base", "holder")]
-    watched += [elsewhere, old_out, root / "foreign", root / "a-file.txt"]
+    watched += [elsewhere, old_out, root / "foreign", root / "a-file.txt", root / "sharded"]
     before = {str(p): digest(p) for p in watched}
     # No offline flags: a path mistaken for a Hub id would reach the (unreachable, closed-port) endpoint.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
@@ -170,6 +189,12 @@ CASES = [
     "corpus-in-out",
     "overwrite-foreign-folder",
     "overwrite-a-file",
+    "a-file",
+    "foreign-folder",
+    "language-code-unk",
+    "language-code-s",
+    "tokenizer-is-config",
+    "missing-shard",
     "no-tokenizer",
     "fewer-layers",
     "shapes",
@@ -192,6 +217,7 @@ def test_cli_refusal_is_one_line_and_loses_nothing(runs, name):
     errors = [line for line in stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("xlm-swcm-convert: error:"), stderr
     assert message in errors[0]
+    assert "pass --overwrite" not in errors[0] or name not in ("a-file", "foreign-folder", "overwrite-a-file")
     for folder, files in before.items():
         assert digest(Path(folder)) == files, f"{name} changed {folder}"
     assert not [p for p in root.glob("out-*")], "a refused run wrote an output folder"

@@ -28,7 +28,7 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from xlm_swcm import XLMSWCMForConditionalGeneration
+from xlm_swcm import XLMSWCMForConditionalGeneration, training
 from xlm_swcm.conversion import build_seed
 from xlm_swcm.data import DataCollatorForDenoising, language_token_id, tokenize_pairs
 from xlm_swcm.metrics import rouge_l
@@ -37,6 +37,7 @@ from xlm_swcm.training import (
     TrainingError,
     TrainOptions,
     build_compute_metrics,
+    build_parser,
     check_fsdp_sharing,
     finetune_main,
     main,
@@ -608,6 +609,56 @@ def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
     assert args.lr_scheduler_type == "constant" and args.use_cpu and args.disable_tqdm
 
 
+def test_finetune_takes_the_options_its_help_shows(setup, tmp_path, capsys):
+    """`xlm-swcm-finetune --help` lists --model/--data and MODEL/DATA: both spellings run; one of each, or neither,
+    is one error line (not argparse's page of usage)."""
+    data = write_pairs(tmp_path / "train.jsonl", setup.pairs[:8])
+    common = ["--max_steps", "1", "--eval_strategy", "no", "--cpu", "--no-progress", "--max-length", "32"]
+    shown = build_parser("xlm-swcm-finetune")  # what finetune_main adds to it is checked through --help below
+    with pytest.raises(SystemExit):
+        finetune_main(["--help"])
+    help_text = capsys.readouterr().out
+    assert "--model MODEL" in help_text and "--data DATA" in help_text and "MODEL" in shown.format_help()
+    assert (
+        finetune_main(
+            ["--model", str(setup.seed_dir), "--data", str(data), "-o", str(tmp_path / "a"), *common]
+        )
+        == 0
+    )
+    assert finetune_main([str(setup.seed_dir), str(data), "-o", str(tmp_path / "b"), *common]) == 0
+    trained = [load_file(tmp_path / name / "model.safetensors") for name in ("a", "b")]
+    assert trained[0].keys() == trained[1].keys()
+    # the same run, either way
+    assert all(torch.equal(trained[0][key], trained[1][key]) for key in trained[0])
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    for argv, message in [
+        (
+            [str(setup.seed_dir), str(data), "--model", str(tmp_path / "a"), "-o", str(tmp_path / "c")],
+            "give one of them",
+        ),
+        (["--data", str(data), "-o", str(tmp_path / "c")], "the model is missing: give --model MODEL"),
+    ]:
+        assert finetune_main([*argv, *common]) == 2
+        err = capsys.readouterr().err
+        assert [line for line in err.splitlines() if line.strip()] == [
+            line for line in err.splitlines() if message in line
+        ]
+        assert len(err.splitlines()) == 1, err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not (tmp_path / "c").exists()
+
+
+def test_usage_errors_are_two_lines_not_a_page(capsys):
+    """argparse's usage above an error is one line (it listed all ~130 options), for both commands."""
+    for run in (main, finetune_main):
+        with pytest.raises(SystemExit) as exit_info:
+            run(["--max_steps", "many"])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "error:" in err[1], err
+
+
 @pytest.mark.parametrize(
     "case, message",
     [
@@ -625,9 +676,44 @@ def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
         ("output_is_the_model", "is the --model"),
         ("data_in_output", "contains the --data"),
         ("text_file_in_output", "contains the --text_files"),
+        # issue 24: each refused before the model loads (see `no_model_load` below), in one line
+        ("truncated_weights", "model.safetensors is not a readable safetensors file, corrupt or truncated"),
+        ("missing_shard", "weights file model-00002-of-00004.safetensors is missing"),
+        ("empty_text_file", "--text_files {tmp}/empty.txt is empty (no non-blank line)"),
+        ("blank_text_file", "--text_files {tmp}/empty.txt is empty (no non-blank line)"),
+        ("max_steps_0", "--max_steps must be at least 1, got 0; leave it out to train"),
+        ("max_steps_negative", "--max_steps must be at least 1, got -5;"),
+        ("max_steps_minus_one", "--max_steps must be at least 1, got -1;"),
+        ("epochs_0", "--num_train_epochs must be more than 0, got 0.0"),
+        ("eval_fraction_above_1", "--eval_fraction must be between 0 and 1, got 1.5"),
+        (
+            "target_lang_typo",
+            "--target_lang xx: the tokenizer has no <xx> token (its language tokens are <ug>)",
+        ),
+        ("source_lang_typo", "--source_lang ugg: the tokenizer has no <ugg> token"),
+        ("target_lang_pad", "--target_lang: Language code 'pad' makes <pad>, the name of a special token"),
+        (
+            "row_target_lang_unk",
+            "Rows ask for target languages ['unk'], which name special tokens",
+        ),
+        (
+            "jsonl_not_utf8",
+            "--data {tmp}/cp1252.jsonl, line 3: not UTF-8 text (byte 0xe9): save the file as UTF-8",
+        ),
+        (
+            "csv_not_utf8",
+            "--data {tmp}/cp1252.csv, line 2: not UTF-8 text (byte 0xe9): save the file as UTF-8",
+        ),
+        ("eval_data_not_utf8", "--eval_data {tmp}/cp1252.jsonl, line 3: not UTF-8 text"),
+        ("text_file_not_utf8", "--text_files {tmp}/cp1252.txt, line 2: not UTF-8 text (byte 0xe9)"),
+        ("broken_json_line", "--data {tmp}/broken.jsonl, line 2: not valid JSON (Expecting"),
+        ("json_line_not_object", "--data {tmp}/broken.jsonl, line 2: a JSON list, not an object"),
+        ("jsonl_row_is_line", "{tmp}/gaps.jsonl, line 5: column 'target' holds None, not a string"),
+        ("csv_row_is_line", "{tmp}/gaps.csv, line 4: column 'target' holds None, not a string"),
+        ("tokenizer_is_config_json", 'is a JSON file but not a tokenizer.json (it has no "model" entry)'),
     ],
 )
-def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
+def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, message):
     data, text = (
         write_pairs(tmp_path / "train.jsonl", setup.pairs[:4]),
         write_text(tmp_path / "t.txt", ["a b."]),
@@ -673,6 +759,82 @@ def test_train_command_line_errors(setup, tmp_path, capsys, case, message):
         if case == "text_file_in_output":
             data = write_pairs(tmp_path / "elsewhere.jsonl", setup.pairs[:4])
             extra += ["--objective", "denoise+translate", "--text_files", str(text)]
+    elif case == "truncated_weights":
+        model = str(shutil.copytree(setup.seed_dir, tmp_path / "seed"))
+        weights = tmp_path / "seed" / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif case == "missing_shard":
+        load_seed(setup).save_pretrained(tmp_path / "seed", max_shard_size="100KB")
+        setup.tokenizer.save_pretrained(tmp_path / "seed")
+        (tmp_path / "seed" / "model-00002-of-00004.safetensors").unlink()
+        model = str(tmp_path / "seed")
+    elif case in ("empty_text_file", "blank_text_file"):
+        empty = tmp_path / "empty.txt"
+        empty.write_text("" if case == "empty_text_file" else "\n  \n\n", encoding="utf-8")
+        extra += ["--objective", "denoise+translate", "--text_files", str(text), str(empty)]
+    elif case == "max_steps_0":
+        extra = ["--max_steps", "0"]
+    elif case == "max_steps_negative":
+        extra = ["--max_steps", "-5"]
+    elif case == "max_steps_minus_one":
+        extra = ["--max_steps=-1"]
+    elif case == "epochs_0":
+        extra = ["--num_train_epochs", "0"]
+    elif case == "eval_fraction_above_1":
+        extra += ["--eval_fraction", "1.5"]
+    elif case == "target_lang_typo":
+        extra += ["--target_lang", "xx"]
+    elif case == "target_lang_pad":
+        extra += ["--target_lang", "pad"]
+    elif case == "row_target_lang_unk":
+        data = tmp_path / "rows.jsonl"
+        data.write_text('{"source": "a", "target": "b", "target_lang": "unk"}\n' * 4, encoding="utf-8")
+    elif case == "source_lang_typo":
+        extra += ["--source_lang", "ugg", "--target_lang", "ug"]
+    elif case in ("jsonl_not_utf8", "eval_data_not_utf8"):
+        lines = [json.dumps({"source": f"s{i}", "target": f"t{i}"}) for i in range(4)]
+        lines[2] = '{"source": "caf\xe9", "target": "t"}'  # line 3, written as Windows-1252
+        bad = tmp_path / "cp1252.jsonl"
+        bad.write_bytes("\n".join(lines).encode("cp1252") + b"\n")
+        if case == "eval_data_not_utf8":
+            extra += ["--eval_data", str(bad)]
+        else:
+            data = bad
+    elif case == "csv_not_utf8":
+        data = tmp_path / "cp1252.csv"
+        data.write_bytes("source,target\ncaf\xe9,t\na,b\n".encode("cp1252"))
+    elif case == "text_file_not_utf8":
+        bad = tmp_path / "cp1252.txt"
+        bad.write_bytes("first line\ncaf\xe9\n".encode("cp1252"))
+        extra += ["--objective", "denoise+translate", "--text_files", str(bad)]
+    elif case in ("broken_json_line", "json_line_not_object"):
+        data = tmp_path / "broken.jsonl"
+        second = '{"source": "a",' if case == "broken_json_line" else '["a", "b"]'
+        data.write_text(f'{{"source": "a", "target": "b"}}\n{second}\n', encoding="utf-8")
+    elif case == "jsonl_row_is_line":
+        # row 2 (0-based) is line 5: a blank line and a spaces-only line come before it
+        data = tmp_path / "gaps.jsonl"
+        rows = ['{"source": "a", "target": "b"}', "", '{"source": "c", "target": "d"}', "   "]
+        rows += ['{"source": "e", "target": null}', '{"source": "f", "target": "g"}']
+        data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    elif case == "csv_row_is_line":
+        # row 1 (0-based) is line 4: a quoted cell over two lines comes before it
+        data = tmp_path / "gaps.csv"
+        data.write_text('source,target\n"two\nlines",b\nc,\ne,f\n', encoding="utf-8")
+    elif case == "tokenizer_is_config_json":
+        extra += ["--tokenizer", str(setup.seed_dir / "config.json")]
+    message = message.format(tmp=tmp_path)
+
+    def no_model_load(path):
+        raise AssertionError(f"the model was loaded before the refusal ({case})")
+
+    monkeypatch.setattr(training, "_load_model", no_model_load, raising=False)
+    if case != "tokenizer_is_config_json":  # transformers' tokenizer takes seconds for XLM-R's vocabulary
+
+        def no_tokenizer_load(source, config):
+            raise AssertionError(f"the tokenizer was loaded before the refusal ({case})")
+
+        monkeypatch.setattr(training, "_load_tokenizer", no_tokenizer_load, raising=False)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code = main(["--model", model, "--data", str(data), "--output_dir", str(out), *extra])
     assert code == 2

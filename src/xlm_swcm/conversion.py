@@ -43,6 +43,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, 
 from transformers.utils import logging as hf_logging
 
 from . import vocab
+from .checkpoint import IncompleteCheckpointError, check_checkpoint_files
 from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
 from .initialization import (
     DEFAULT_INIT,
@@ -374,6 +375,13 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         reason = " ".join(str(error).split())
         raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
     _check_source(config, repr(path))
+    if os.path.isdir(
+        path
+    ):  # a truncated or missing weights file: one line, before transformers loads anything
+        try:
+            check_checkpoint_files(path, "Source")
+        except IncompleteCheckpointError as error:
+            raise ConversionError(str(error)) from error
     try:
         # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and
         # shapes) instead of failing with transformers' pointer to a load report that is not shown.
@@ -622,17 +630,17 @@ def load_tokenizer(path: str, model_type: str | None = None, required: bool = Tr
     >>> tokenizer = load_tokenizer("path/to/xlm-roberta-base")  # doctest: +SKIP
     ```
     """
+    give = "give --tokenizer a tokenizer folder or an XLM-R tokenizer.json"
     if is_local(path, "Tokenizer") and os.path.isdir(path) and not has_tokenizer_files(path):
         if required:
             raise ConversionError(
-                f"No tokenizer at {path!r} (none of {', '.join(TOKENIZER_FILES)}), and one is needed here: pass "
-                "--tokenizer (a folder or an XLM-R tokenizer.json)."
+                f"No tokenizer at {path!r} (none of {', '.join(TOKENIZER_FILES)}), and one is needed here: {give}."
             )
         return None
+    if os.path.isfile(path):
+        _check_tokenizer_json(path, give)
     try:
         if os.path.isfile(path):
-            if not path.endswith(".json"):
-                raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json.")
             if model_type not in (None, "xlm-roberta", "camembert", "xlm-swcm"):
                 raise ConversionError(
                     f"A bare tokenizer.json is read as an XLM-R (SentencePiece) tokenizer, but the source is "
@@ -644,11 +652,31 @@ def load_tokenizer(path: str, model_type: str | None = None, required: bool = Tr
         raise
     except Exception as error:
         if required or os.path.isfile(path):
+            reason = " ".join(str(error).split())
             raise ConversionError(
-                f"No usable tokenizer at {path!r} ({type(error).__name__}: {error}); pass --tokenizer (a folder or "
-                "an XLM-R tokenizer.json)."
+                f"No usable tokenizer at {path!r} ({type(error).__name__}: {reason}); {give}."
             ) from error
         return None
+
+
+def _check_tokenizer_json(path: str, give: str) -> None:
+    """A file given as the tokenizer must be a tokenizer.json: readable JSON with the tokenizers library's
+    `model` entry. A config.json or tokenizer_config.json (valid JSON, but not a tokenizer) is named as such."""
+    if not path.endswith(".json"):
+        raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json: {give}.")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConversionError(f"Tokenizer {path!r} is not UTF-8 text ({error}): {give}.") from error
+    except ValueError as error:
+        raise ConversionError(f"Tokenizer {path!r} is not valid JSON ({error}): {give}.") from error
+    if not isinstance(data, dict) or "model" not in data:
+        folder = os.path.dirname(path) or "."
+        hint = f" (such as {folder!r})" if has_tokenizer_files(folder) else ""
+        raise ConversionError(
+            f'Tokenizer {path!r} is a JSON file but not a tokenizer.json (it has no "model" entry)'
+            f": give --tokenizer the folder that holds the tokenizer files{hint} or its tokenizer.json."
+        )
 
 
 def convert(
@@ -698,6 +726,10 @@ def convert(
     check_arguments(
         insert_every=insert_every, new_pieces=new_pieces, keep_top=keep_top, trim_vocab=trim_vocab
     )
+    try:  # codes such as `pad` are refused by name here; a clash with the vocabulary once the tokenizer is read
+        vocab.check_language_codes(None, language_tokens)
+    except ValueError as error:
+        raise ConversionError(f"--add-language-tokens: {error}") from error
     is_local(os.fspath(source), "Source")  # a mistyped path fails here, not after a Hub lookup
     if tokenizer_path is not None:
         is_local(os.fspath(tokenizer_path), "Tokenizer")
@@ -723,6 +755,11 @@ def convert(
             f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
             f"{encoder.config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
         )
+    if tokenizer is not None and language_tokens:  # before the seed is built: <unk>, an existing piece, ...
+        try:
+            vocab.check_language_codes(tokenizer, language_tokens)
+        except ValueError as error:
+            raise ConversionError(f"--add-language-tokens: {error}") from error
     overrides = {} if tokenizer is None else special_token_ids(tokenizer)
     stage(f"building the seed (insert_every={insert_every}, weight_sharing={weight_sharing}) ...")
     model, seed_report = build_seed(

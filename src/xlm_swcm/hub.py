@@ -53,10 +53,10 @@ from huggingface_hub import (
 )
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
-from safetensors import safe_open
 from transformers import GenerationConfig
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
+from .checkpoint import checkpoint_problems
 from .configuration_xlm_swcm import XLMSWCMConfig
 from .report import REPORT_FILE, check_report, report_languages
 
@@ -263,18 +263,6 @@ def _ignored(relative: Path) -> bool:
     return any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in IGNORE_PATTERNS)
 
 
-def _weight_files(folder: Path) -> list[str]:
-    """Names of the safetensors files the checkpoint needs (single file or the shards of an index)."""
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise InvalidCheckpointError(f"{index} is not a valid safetensors index ({err}).") from err
-        return sorted(set(weight_map.values()))
-    return ["model.safetensors"]
-
-
 def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
     """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`.
 
@@ -336,24 +324,13 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
         if "xlm_swcm" in get_imports(path):
             problems.append(f"{name} imports the xlm_swcm package, which remote users do not have ({resave})")
 
-    try:
-        weights = _weight_files(folder)
-    except InvalidCheckpointError as err:
-        problems.append(str(err).rstrip("."))
-        weights = []
-    for name in weights:
-        path = folder / name
-        if not path.is_file():
-            bins = sorted(p.name for p in folder.glob("pytorch_model*.bin"))
-            hint = f"; found {', '.join(bins)}: {resave} to get safetensors" if bins else ""
-            problems.append(f"weights file {name} is missing{hint}")
-            continue
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                if not list(handle.keys()):
-                    problems.append(f"{name} holds no tensors")
-        except Exception as err:  # safetensors raises its own error types for truncated/corrupt headers
-            problems.append(f"{name} is not a readable safetensors file ({err})")
+    # config.json was read above; the weights are checked as convert and train check theirs (xlm_swcm.checkpoint),
+    # safetensors only: a remote from_pretrained of a pickle needs the user to trust it
+    weight_problems = checkpoint_problems(folder, safetensors_only=True)
+    bins = sorted(p.name for p in folder.glob("pytorch_model*.bin"))
+    if bins and any(problem.endswith("is missing") for problem in weight_problems):
+        weight_problems.append(f"found {', '.join(bins)}: {resave} to get safetensors")
+    problems += weight_problems
 
     config = None
     try:

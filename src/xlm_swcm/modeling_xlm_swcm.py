@@ -6,6 +6,7 @@ package installed: it may import only the standard library, torch, transformers 
 import) `configuration_xlm_swcm`.
 """
 
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -737,6 +738,45 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
+    def generate(self, inputs: torch.Tensor | None = None, generation_config=None, **kwargs):
+        """`GenerationMixin.generate`, with `max_new_tokens` (or `max_length`) capped, with a warning, at what the
+        decoder's positions hold: past them the decoder cannot run, and generation would fail at that step and lose
+        every token before it. The decoder sequence (start token, or the `decoder_input_ids` given, plus the new
+        tokens) may be one longer than the positions, since the last token is never fed back. The capped value is
+        passed to `generate` as its own keyword argument, the public way to override the generation config.
+
+        Example:
+
+        ```python
+        >>> model.generate(input_ids, max_new_tokens=1000)  # doctest: +SKIP
+        UserWarning: max_new_tokens=1000 is more than the 511 tokens the decoder's 512 positions leave ...
+        ```
+        """
+        positions = self.config.max_position_embeddings - self.config.position_offset
+        config = generation_config if generation_config is not None else self.generation_config
+        decoder_input_ids = kwargs.get("decoder_input_ids")
+        start = 1 if decoder_input_ids is None else decoder_input_ids.shape[-1]
+        room = positions + 1 - start
+        max_new_tokens = kwargs.get("max_new_tokens", config.max_new_tokens)
+        max_length = kwargs.get("max_length", config.max_length)
+        if max_new_tokens is not None and max_new_tokens > room > 0:
+            warnings.warn(
+                f"max_new_tokens={max_new_tokens} is more than the {room} tokens the decoder's {positions} positions "
+                f"leave: generating at most {room}.",
+                UserWarning,
+                stacklevel=2,
+            )
+            kwargs["max_new_tokens"] = room
+        elif max_new_tokens is None and max_length is not None and max_length > positions + 1:
+            warnings.warn(
+                f"max_length={max_length} is more than the decoder's {positions} positions hold: generating "
+                f"sequences of at most {positions + 1} tokens.",
+                UserWarning,
+                stacklevel=2,
+            )
+            kwargs["max_length"] = positions + 1
+        return super().generate(inputs, generation_config, **kwargs)
 
     @can_return_tuple
     @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")

@@ -66,12 +66,11 @@ def check_overwrite(out: Path, overwrite: bool) -> None:
     must not cost its files."""
     if not os.path.lexists(out):
         return
-    if not overwrite:
-        raise OutputError(f"{out} already exists: choose another output folder or pass --overwrite.")
+    # What --overwrite would refuse is refused first, so that the message never suggests an option that fails too.
     if not out.is_dir():
         raise OutputError(
-            f"{out} is a file, not an earlier output folder: --overwrite only replaces an XLM-SWCM checkpoint "
-            "folder; choose another output folder."
+            f"{out} already exists and is a file, not an output folder: choose another output folder "
+            "(--overwrite only replaces an earlier XLM-SWCM checkpoint folder)."
         )
     entries = sorted(entry.name for entry in out.iterdir())
     try:
@@ -80,10 +79,12 @@ def check_overwrite(out: Path, overwrite: bool) -> None:
         model_type = None
     if entries and model_type != XLMSWCMConfig.model_type:
         raise OutputError(
-            f"{out} is not an XLM-SWCM checkpoint (it holds {len(entries)} entries, e.g. {entries[0]!r}) and "
-            "replacing it would delete them: --overwrite only replaces an earlier output; choose a new folder "
-            f"(e.g. {out / 'seed'}) or move {out} away yourself."
+            f"{out} already exists and is not an XLM-SWCM checkpoint (it holds {len(entries)} entries, e.g. "
+            f"{entries[0]!r}); replacing it would delete them: choose a new folder (e.g. {out / 'seed'}) or move "
+            f"{out} away yourself."
         )
+    if not overwrite:
+        raise OutputError(f"{out} already exists: choose another output folder or pass --overwrite.")
 
 
 def write_atomically(

@@ -34,6 +34,9 @@ xlm-swcm-train --objective denoise+translate --model seed --data pairs.jsonl --t
 ```
 """
 
+import csv
+import itertools
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -46,6 +49,7 @@ import evaluate
 import numpy as np
 import torch
 from huggingface_hub.errors import StrictDataclassError
+from tokenizers import Tokenizer
 from transformers import (
     AutoConfig,
     DataCollatorForSeq2Seq,
@@ -58,6 +62,7 @@ from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 from transformers.utils import is_torch_bf16_gpu_available
 from transformers.utils import logging as hf_logging
 
+from .checkpoint import IncompleteCheckpointError, check_checkpoint_files
 from .conversion import ConversionError, load_tokenizer
 from .data import (
     DataCollatorForMixedPretraining,
@@ -69,6 +74,7 @@ from .data import (
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .outputs import check_output
+from .vocab import SPECIAL_TOKEN_ROLES, check_language_codes
 
 __all__ = [
     "TrainOptions",
@@ -78,6 +84,7 @@ __all__ = [
     "build_parser",
     "build_trainer",
     "check_fsdp_sharing",
+    "check_text_file",
     "finetune_main",
     "format_eval_table",
     "load_checkpoint",
@@ -189,19 +196,9 @@ class TrainingArguments(Seq2SeqTrainingArguments):
         super().__post_init__()
 
 
-def load_checkpoint(
-    path: str | os.PathLike, tokenizer_path: str | os.PathLike | None = None
-) -> tuple[Any, Any]:
-    """Loads an XLM-SWCM model and its tokenizer from a folder (or a cached Hub id); clear errors otherwise.
-
-    Example:
-    ```python
-    >>> model, tokenizer = load_checkpoint("seed")  # doctest: +SKIP
-    >>> model.config.model_type  # doctest: +SKIP
-    'xlm-swcm'
-    ```
-    """
-    path = str(path)
+def _load_config(path: str) -> Any:
+    """The config of the checkpoint `path` after the checks that need no weights loaded: a folder, with config.json,
+    complete (`xlm_swcm.checkpoint`: every weights file present and readable), an XLM-SWCM model."""
     local = Path(path)
     if local.exists():
         if not local.is_dir():
@@ -230,34 +227,118 @@ def load_checkpoint(
             f"{path} holds a {config.model_type!r} model, not XLM-SWCM: convert the encoder into a seed first, "
             f"e.g. `xlm-swcm-convert {path} seed`, and fine-tune the seed."
         )
-    model = XLMSWCMForConditionalGeneration.from_pretrained(path)
-    source = str(tokenizer_path) if tokenizer_path is not None else path
+    if local.is_dir():
+        try:  # the check convert and push make: a truncated or missing weights file is one line, not a traceback
+            check_checkpoint_files(local, "--model")
+        except IncompleteCheckpointError as error:
+            raise TrainingError(str(error)) from error
+    return config
+
+
+def _load_tokenizer(source: str, config: Any) -> Any:
+    """The tokenizer of `source` (a folder, tokenizer.json or Hub id), checked against the model's vocabulary."""
     try:
         tokenizer = load_tokenizer(source)
     except ConversionError as error:
         raise TrainingError(str(error)) from error
-    if len(tokenizer) > model.config.vocab_size:
+    if len(tokenizer) > config.vocab_size:
         raise TrainingError(
-            f"The tokenizer has {len(tokenizer)} tokens but the model only {model.config.vocab_size} embedding rows: "
+            f"The tokenizer has {len(tokenizer)} tokens but the model only {config.vocab_size} embedding rows: "
             "the tokenizer does not belong to this checkpoint (or tokens were added without resizing the model)."
         )
-    return model, tokenizer
+    return tokenizer
 
 
-def _load_any(spec: str | os.PathLike) -> Any:
-    """A `datasets.Dataset` or `DatasetDict` from a data file, a saved dataset folder or a (cached) dataset name."""
+def _load_model(path: str) -> XLMSWCMForConditionalGeneration:
+    """`from_pretrained` of a checked folder; what transformers still refuses (weights that do not fit the config,
+    say) becomes one line."""
+    try:
+        return XLMSWCMForConditionalGeneration.from_pretrained(path)
+    except (OSError, ValueError, RuntimeError) as error:
+        reason = " ".join(str(error).split())
+        raise TrainingError(f"Could not load the model {path}: {type(error).__name__}: {reason}") from error
+
+
+def load_checkpoint(
+    path: str | os.PathLike, tokenizer_path: str | os.PathLike | None = None
+) -> tuple[Any, Any]:
+    """Loads an XLM-SWCM model and its tokenizer from a folder (or a cached Hub id); clear errors otherwise. The
+    config, the weights files and the tokenizer are checked before the weights load.
+
+    Example:
+    ```python
+    >>> model, tokenizer = load_checkpoint("seed")  # doctest: +SKIP
+    >>> model.config.model_type  # doctest: +SKIP
+    'xlm-swcm'
+    ```
+    """
+    path = str(path)
+    config = _load_config(path)
+    tokenizer = _load_tokenizer(str(tokenizer_path) if tokenizer_path is not None else path, config)
+    return _load_model(path), tokenizer
+
+
+def check_text_file(path: str | os.PathLike, what: str, json_lines: bool = False) -> int:
+    """Reads `path` once, line by line, and refuses (naming the file, the 1-based line and the fix) bytes that are
+    not UTF-8 and, with `json_lines`, a non-blank line that is not one JSON object; returns the non-blank lines.
+    Each line is decoded on its own, so the line number is exact and memory stays flat on a file of any size.
+
+    Example:
+    ```python
+    >>> check_text_file("bo.txt", "--text_files")  # doctest: +SKIP
+    120000
+    ```
+    """
+    path = Path(path)
+    count = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise TrainingError(
+                    f"{what} {path}, line {number}: not UTF-8 text (byte 0x{raw[error.start]:02x}): save the file as "
+                    "UTF-8 (an editor's Save As, encoding UTF-8; or `iconv -f cp1252 -t utf-8 FILE > NEW_FILE`)."
+                ) from error
+            if not line.strip():
+                continue
+            count += 1
+            if json_lines:
+                try:
+                    row = json.loads(line)
+                except ValueError as error:
+                    reason = getattr(error, "msg", str(error))
+                    raise TrainingError(
+                        f"{what} {path}, line {number}: not valid JSON ({reason}); each line must be one "
+                        '{"source": ..., "target": ...} object.'
+                    ) from error
+                if not isinstance(row, dict):
+                    raise TrainingError(
+                        f"{what} {path}, line {number}: a JSON {type(row).__name__}, not an object; each line must be "
+                        'one {"source": ..., "target": ...} object.'
+                    )
+    return count
+
+
+def _load_any(spec: str | os.PathLike, what: str = "--data") -> Any:
+    """A `datasets.Dataset` or `DatasetDict` from a data file, a saved dataset folder or a (cached) dataset name.
+    A text file (JSON lines, JSON, CSV, TSV) is checked first (`check_text_file`): its encoding errors and broken
+    JSON lines are named by file and line, not left to the `datasets` builder's generic errors."""
     spec = str(spec)
     path = Path(spec)
     try:
         if path.is_file():
-            builder = _DATA_BUILDERS.get(path.suffix.lower())
+            suffix = path.suffix.lower()
+            builder = _DATA_BUILDERS.get(suffix)
             if builder is None:
                 raise TrainingError(
                     f"Cannot read {spec}: use a .jsonl/.json, .csv/.tsv or .parquet file (one pair per row)."
                 )
-            if path.stat().st_size == 0:
+            if path.stat().st_size == 0 or (
+                builder != "parquet" and not check_text_file(path, what, suffix == ".jsonl")
+            ):
                 raise TrainingError(f"{spec} is empty: it must hold one source/target pair per row.")
-            kwargs = {"delimiter": "\t"} if path.suffix.lower() == ".tsv" else {}
+            kwargs = {"delimiter": "\t"} if suffix == ".tsv" else {}
             return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
         if path.is_dir():
             if any(
@@ -271,11 +352,34 @@ def _load_any(spec: str | os.PathLike) -> Any:
     except TrainingError:
         raise
     except Exception as error:  # datasets raises many types (DatasetGenerationError, FileNotFoundError, ...)
+        # DatasetGenerationError says only "An error occurred while generating the dataset": the cause says what
+        cause = f" ({type(error.__cause__).__name__}: {error.__cause__})" if error.__cause__ else ""
+        reason = " ".join(f"{type(error).__name__}: {error}{cause}".split())
         raise TrainingError(
-            f"Could not load the data {spec!r}: {type(error).__name__}: {error}. Give a JSON-lines file with one "
+            f"Could not load the data {spec!r}: {reason}. Give a JSON-lines file with one "
             '{"source": ..., "target": ...} object per line, a folder written by Dataset.save_to_disk, or a '
             "dataset name that is in the local cache (offline runs: HF_DATASETS_OFFLINE=1)."
         ) from error
+
+
+def _row_place(spec: str, index: int) -> str:
+    """Where row `index` (0-based, as `datasets` counts) of the data `spec` is for the user: the 1-based line of a
+    JSON-lines or CSV/TSV file (as an editor numbers it: blank lines and the CSV header counted), else `row N`."""
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix == ".jsonl":
+        with path.open(encoding="utf-8") as handle:
+            rows = (number for number, line in enumerate(handle, 1) if line.strip())
+            return f"line {next(itertools.islice(rows, index, None), index + 1)}"
+    if path.is_file() and suffix in (".csv", ".tsv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ",")
+            end = 0
+            for record, _ in enumerate(reader, -1):  # -1: the header
+                if record == index:
+                    return f"line {end + 1}"
+                end = reader.line_num
+    return f"row {index + 1}"
 
 
 def _column_keys(dataset: Any, column: str) -> tuple[str, str | None]:
@@ -329,7 +433,7 @@ def load_pairs(
     else:
         train = loaded
     if eval_data is not None:
-        evaluation = _load_any(eval_data)
+        evaluation = _load_any(eval_data, "--eval_data")
         if isinstance(evaluation, datasets.DatasetDict):
             name = next((n for n in _EVAL_SPLITS + ("train",) if n in evaluation), None)
             if name is None:
@@ -350,8 +454,8 @@ def load_pairs(
                 for index, value in zip(indices, values, strict=True):
                     if not isinstance(value, str):
                         raise TrainingError(
-                            f"{where}, row {index}: column {column!r} holds {value!r}, not a string. Drop or fix "
-                            "rows without text."
+                            f"{where}, {_row_place(where, index)}: column {column!r} holds {value!r}, not a string. "
+                            "Drop or fix rows without text."
                         )
                 out[name] = values
             if ROW_LANGUAGE in batch:  # optional per-row target language (multilingual data)
@@ -378,41 +482,88 @@ def load_pairs(
     return train, evaluation
 
 
-def _language_id(tokenizer: Any, lang: str | None, role: str, log: Callable[[str], None]) -> str | None:
-    """`lang` when the tokenizer has its token, else None after a warning (the run goes on without the token)."""
-    if not lang:
+def _fast_vocabulary(source: str) -> Any | None:
+    """The `tokenizers.Tokenizer` of the tokenizer.json at `source` (the file, or in the folder), or None. It loads
+    in a fraction of the time of transformers' tokenizer, which parses the file in Python several times (XLM-R's
+    250k pieces, on a busy 2-core machine: 2 s here, 6-9 s there), so a mistyped language code is refused in about
+    the time `--help` takes; the full tokenizer, loaded next, checks again."""
+    path = Path(source)
+    file = path if path.is_file() else path / "tokenizer.json"
+    if not file.is_file():
         return None
-    if not _has_language_token(tokenizer, lang):
-        log(
-            f"warning: the tokenizer has no {language_token(lang)} token, so {role} texts get no language token. "
-            f"Add it when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`) to use one."
-        )
-        return None
-    return lang
-
-
-def _has_language_token(tokenizer: Any, lang: str) -> bool:
     try:
-        language_token_id(tokenizer, lang)
-    except ValueError:
-        return False
-    return True
+        return Tokenizer.from_file(str(file))
+    except Exception:  # not a tokenizer.json after all: the full load says what it is
+        return None
 
 
-def _row_languages(tokenizer: Any, datasets_: Sequence[Any], default: str | None) -> set[str | None]:
-    """The target languages the rows use (a row without one uses `default`); each must have its token."""
+def _language_lookup(tokenizer: Any) -> tuple[Callable[[str], bool], list[str]]:
+    """(whether a token is in the vocabulary, the language tokens) of a transformers tokenizer or of a
+    `tokenizers.Tokenizer`; language tokens are the special tokens that name no special role (<s>, <pad>, ...)."""
+    if isinstance(tokenizer, Tokenizer):
+        added = [t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special]
+
+        def has(token: str) -> bool:
+            return tokenizer.token_to_id(token) is not None
+    else:
+        added = [str(t) for t in getattr(tokenizer, "extra_special_tokens", None) or []]
+        unk = tokenizer.unk_token_id
+
+        def has(token: str) -> bool:
+            token_id = tokenizer.convert_tokens_to_ids(token)
+            return token_id is not None and token_id != unk
+
+    known = [token for token in added if token.strip("<>/").lower() not in SPECIAL_TOKEN_ROLES]
+    return has, known
+
+
+def _check_languages(
+    tokenizer: Any, source_lang: str | None, target_lang: str | None, pairs: Sequence[Any]
+) -> set[str | None]:
+    """Refuses a --source_lang/--target_lang, or a `target_lang` of the rows, whose token the tokenizer lacks or
+    that names a special token (`pad`: every translation would start with <pad>). A typo such as `--target_lang xx`
+    once trained a whole run without any language token, its one warning lost among the progress bars. Returns the
+    target languages the rows use (a row without one uses `target_lang`)."""
+    has, known = _language_lookup(tokenizer)
+    tokens = f"its language tokens are {', '.join(known)}" if known else "it has no language tokens"
+    for option, lang in (("--source_lang", source_lang), ("--target_lang", target_lang)):
+        if not lang:
+            continue
+        try:
+            check_language_codes(None, [lang])  # syntax and special-token names: `pad`, `unk`, `s`, ...
+        except ValueError as error:
+            raise TrainingError(f"{option}: {error}") from error
+        if not has(language_token(lang)):
+            raise TrainingError(
+                f"{option} {lang}: the tokenizer has no {language_token(lang)} token ({tokens}). Fix the code, leave "
+                f"the option out, or add the token when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`)."
+            )
     used: set[str | None] = set()
-    for dataset in datasets_:
+    for dataset in pairs:
         if dataset is None:
             continue
         rows = dataset[ROW_LANGUAGE] if ROW_LANGUAGE in dataset.column_names else [None]
-        used |= {lang or default for lang in rows}
-    missing = sorted(lang for lang in used if lang is not None and not _has_language_token(tokenizer, lang))
+        used |= {lang or target_lang for lang in rows}
+
+    def named(lang: str) -> bool:  # a special token's name (`unk`), or not a code at all
+        try:
+            check_language_codes(None, [lang])
+        except ValueError:
+            return True
+        return False
+
+    special = sorted(str(lang) for lang in used if lang is not None and named(lang))
+    if special:
+        raise TrainingError(
+            f"Rows ask for target languages {special}, which name special tokens or are not language codes: fix "
+            f"the `{ROW_LANGUAGE}` column (ISO 639 codes such as bo, ug, kk, mn, zh)."
+        )
+    missing = sorted(lang for lang in used if lang is not None and not has(language_token(lang)))
     if missing:
         raise TrainingError(
             f"Rows ask for target languages {missing} whose tokens ({', '.join(map(language_token, missing))}) the "
-            "tokenizer lacks: add them when converting (`xlm-swcm-convert ... --add-language-tokens "
-            f"{','.join(missing)}`) or fix the `{ROW_LANGUAGE}` column."
+            f"tokenizer lacks ({tokens}): fix the `{ROW_LANGUAGE}` column, or add them when converting "
+            f"(`xlm-swcm-convert ... --add-language-tokens {','.join(missing)}`)."
         )
     return used
 
@@ -569,18 +720,9 @@ def build_trainer(
     return trainer
 
 
-def train(
-    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
-) -> Seq2SeqTrainer:
-    """Trains `options.model` as `options.objective` says; saves model + tokenizer to `args.output_dir` and returns
-    the `Seq2SeqTrainer` (`trainer.model` is the trained model, `trainer.state.log_history` its losses and scores).
-
-    Example:
-    ```python
-    >>> options = TrainOptions(model="seed", data="pairs.jsonl", objective="denoise+translate", text_files=["bo.txt"])
-    >>> trainer = train(options, TrainingArguments(output_dir="cpt", max_steps=1000))  # doctest: +SKIP
-    ```
-    """
+def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None:
+    """Refuses options that cannot work, from the options alone (milliseconds: no file is read); returns the
+    checkpoint to resume from (`last` resolved)."""
     output_dir = Path(args.output_dir)
     resume = args.resume_from_checkpoint
     if resume == "last":
@@ -611,18 +753,77 @@ def train(
     denoise = options.objective == "denoise+translate"
     if denoise and not options.text_files:
         raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")
+    # transformers reads max_steps -1 (its default) as "not set": 0 or another negative number is a mistake, which
+    # it would run as 0 steps (a "trained" copy of the seed) or as epochs
+    if args.max_steps == 0 or args.max_steps < -1:
+        raise TrainingError(
+            f"--max_steps must be at least 1, got {args.max_steps}; leave it out to train --num_train_epochs epochs."
+        )
     if denoise and args.max_steps <= 0:
         raise TrainingError(
             "--objective denoise+translate streams --text_files, so an epoch's length is unknown: set --max_steps."
         )
+    if args.max_steps < 0 and not args.num_train_epochs > 0:
+        raise TrainingError(f"--num_train_epochs must be more than 0, got {args.num_train_epochs}.")
     if options.text_files and not denoise:
         raise TrainingError("--text_files are only read by --objective denoise+translate.")
     if options.max_length < 3:
         raise TrainingError(f"--max_length must be >= 3 (<s>, a token, </s>), got {options.max_length}.")
+    at_least_one = {
+        "--max_train_samples": options.max_train_samples,
+        "--max_eval_samples": options.max_eval_samples,
+        "--per_device_train_batch_size": args.per_device_train_batch_size,
+        "--per_device_eval_batch_size": args.per_device_eval_batch_size,
+        "--gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "--generation_num_beams": args.generation_num_beams,
+        "--generation_max_length": args.generation_max_length,
+    }
+    for name, value in at_least_one.items():
+        if value is not None and value < 1:
+            raise TrainingError(f"{name} must be at least 1, got {value}.")
+    evaluating = args.eval_strategy != IntervalStrategy.NO
+    if evaluating and options.eval_data is None and not 0.0 <= options.eval_fraction < 1.0:
+        raise TrainingError(
+            f"--eval_fraction must be between 0 and 1, got {options.eval_fraction}; or give --eval_data."
+        )
+    if denoise and not 0.0 <= options.translation_probability <= 1.0:
+        raise TrainingError(
+            f"--translation_probability must be between 0 and 1, got {options.translation_probability}."
+        )
+    return resume
 
-    set_seed(args.seed)
-    model, tokenizer = load_checkpoint(options.model, options.tokenizer)
-    limit = model.config.max_position_embeddings - model.config.position_offset
+
+def train(
+    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
+) -> Seq2SeqTrainer:
+    """Trains `options.model` as `options.objective` says; saves model + tokenizer to `args.output_dir` and returns
+    the `Seq2SeqTrainer` (`trainer.model` is the trained model, `trainer.state.log_history` its losses and scores).
+
+    Example:
+    ```python
+    >>> options = TrainOptions(model="seed", data="pairs.jsonl", objective="denoise+translate", text_files=["bo.txt"])
+    >>> trainer = train(options, TrainingArguments(output_dir="cpt", max_steps=1000))  # doctest: +SKIP
+    ```
+    """
+    output_dir = Path(args.output_dir)
+    resume = _check_options(options, args)
+    denoise = options.objective == "denoise+translate"
+    # Then the inputs, each read before the model loads (seconds; a refusal must not wait for it), cheapest first:
+    # the model's config and files, the text files, the pairs, the language codes, the tokenizer.
+    config = _load_config(options.model)
+    missing = [name for name in options.text_files or [] if not Path(name).is_file()]
+    if missing:
+        raise TrainingError(
+            f"Text file(s) {missing} do not exist: give plain-text files, one document a line."
+        )
+    for name in options.text_files or []:
+        # read once in full: an encoding error deep in a large file would otherwise stop training hours in
+        if not check_text_file(name, "--text_files"):
+            raise TrainingError(
+                f"--text_files {name} is empty (no non-blank line): give plain-text files, one document or "
+                "sentence a line, or leave it out."
+            )
+    limit = config.max_position_embeddings - config.position_offset
     if options.max_length > limit:
         log(f"--max_length {options.max_length} is more than the model's {limit} positions: using {limit}.")
     max_length = min(options.max_length, limit)
@@ -638,13 +839,21 @@ def train(
         train_pairs = train_pairs.select(range(min(options.max_train_samples, len(train_pairs))))
     if options.max_eval_samples is not None and eval_pairs is not None:
         eval_pairs = eval_pairs.select(range(min(options.max_eval_samples, len(eval_pairs))))
-    source_lang = _language_id(tokenizer, options.source_lang, "source", log)
-    target_lang = _language_id(tokenizer, options.target_lang, "target", log)
-    row_langs = _row_languages(tokenizer, [train_pairs, eval_pairs], target_lang)
+    pairs = [train_pairs, eval_pairs]
+    tokenizer_source = options.tokenizer or options.model
+    vocabulary = _fast_vocabulary(tokenizer_source)
+    if vocabulary is not None:
+        _check_languages(vocabulary, options.source_lang, options.target_lang, pairs)
+    tokenizer = _load_tokenizer(tokenizer_source, config)
+    row_langs = _check_languages(tokenizer, options.source_lang, options.target_lang, pairs)
+    source_lang, target_lang = options.source_lang or None, options.target_lang or None
     train_data = _tokenize(train_pairs, tokenizer, max_length, source_lang, target_lang)
     eval_data = (
         None if eval_pairs is None else _tokenize(eval_pairs, tokenizer, max_length, source_lang, target_lang)
     )
+
+    set_seed(args.seed)
+    model = _load_model(options.model)
 
     # Saved with the model, so that generate() on the result starts with the language token and stops in time.
     model.generation_config.max_length = args.generation_max_length
@@ -720,8 +929,36 @@ def build_parser(prog: str = "xlm-swcm-train") -> HfArgumentParser:
     return HfArgumentParser(
         (TrainOptions, TrainingArguments),
         prog=prog,
+        # one line, not argparse's 120-line listing of every option, above a usage error
+        usage="%(prog)s --model MODEL --data DATA --output_dir DIR [options] (all options: --help)",
         description="Train XLM-SWCM with Seq2SeqTrainer: fine-tuning on pairs, or denoising + translation.",
     )
+
+
+def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainOptions, TrainingArguments]:
+    """The options of a command line; `xlm-swcm-finetune`'s positional MODEL and DATA (parsed into a third,
+    leftover namespace by `HfArgumentParser`) stand for --model and --data, which it takes as well."""
+    options, args, *rest = parser.parse_args_into_dataclasses(args=argv)
+    positional = vars(rest[0]) if rest else {}
+    for name in ("model", "data"):
+        given = positional.get(f"{name}_positional")
+        if given is not None and getattr(options, name) not in (None, given):
+            raise TrainingError(
+                f"{name.upper()} {given} and --{name} {getattr(options, name)}: give one of them."
+            )
+        if given is not None:
+            setattr(options, name, given)
+        if getattr(options, name) is None:
+            raise TrainingError(
+                f"the {name} is missing: give --{name} {name.upper()} (or {name.upper()} positionally)."
+            )
+    words = sys.argv[1:] if argv is None else argv
+    if args.max_steps == -1 and any(w.split("=")[0] in ("--max_steps", "--max-steps") for w in words):
+        # -1 is transformers' "not set"; typed out, it is a mistake like any other number below 1
+        raise TrainingError(
+            "--max_steps must be at least 1, got -1; leave it out to train --num_train_epochs epochs."
+        )
+    return options, args
 
 
 def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = None) -> int:
@@ -729,13 +966,14 @@ def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = No
     parser = parser or build_parser()
     bars = hf_logging.is_progress_bar_enabled()
     try:
-        options, args = parser.parse_args_into_dataclasses(args=argv)
+        options, args = _parse(parser, argv)
         # disable_tqdm hides the Trainer's bar; the loading and saving bars are transformers' own
         if args.disable_tqdm:
             hf_logging.disable_progress_bar()
         train(options, args)
     except (TrainingError, ValueError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).split())  # one line, whatever the message (transformers' span several)
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; continue with --resume_from_checkpoint last.", file=sys.stderr)
@@ -778,9 +1016,13 @@ def finetune_main(argv: Sequence[str] | None = None) -> int:
         spelling = _FINETUNE_SPELLINGS.get(name)
         renamed += [arg] if spelling is None else [*spelling[:-1], spelling[-1] + equals + value]
     parser = build_parser("xlm-swcm-finetune")
+    parser.usage = "%(prog)s MODEL DATA -o DIR [options], or --model MODEL --data DATA (all options: --help)"
     for name in ("model", "data"):
+        # either spelling, as --help shows both: `_parse` takes the positional one and checks that one is given
         parser._option_string_actions[f"--{name}"].required = False
-        parser.add_argument(name, help=f"--{name} of xlm-swcm-train")
+        parser.add_argument(
+            f"{name}_positional", nargs="?", metavar=name.upper(), help=f"the same as --{name}"
+        )
     return main(["--objective", "translate", *renamed], parser)
 
 

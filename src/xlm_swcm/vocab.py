@@ -52,9 +52,11 @@ from .scripts import SCRIPTS, find_script
 
 __all__ = [
     "LANGUAGE_CODES",
+    "SPECIAL_TOKEN_ROLES",
     "SCRIPT_RANGES",
     "adapt_vocabulary",
     "add_language_tokens",
+    "check_language_codes",
     "extend_vocabulary",
     "language_token",
     "script_of",
@@ -510,6 +512,52 @@ def language_token(lang: str) -> str:
     return lang if lang.startswith("<") and lang.endswith(">") else f"<{lang}>"
 
 
+# Names of special-token roles: `<pad>`, `<mask>`, ... read as those tokens (to people, and to tokenizers of other
+# families, e.g. Gemma's <bos>/<eos>), so none of them is a language code here, whatever this vocabulary holds.
+SPECIAL_TOKEN_ROLES = ("s", "/s", "bos", "eos", "unk", "sep", "pad", "cls", "mask")
+
+
+def check_language_codes(tokenizer: Any | None, langs: Sequence[str]) -> None:
+    """Refuses language codes whose token would be a special token or an existing token that is not a language
+    token: `unk` (`<unk>`) as a target language would make every translation start with the unknown token.
+    `tokenizer=None` checks the codes alone (before a tokenizer is loaded); a ValueError says why.
+
+    >>> check_language_codes(None, ["bo", "ug"])
+    >>> check_language_codes(None, ["pad"])
+    Traceback (most recent call last):
+    ...
+    ValueError: Language code 'pad' makes <pad>, the name of a special token (s, /s, bos, eos, unk, sep, pad, cls, mask), not a language: use ISO 639 codes such as bo, ug, kk, mn, zh (ISO 639-1 where one exists, e.g. bs for Bosnian).
+    """
+    if isinstance(langs, str):
+        langs = [langs]
+    hint = "use ISO 639 codes such as bo, ug, kk, mn, zh (ISO 639-1 where one exists, e.g. bs for Bosnian)"
+    roles = {f"<{role}>" for role in SPECIAL_TOKEN_ROLES}
+    for lang in langs:
+        token = language_token(lang)
+        if token.lower() in roles:
+            raise ValueError(
+                f"Language code {lang!r} makes {token}, the name of a special token "
+                f"({', '.join(SPECIAL_TOKEN_ROLES)}), not a language: {hint}."
+            )
+    if tokenizer is None:
+        return
+    # Special tokens by role (bos_token: <s>, ...); language tokens are the extra special tokens this module adds.
+    roles_of = {str(tok): role for role, tok in tokenizer.special_tokens_map.items() if isinstance(tok, str)}
+    languages = {str(tok) for tok in getattr(tokenizer, "extra_special_tokens", None) or []} - set(roles_of)
+    vocab = tokenizer.get_vocab()
+    for lang in langs:
+        token = language_token(lang)
+        if token in roles_of:
+            raise ValueError(
+                f"Language code {lang!r} makes {token}, which is the tokenizer's {roles_of[token]}: {hint}."
+            )
+        if token in vocab and token not in languages:
+            raise ValueError(
+                f"Language code {lang!r} makes {token}, which is already token {vocab[token]} of the vocabulary "
+                f"with another meaning (not a language token): {hint}."
+            )
+
+
 def add_language_tokens(
     tokenizer: Any, model: nn.Module | None, langs: Sequence[str] = LANGUAGE_CODES
 ) -> list[int]:
@@ -528,6 +576,7 @@ def add_language_tokens(
     """
     if isinstance(langs, str):
         langs = [langs]
+    check_language_codes(tokenizer, langs)  # <unk>, <pad>, an existing piece: refused, not made a language
     tokens = [language_token(lang) for lang in langs]
     n_old = len(tokenizer)
     inp = None if model is None else _check_model(model, n_old)[0]
