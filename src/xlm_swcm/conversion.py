@@ -43,7 +43,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, 
 from transformers.utils import logging as hf_logging
 
 from . import vocab
-from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
+from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, PRE_LAYER_NORM_ENCODERS, XLMSWCMConfig
 from .initialization import (
     DEFAULT_INIT,
     DEFAULT_TIE_INIT,
@@ -93,6 +93,14 @@ _LAYER_MAP = {
     "ffn.fc2": ["output.dense"],
     "ffn_layer_norm": ["output.LayerNorm"],
 }
+# The same for a pre-LayerNorm encoder (`XLMRobertaXLModel`): each LayerNorm sits in front of its block.
+_PRE_LN_LAYER_MAP = {
+    **{name: theirs for name, theirs in _LAYER_MAP.items() if not name.endswith("layer_norm")},
+    "attention_layer_norm": ["attention.self_attn_layer_norm"],
+    "ffn_layer_norm": ["LayerNorm"],
+}
+# A pre-LayerNorm encoder's final LayerNorm: ours -> the source's.
+_PRE_LN_FINAL = {"layer_norm": "encoder.LayerNorm"}
 # An encoder layer's tensor in a BERT-family checkpoint (with or without the `roberta.` / `bert.` prefix).
 _LAYER_KEY = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
 _EMBEDDINGS = ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm")
@@ -101,8 +109,8 @@ _EMBEDDINGS = ("word_embeddings", "position_embeddings", "token_type_embeddings"
 def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
     """The weights of a BERT-family encoder renamed (and Q/K/V fused) for `XLMSWCMEncoder`.
 
-    `source` is an `XLMRobertaModel`, `RobertaModel`, `BertModel` or any model whose `base_model` is one (for
-    example `XLMRobertaForMaskedLM`); the pooler and task heads are not used.
+    `source` is an `XLMRobertaModel`, `XLMRobertaXLModel` (pre-LayerNorm), `RobertaModel`, `BertModel` or any model
+    whose `base_model` is one (for example `XLMRobertaForMaskedLM`); the pooler and task heads are not used.
 
     Example:
 
@@ -117,6 +125,8 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
     """
     base = source.base_model
     state = base.state_dict()
+    pre_layer_norm = getattr(base.config, "model_type", None) in PRE_LAYER_NORM_ENCODERS
+    layer_map = _PRE_LN_LAYER_MAP if pre_layer_norm else _LAYER_MAP
     out = {}
     for name in _EMBEDDINGS:
         for kind in ("weight", "bias"):
@@ -125,10 +135,14 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
                 out[key] = state[key]
     try:
         for i in range(base.config.num_hidden_layers):
-            for ours, theirs in _LAYER_MAP.items():
+            for ours, theirs in layer_map.items():
                 for kind in ("weight", "bias"):
                     parts = [state[f"encoder.layer.{i}.{t}.{kind}"] for t in theirs]
                     out[f"layers.{i}.{ours}.{kind}"] = torch.cat(parts, dim=0) if len(parts) > 1 else parts[0]
+        if pre_layer_norm:
+            for ours, theirs in _PRE_LN_FINAL.items():
+                for kind in ("weight", "bias"):
+                    out[f"{ours}.{kind}"] = state[f"{theirs}.{kind}"]
     except KeyError as error:
         raise ConversionError(
             f"{type(base).__name__} has no weight {error.args[0]!r}: the source is not a BERT/RoBERTa-style "
@@ -178,8 +192,8 @@ def _check_source(config: Any, where: str) -> None:
     model_type = getattr(config, "model_type", None)
     if model_type not in ENCODER_POSITION_STYLES:
         raise ConversionError(
-            f"{where} is a {model_type!r} model; XLM-SWCM starts from a post-LayerNorm BERT-family encoder "
-            f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base or CINO."
+            f"{where} is a {model_type!r} model; XLM-SWCM starts from a BERT-family encoder "
+            f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base, xlm-roberta-xl or CINO."
         )
     if getattr(config, "is_decoder", False):
         raise ConversionError(
