@@ -63,6 +63,10 @@ from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.h
 # Both compute the same function; only the accumulation order of the fused Q/K/V matmul can differ.
 VERIFY_TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 VERIFY_TOLERANCE_HALF = 2e-2
+# --dtype: the seed's dtype. "auto" keeps the source's (its config.json's `dtype`, else its weights'), as
+# transformers' `from_pretrained(dtype="auto")` reads it; the encoder is loaded in that dtype, so the seed is built in
+# it and `--verify` compares like with like.
+SEED_DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Files of which at least one is in a folder that holds a tokenizer. Without any, transformers v5 still returns a
 # tokenizer (an empty 5-token one), which would map every word to <unk>: such a folder has no tokenizer.
 TOKENIZER_FILES = (
@@ -154,14 +158,23 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
 def _init_random(
     model: XLMSWCMForConditionalGeneration, names: list[str], generator: torch.Generator
 ) -> None:
-    """Linear weights normal(0, initializer_range), biases 0, drawn from `generator` in the order of `names`."""
+    """Linear weights normal(0, initializer_range), biases 0, drawn from `generator` in the order of `names`.
+
+    Half-precision (bf16/fp16) weights are drawn in float32 and rounded, so that a half-precision seed's random
+    tensors are the float32 seed's, rounded."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
+    std = model.config.initializer_range
     with torch.no_grad():
         for name in names:
+            param = params[name]
             if name.endswith(".bias"):
-                params[name].zero_()
+                param.zero_()
+            elif param.dtype in (torch.bfloat16, torch.float16):
+                param.copy_(
+                    torch.empty(param.shape, dtype=torch.float32).normal_(0.0, std, generator=generator)
+                )
             else:
-                params[name].normal_(0.0, model.config.initializer_range, generator=generator)
+                param.normal_(0.0, std, generator=generator)
 
 
 def apply_init_plan(model: XLMSWCMForConditionalGeneration, init: str, seed: int) -> dict[str, str | Folded]:
@@ -367,8 +380,10 @@ def conversion_report(
     }
 
 
-def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
+def load_encoder(path_or_name: str | os.PathLike, dtype: str = "auto") -> PreTrainedModel:
     """Loads a BERT-family encoder with `AutoModel`, turning the usual failures into `ConversionError`s.
+
+    `dtype` is a key of `SEED_DTYPES`: `"auto"` keeps the checkpoint's dtype, the others load in that dtype.
 
     Example:
 
@@ -377,6 +392,7 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
     ```
     """
     path = os.fspath(path_or_name)
+    check_dtype(dtype)
     if is_local(path, "Source") and not os.path.isdir(path):
         raise ConversionError(
             f"Source {path!r} is a file: give the folder that holds config.json and the weights."
@@ -392,7 +408,11 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and
         # shapes) instead of failing with transformers' pointer to a load report that is not shown.
         model, info = AutoModel.from_pretrained(
-            path, add_pooling_layer=False, output_loading_info=True, ignore_mismatched_sizes=True
+            path,
+            add_pooling_layer=False,
+            output_loading_info=True,
+            ignore_mismatched_sizes=True,
+            dtype=SEED_DTYPES[dtype],
         )
     except Exception as error:  # corrupt or truncated weights surface as many exception types
         raise ConversionError(
@@ -401,6 +421,12 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         ) from error
     _check_loading_info(path, config, info)
     return model
+
+
+def check_dtype(dtype: str) -> None:
+    """Refuses a `--dtype` that is not one of `SEED_DTYPES`."""
+    if dtype not in SEED_DTYPES:
+        raise ConversionError(f"--dtype {dtype!r} is not one of {', '.join(SEED_DTYPES)}.")
 
 
 def is_local(path: str, what: str) -> bool:
@@ -686,6 +712,7 @@ def convert(
     warn: Callable[[str], Any] | None = None,
     on_written: Callable[[], Any] | None = None,
     init: str | None = None,
+    dtype: str = "auto",
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
     `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
@@ -694,8 +721,9 @@ def convert(
     vocabulary turns into <unk>), `language_tokens` (e.g. `["bo", "ug"]` -> `<bo>`, `<ug>`), `trim_vocab` (a corpus
     file: keep only the tokens it uses, at most `keep_top` of them, plus special and language tokens). `verify`
     checks that the converted encoder reproduces the source's outputs, before and after saving. `out` is written
-    all at once: on any error or interruption nothing is left at `out`. `log` gets the progress lines and the
-    report, `warn` (default: stderr) the warnings; `on_written` is called as soon as `out` is complete.
+    all at once: on any error or interruption nothing is left at `out`. `dtype` (`SEED_DTYPES`) is the seed's
+    dtype: `"auto"` keeps the source's, `"bfloat16"` / `"float16"` halve a float32 source. `log` gets the progress
+    lines and the report, `warn` (default: stderr) the warnings; `on_written` is called as soon as `out` is complete.
 
     Example:
 
@@ -712,6 +740,7 @@ def convert(
     check_arguments(
         insert_every=insert_every, new_pieces=new_pieces, keep_top=keep_top, trim_vocab=trim_vocab
     )
+    check_dtype(dtype)
     is_local(os.fspath(source), "Source")  # a mistyped path fails here, not after a Hub lookup
     if tokenizer_path is not None:
         is_local(os.fspath(tokenizer_path), "Tokenizer")
@@ -721,8 +750,11 @@ def convert(
         log(f"[{time.perf_counter() - started:6.1f}s] {text}")
 
     stage(f"loading the encoder from {os.fspath(source)} ...")
-    encoder = load_encoder(source)
-    stage(f"loaded {encoder.config.model_type} encoder: {encoder.num_parameters():,} parameters")
+    encoder = load_encoder(source, dtype)
+    stage(
+        f"loaded {encoder.config.model_type} encoder: {encoder.num_parameters():,} parameters, "
+        f"{str(encoder.dtype).removeprefix('torch.')}"
+    )
     needs_tokenizer = bool(language_tokens or extend_vocab or trim_vocab)
     tokenizer = load_tokenizer(
         os.fspath(tokenizer_path or source), encoder.config.model_type, required=needs_tokenizer
@@ -991,6 +1023,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"with --trim-vocab: keep only the N (>= {MIN_KEEP_TOP}) most frequent tokens (default: all used)",
     )
     parser.add_argument(
+        "--dtype",
+        choices=list(SEED_DTYPES),
+        default="auto",
+        help="dtype of the seed: auto keeps the source's (config.json's dtype, else its weights'); bfloat16 or "
+        "float16 halve a float32 source",
+    )
+    parser.add_argument(
         "--verify",
         action="store_true",
         help="check that the converted encoder reproduces the source's outputs",
@@ -1047,6 +1086,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             tie_word_embeddings=not args.untie_lm_head,
             init=args.init,
+            dtype=args.dtype,
             tokenizer_path=args.tokenizer,
             language_tokens=[code.strip() for code in args.add_language_tokens.split(",") if code.strip()],
             extend_vocab=args.extend_vocab,
