@@ -713,6 +713,7 @@ def convert(
     on_written: Callable[[], Any] | None = None,
     init: str | None = None,
     dtype: str = "auto",
+    stream: bool = False,
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
     `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
@@ -722,7 +723,9 @@ def convert(
     file: keep only the tokens it uses, at most `keep_top` of them, plus special and language tokens). `verify`
     checks that the converted encoder reproduces the source's outputs, before and after saving. `out` is written
     all at once: on any error or interruption nothing is left at `out`. `dtype` (`SEED_DTYPES`) is the seed's
-    dtype: `"auto"` keeps the source's, `"bfloat16"` / `"float16"` halve a float32 source. `log` gets the progress
+    dtype: `"auto"` keeps the source's, `"bfloat16"` / `"float16"` halve a float32 source. `stream` writes the seed
+    tensor by tensor from a local safetensors folder (`xlm_swcm.streaming`), never holding the model: no vocabulary
+    options then, and `verify` loads the source and the seed in full after writing. `log` gets the progress
     lines and the report, `warn` (default: stderr) the warnings; `on_written` is called as soon as `out` is complete.
 
     Example:
@@ -741,6 +744,11 @@ def convert(
         insert_every=insert_every, new_pieces=new_pieces, keep_top=keep_top, trim_vocab=trim_vocab
     )
     check_dtype(dtype)
+    if stream and (language_tokens or extend_vocab or trim_vocab):
+        raise ConversionError(
+            "--add-language-tokens, --extend-vocab and --trim-vocab change the whole model in memory and do not "
+            "stream: drop --stream (the conversion then needs memory for the whole seed)."
+        )
     is_local(os.fspath(source), "Source")  # a mistyped path fails here, not after a Hub lookup
     if tokenizer_path is not None:
         is_local(os.fspath(tokenizer_path), "Tokenizer")
@@ -749,6 +757,27 @@ def convert(
     def stage(text: str) -> None:
         log(f"[{time.perf_counter() - started:6.1f}s] {text}")
 
+    if stream:
+        return _convert_streaming(
+            source,
+            out,
+            stage,
+            dict(
+                insert_every=insert_every,
+                trailing_normal_layer=trailing_normal_layer,
+                weight_sharing=weight_sharing,
+                seed=seed,
+                tie_word_embeddings=tie_word_embeddings,
+                init=init,
+                dtype=dtype,
+            ),
+            tokenizer_path=tokenizer_path,
+            verify=verify,
+            overwrite=overwrite,
+            log=log,
+            warn=warn,
+            on_written=on_written,
+        )
     stage(f"loading the encoder from {os.fspath(source)} ...")
     encoder = load_encoder(source, dtype)
     stage(
@@ -814,6 +843,93 @@ def convert(
 
     stage(f"writing {out} ...")
     write_atomically(out, overwrite, _explaining_full_disk(fill, out, model), on_done=on_written)
+    log(format_report(report))
+    stage(f"saved to {out}")
+    return report
+
+
+def _convert_streaming(
+    source: str | os.PathLike,
+    out: Path,
+    stage: Callable[[str], None],
+    seed_args: dict[str, Any],
+    *,
+    tokenizer_path: str | None,
+    verify: bool,
+    overwrite: bool,
+    log: Callable[[str], Any],
+    warn: Callable[[str], Any],
+    on_written: Callable[[], Any] | None,
+) -> dict:
+    """`convert(..., stream=True)`: `xlm_swcm.streaming.stream_seed` into the temporary folder, then the tokenizer,
+    the report and (with `verify`) the checks of the saved checkpoint, all written atomically."""
+    from .streaming import SourceReader, StreamingError, seed_dtype, stream_seed
+
+    path = os.fspath(source)
+    if not os.path.isdir(path):
+        raise ConversionError(
+            f"--stream reads a local folder and {path!r} is not one: download it first (hf download {path} "
+            "--local-dir DIR) or drop --stream."
+        )
+    try:
+        reader = SourceReader(path)  # refuses a folder without safetensors weights before anything is written
+        source_config = AutoConfig.from_pretrained(path)
+    except StreamingError as error:
+        raise ConversionError(str(error)) from None
+    except (OSError, ValueError, KeyError, StrictDataclassError) as error:
+        reason = " ".join(str(error).split())
+        raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
+    _check_source(source_config, repr(path))
+    tokenizer = load_tokenizer(os.fspath(tokenizer_path or source), source_config.model_type, required=False)
+    if tokenizer is None:
+        log(f"note: no tokenizer found at {os.fspath(tokenizer_path or source)!r}; {out} gets none.")
+    elif len(tokenizer) > source_config.vocab_size:
+        raise ConversionError(
+            f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
+            f"{source_config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
+        )
+    overrides = {} if tokenizer is None else special_token_ids(tokenizer)
+    config = XLMSWCMConfig.from_encoder_config(
+        source_config,
+        **{k: seed_args[k] for k in ("insert_every", "trailing_normal_layer", "weight_sharing")},
+        **overrides,
+    )
+    with torch.device("meta"):  # the layout alone, for the size a full disk needs
+        layout = XLMSWCMForConditionalGeneration(config).to(
+            seed_dtype(seed_args["dtype"], source_config, reader)
+        )
+    report: dict[str, Any] = {}
+
+    def fill(folder: Path) -> None:
+        stage(f"streaming the seed into {out} (one tensor at a time) ...")
+        try:
+            model, seed_report = stream_seed(path, folder, **seed_args, **overrides)
+        except StreamingError as error:
+            raise ConversionError(str(error)) from None
+        if "normal" not in model.config.decoder_layer_types:
+            warn(
+                f"warning: --insert-every {seed_args['insert_every']} >= the encoder's "
+                f"{model.config.num_hidden_layers} layers: the decoder gets no normal (randomly initialised) layer; "
+                "pass a smaller --insert-every or --trailing-normal-layer if you want one."
+            )
+        if tokenizer is not None:
+            if tokenizer.model_max_length > 10**8:
+                tokenizer.model_max_length = (
+                    model.config.max_position_embeddings - model.config.position_offset
+                )
+            tokenizer.save_pretrained(folder)
+        report.update(seed_report, source=path)
+        report["file_size_bytes"] = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+        (folder / REPORT_FILE).write_text(
+            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        if verify:
+            stage(
+                "verifying: loads the source and the saved seed in full (memory for both, unlike --stream) ..."
+            )
+            _verify_saved(folder, load_encoder(path, seed_args["dtype"]), seed_report["init"], None, log)
+
+    write_atomically(out, overwrite, _explaining_full_disk(fill, out, layout), on_done=on_written)
     log(format_report(report))
     stage(f"saved to {out}")
     return report
@@ -1030,6 +1146,12 @@ def build_parser() -> argparse.ArgumentParser:
         "float16 halve a float32 source",
     )
     parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the source (a local safetensors folder) and write the seed one tensor at a time, in shards with "
+        "an index: memory for the largest tensor, not the model; no vocabulary options; --verify then loads both",
+    )
+    parser.add_argument(
         "--verify",
         action="store_true",
         help="check that the converted encoder reproduces the source's outputs",
@@ -1087,6 +1209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tie_word_embeddings=not args.untie_lm_head,
             init=args.init,
             dtype=args.dtype,
+            stream=args.stream,
             tokenizer_path=args.tokenizer,
             language_tokens=[code.strip() for code in args.add_language_tokens.split(",") if code.strip()],
             extend_vocab=args.extend_vocab,
