@@ -614,7 +614,7 @@ def no_temp_folders(parent) -> bool:
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("gpt2", "'gpt2' model; XLM-SWCM starts from a post-LayerNorm BERT-family encoder"),
+        ("gpt2", "'gpt2' model; XLM-SWCM starts from a BERT-family encoder"),
         ("missing", "does not exist"),
         ("truncated", "corrupt or truncated"),
     ],

@@ -6,10 +6,11 @@
     python tools/check_transformers.py --lock .ci/constraints.txt --all   # the whole suite (CI's main stage)
 
 By default it runs the compatibility stage (`COMPAT_TESTS`: modeling, transformers' common and generation tests,
-conversion, PEFT, a training run and its command line, remote-code loading); `--all` runs every test. A release
-without a vendored copy of transformers' common tests gets one first (`tools/vendor_transformers_tests.py`, which
-downloads its sdist from PyPI). It ends with one line per outcome and the failed tests, and exits with pytest's
-status. How to raise the supported range with it: README.md#supported-versions.
+conversion (pre-LayerNorm sources too, against XLMRobertaXLModel), PEFT, a training run and its command line,
+remote-code loading); `--all` runs every test. A release without a vendored copy of transformers' common tests
+gets one first (`tools/vendor_transformers_tests.py`, which downloads its sdist from PyPI). It ends with one line
+per outcome and the failed tests, and exits with pytest's status. How to raise the supported range with it:
+README.md#supported-versions.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ COMPAT_TESTS = [
     "modeling_tests/test_transformers_versions.py",
     "modeling_tests/test_transformers_internals.py",
     "modeling_tests/test_conversion.py",
+    "modeling_tests/test_pre_layer_norm.py",
     "modeling_tests/test_adapters.py",
     "modeling_tests/test_training.py::test_finetune_loss_falls_generate_eval_and_save",
     "modeling_tests/test_training.py::test_train_translate_command_line",

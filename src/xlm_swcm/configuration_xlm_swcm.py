@@ -11,10 +11,14 @@ from transformers import PretrainedConfig, XLMRobertaConfig
 
 WEIGHT_SHARING_MODES = ("copy", "tie")
 POSITION_STYLES = ("roberta", "bert")
+ENCODER_LAYER_NORMS = ("post", "pre")
 _LAYOUT_FIELDS = ("num_hidden_layers", "insert_every", "trailing_normal_layer")
 # XLMRobertaConfig fields the model never reads (it has no classification head, and its decoder is its own): saved
 # only when set to something else than their default, so that a saved config holds what the model uses.
 _UNUSED_ENCODER_FIELDS = {"classifier_dropout": None, "is_decoder": False, "add_cross_attention": False}
+# Fields added after configs were first saved: left out at their default, so that the configs of post-LayerNorm
+# models stay what they were (a config without the field loads with the default).
+_LATER_FIELDS = {"encoder_layer_norm": "post"}
 
 
 class XLMSWCMConfig(XLMRobertaConfig):
@@ -46,6 +50,13 @@ class XLMSWCMConfig(XLMRobertaConfig):
             `"copy"`: decoder custom layers own independent parameters (initialised from the encoder by
             `xlm_swcm.conversion.build_seed`). `"tie"`: their attention and feed-forward parameters
             ARE the encoder's (same storage, stored once in the checkpoint, updated once per optimizer step).
+        encoder_layer_norm (`str`, *optional*, defaults to `"post"`):
+            Where the encoder's LayerNorms sit. `"post"` (XLM-R, RoBERTa, CamemBERT, BERT, CINO): x = LN(x +
+            sublayer(x)), and the embedding block ends with a LayerNorm. `"pre"` (XLM-R XL and XXL,
+            `XLMRobertaXLModel`): x = x + sublayer(LN(x)), no embedding LayerNorm, and a final LayerNorm
+            (`encoder.layer_norm`) after the last layer. The decoder is pre-LayerNorm either way. With `"pre"` and
+            `weight_sharing="tie"` a custom layer's four LayerNorms are tied too, each to the encoder LayerNorm in
+            front of the sublayer it shares.
         decoder_start_token_id (`int`, *optional*, defaults to 2):
             First decoder input token. Must not be `pad_token_id` (with roberta positions it would get a padding
             position).
@@ -72,6 +83,7 @@ class XLMSWCMConfig(XLMRobertaConfig):
     insert_every: int = 3
     trailing_normal_layer: bool = False
     weight_sharing: str = "copy"
+    encoder_layer_norm: str = "post"
     decoder_start_token_id: int | None = 2
     is_encoder_decoder: bool = True
     # Derived from the layout fields (kept up to date by __setattr__; setting it has no effect): the number of
@@ -131,7 +143,7 @@ class XLMSWCMConfig(XLMRobertaConfig):
     def to_dict(self) -> dict:
         output = super().to_dict()
         output.pop("_decoder_view_layer_types", None)  # a view's bookkeeping, not a setting
-        for key, default in _UNUSED_ENCODER_FIELDS.items():
+        for key, default in {**_UNUSED_ENCODER_FIELDS, **_LATER_FIELDS}.items():
             if output.get(key, default) == default:
                 output.pop(key, None)
         return output
@@ -152,6 +164,10 @@ class XLMSWCMConfig(XLMRobertaConfig):
         if self.weight_sharing not in WEIGHT_SHARING_MODES:
             raise ValueError(
                 f"weight_sharing must be one of {WEIGHT_SHARING_MODES}, got {self.weight_sharing!r}."
+            )
+        if self.encoder_layer_norm not in ENCODER_LAYER_NORMS:
+            raise ValueError(
+                f"encoder_layer_norm must be one of {ENCODER_LAYER_NORMS}, got {self.encoder_layer_norm!r}."
             )
         if self.position_style not in POSITION_STYLES:
             raise ValueError(f"position_style must be one of {POSITION_STYLES}, got {self.position_style!r}.")
@@ -192,8 +208,9 @@ class XLMSWCMConfig(XLMRobertaConfig):
 
     @classmethod
     def from_encoder_config(cls, encoder_config: PretrainedConfig, **kwargs) -> "XLMSWCMConfig":
-        """Builds a config from an `XLMRobertaConfig`, `RobertaConfig` or `BertConfig` (or any config with the same
-        fields); `kwargs` set the decoder arguments or override encoder ones.
+        """Builds a config from an `XLMRobertaConfig`, `XLMRobertaXLConfig` (pre-LayerNorm), `RobertaConfig` or
+        `BertConfig` (or any config with the same fields); `kwargs` set the decoder arguments or override encoder
+        ones.
 
         Example:
 
@@ -207,7 +224,7 @@ class XLMSWCMConfig(XLMRobertaConfig):
         model_type = getattr(encoder_config, "model_type", None)
         if model_type not in ENCODER_POSITION_STYLES:
             raise ValueError(
-                f"Unsupported encoder model_type {model_type!r}: XLM-SWCM takes a post-LayerNorm BERT-family encoder "
+                f"Unsupported encoder model_type {model_type!r}: XLM-SWCM takes a BERT-family encoder "
                 f"({', '.join(sorted(ENCODER_POSITION_STYLES))})."
             )
         fields = (
@@ -221,6 +238,7 @@ class XLMSWCMConfig(XLMRobertaConfig):
             if getattr(encoder_config, name, None) is not None
         }
         values["position_style"] = ENCODER_POSITION_STYLES[model_type]
+        values["encoder_layer_norm"] = "pre" if model_type in PRE_LAYER_NORM_ENCODERS else "post"
         values.update(kwargs)
         # BERT configs carry no bos/eos ids: then the caller must name the start token (from its tokenizer).
         values.setdefault("decoder_start_token_id", values.get("eos_token_id", values.get("bos_token_id")))
@@ -230,9 +248,12 @@ class XLMSWCMConfig(XLMRobertaConfig):
 # Which position ids each supported encoder family uses.
 ENCODER_POSITION_STYLES = {
     "xlm-roberta": "roberta",
+    "xlm-roberta-xl": "roberta",
     "roberta": "roberta",
     "camembert": "roberta",
     "bert": "bert",
 }
+# The supported encoder families whose layers are pre-LayerNorm (`encoder_layer_norm="pre"`); the others are post-LN.
+PRE_LAYER_NORM_ENCODERS = ("xlm-roberta-xl",)
 
 __all__ = ["XLMSWCMConfig"]

@@ -44,7 +44,7 @@ from transformers.utils import logging as hf_logging
 
 from . import vocab
 from .checkpoint import IncompleteCheckpointError, check_checkpoint_files
-from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, XLMSWCMConfig
+from .configuration_xlm_swcm import ENCODER_POSITION_STYLES, PRE_LAYER_NORM_ENCODERS, XLMSWCMConfig
 from .initialization import (
     DEFAULT_INIT,
     DEFAULT_TIE_INIT,
@@ -64,6 +64,10 @@ from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.h
 # Both compute the same function; only the accumulation order of the fused Q/K/V matmul can differ.
 VERIFY_TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 VERIFY_TOLERANCE_HALF = 2e-2
+# --dtype: the seed's dtype. "auto" keeps the source's (its config.json's `dtype`, else its weights'), as
+# transformers' `from_pretrained(dtype="auto")` reads it; the encoder is loaded in that dtype, so the seed is built in
+# it and `--verify` compares like with like.
+SEED_DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # Files of which at least one is in a folder that holds a tokenizer. Without any, transformers v5 still returns a
 # tokenizer (an empty 5-token one), which would map every word to <unk>: such a folder has no tokenizer.
 TOKENIZER_FILES = (
@@ -94,6 +98,14 @@ _LAYER_MAP = {
     "ffn.fc2": ["output.dense"],
     "ffn_layer_norm": ["output.LayerNorm"],
 }
+# The same for a pre-LayerNorm encoder (`XLMRobertaXLModel`): each LayerNorm sits in front of its block.
+_PRE_LN_LAYER_MAP = {
+    **{name: theirs for name, theirs in _LAYER_MAP.items() if not name.endswith("layer_norm")},
+    "attention_layer_norm": ["attention.self_attn_layer_norm"],
+    "ffn_layer_norm": ["LayerNorm"],
+}
+# A pre-LayerNorm encoder's final LayerNorm: ours -> the source's.
+_PRE_LN_FINAL = {"layer_norm": "encoder.LayerNorm"}
 # An encoder layer's tensor in a BERT-family checkpoint (with or without the `roberta.` / `bert.` prefix).
 _LAYER_KEY = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
 _EMBEDDINGS = ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm")
@@ -102,8 +114,8 @@ _EMBEDDINGS = ("word_embeddings", "position_embeddings", "token_type_embeddings"
 def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
     """The weights of a BERT-family encoder renamed (and Q/K/V fused) for `XLMSWCMEncoder`.
 
-    `source` is an `XLMRobertaModel`, `RobertaModel`, `BertModel` or any model whose `base_model` is one (for
-    example `XLMRobertaForMaskedLM`); the pooler and task heads are not used.
+    `source` is an `XLMRobertaModel`, `XLMRobertaXLModel` (pre-LayerNorm), `RobertaModel`, `BertModel` or any model
+    whose `base_model` is one (for example `XLMRobertaForMaskedLM`); the pooler and task heads are not used.
 
     Example:
 
@@ -118,6 +130,8 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
     """
     base = source.base_model
     state = base.state_dict()
+    pre_layer_norm = getattr(base.config, "model_type", None) in PRE_LAYER_NORM_ENCODERS
+    layer_map = _PRE_LN_LAYER_MAP if pre_layer_norm else _LAYER_MAP
     out = {}
     for name in _EMBEDDINGS:
         for kind in ("weight", "bias"):
@@ -126,10 +140,14 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
                 out[key] = state[key]
     try:
         for i in range(base.config.num_hidden_layers):
-            for ours, theirs in _LAYER_MAP.items():
+            for ours, theirs in layer_map.items():
                 for kind in ("weight", "bias"):
                     parts = [state[f"encoder.layer.{i}.{t}.{kind}"] for t in theirs]
                     out[f"layers.{i}.{ours}.{kind}"] = torch.cat(parts, dim=0) if len(parts) > 1 else parts[0]
+        if pre_layer_norm:
+            for ours, theirs in _PRE_LN_FINAL.items():
+                for kind in ("weight", "bias"):
+                    out[f"{ours}.{kind}"] = state[f"{theirs}.{kind}"]
     except KeyError as error:
         raise ConversionError(
             f"{type(base).__name__} has no weight {error.args[0]!r}: the source is not a BERT/RoBERTa-style "
@@ -141,14 +159,23 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
 def _init_random(
     model: XLMSWCMForConditionalGeneration, names: list[str], generator: torch.Generator
 ) -> None:
-    """Linear weights normal(0, initializer_range), biases 0, drawn from `generator` in the order of `names`."""
+    """Linear weights normal(0, initializer_range), biases 0, drawn from `generator` in the order of `names`.
+
+    Half-precision (bf16/fp16) weights are drawn in float32 and rounded, so that a half-precision seed's random
+    tensors are the float32 seed's, rounded."""
     params = dict(model.model.named_parameters(remove_duplicate=False))
+    std = model.config.initializer_range
     with torch.no_grad():
         for name in names:
+            param = params[name]
             if name.endswith(".bias"):
-                params[name].zero_()
+                param.zero_()
+            elif param.dtype in (torch.bfloat16, torch.float16):
+                param.copy_(
+                    torch.empty(param.shape, dtype=torch.float32).normal_(0.0, std, generator=generator)
+                )
             else:
-                params[name].normal_(0.0, model.config.initializer_range, generator=generator)
+                param.normal_(0.0, std, generator=generator)
 
 
 def apply_init_plan(model: XLMSWCMForConditionalGeneration, init: str, seed: int) -> dict[str, str | Folded]:
@@ -179,8 +206,8 @@ def _check_source(config: Any, where: str) -> None:
     model_type = getattr(config, "model_type", None)
     if model_type not in ENCODER_POSITION_STYLES:
         raise ConversionError(
-            f"{where} is a {model_type!r} model; XLM-SWCM starts from a post-LayerNorm BERT-family encoder "
-            f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base or CINO."
+            f"{where} is a {model_type!r} model; XLM-SWCM starts from a BERT-family encoder "
+            f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base, xlm-roberta-xl or CINO."
         )
     if getattr(config, "is_decoder", False):
         raise ConversionError(
@@ -354,8 +381,10 @@ def conversion_report(
     }
 
 
-def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
+def load_encoder(path_or_name: str | os.PathLike, dtype: str = "auto") -> PreTrainedModel:
     """Loads a BERT-family encoder with `AutoModel`, turning the usual failures into `ConversionError`s.
+
+    `dtype` is a key of `SEED_DTYPES`: `"auto"` keeps the checkpoint's dtype, the others load in that dtype.
 
     Example:
 
@@ -364,6 +393,7 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
     ```
     """
     path = os.fspath(path_or_name)
+    check_dtype(dtype)
     if is_local(path, "Source") and not os.path.isdir(path):
         raise ConversionError(
             f"Source {path!r} is a file: give the folder that holds config.json and the weights."
@@ -386,7 +416,11 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and
         # shapes) instead of failing with transformers' pointer to a load report that is not shown.
         model, info = AutoModel.from_pretrained(
-            path, add_pooling_layer=False, output_loading_info=True, ignore_mismatched_sizes=True
+            path,
+            add_pooling_layer=False,
+            output_loading_info=True,
+            ignore_mismatched_sizes=True,
+            dtype=SEED_DTYPES[dtype],
         )
     except Exception as error:  # corrupt or truncated weights surface as many exception types
         raise ConversionError(
@@ -395,6 +429,12 @@ def load_encoder(path_or_name: str | os.PathLike) -> PreTrainedModel:
         ) from error
     _check_loading_info(path, config, info)
     return model
+
+
+def check_dtype(dtype: str) -> None:
+    """Refuses a `--dtype` that is not one of `SEED_DTYPES`."""
+    if dtype not in SEED_DTYPES:
+        raise ConversionError(f"--dtype {dtype!r} is not one of {', '.join(SEED_DTYPES)}.")
 
 
 def is_local(path: str, what: str) -> bool:
@@ -700,6 +740,8 @@ def convert(
     warn: Callable[[str], Any] | None = None,
     on_written: Callable[[], Any] | None = None,
     init: str | None = None,
+    dtype: str = "auto",
+    stream: bool = False,
 ) -> dict:
     """Converts the encoder at `source` into a seed checkpoint folder `out` (weights, config, code files for
     `trust_remote_code`, generation config, tokenizer, `swcm_conversion.json`); returns the report.
@@ -708,8 +750,11 @@ def convert(
     vocabulary turns into <unk>), `language_tokens` (e.g. `["bo", "ug"]` -> `<bo>`, `<ug>`), `trim_vocab` (a corpus
     file: keep only the tokens it uses, at most `keep_top` of them, plus special and language tokens). `verify`
     checks that the converted encoder reproduces the source's outputs, before and after saving. `out` is written
-    all at once: on any error or interruption nothing is left at `out`. `log` gets the progress lines and the
-    report, `warn` (default: stderr) the warnings; `on_written` is called as soon as `out` is complete.
+    all at once: on any error or interruption nothing is left at `out`. `dtype` (`SEED_DTYPES`) is the seed's
+    dtype: `"auto"` keeps the source's, `"bfloat16"` / `"float16"` halve a float32 source. `stream` writes the seed
+    tensor by tensor from a local safetensors folder (`xlm_swcm.streaming`), never holding the model: no vocabulary
+    options then, and `verify` loads the source and the seed in full after writing. `log` gets the progress
+    lines and the report, `warn` (default: stderr) the warnings; `on_written` is called as soon as `out` is complete.
 
     Example:
 
@@ -730,6 +775,12 @@ def convert(
         vocab.check_language_codes(None, language_tokens)
     except ValueError as error:
         raise ConversionError(f"--add-language-tokens: {error}") from error
+    check_dtype(dtype)
+    if stream and (language_tokens or extend_vocab or trim_vocab):
+        raise ConversionError(
+            "--add-language-tokens, --extend-vocab and --trim-vocab change the whole model in memory and do not "
+            "stream: drop --stream (the conversion then needs memory for the whole seed)."
+        )
     is_local(os.fspath(source), "Source")  # a mistyped path fails here, not after a Hub lookup
     if tokenizer_path is not None:
         is_local(os.fspath(tokenizer_path), "Tokenizer")
@@ -738,9 +789,33 @@ def convert(
     def stage(text: str) -> None:
         log(f"[{time.perf_counter() - started:6.1f}s] {text}")
 
+    if stream:
+        return _convert_streaming(
+            source,
+            out,
+            stage,
+            dict(
+                insert_every=insert_every,
+                trailing_normal_layer=trailing_normal_layer,
+                weight_sharing=weight_sharing,
+                seed=seed,
+                tie_word_embeddings=tie_word_embeddings,
+                init=init,
+                dtype=dtype,
+            ),
+            tokenizer_path=tokenizer_path,
+            verify=verify,
+            overwrite=overwrite,
+            log=log,
+            warn=warn,
+            on_written=on_written,
+        )
     stage(f"loading the encoder from {os.fspath(source)} ...")
-    encoder = load_encoder(source)
-    stage(f"loaded {encoder.config.model_type} encoder: {encoder.num_parameters():,} parameters")
+    encoder = load_encoder(source, dtype)
+    stage(
+        f"loaded {encoder.config.model_type} encoder: {encoder.num_parameters():,} parameters, "
+        f"{str(encoder.dtype).removeprefix('torch.')}"
+    )
     needs_tokenizer = bool(language_tokens or extend_vocab or trim_vocab)
     tokenizer = load_tokenizer(
         os.fspath(tokenizer_path or source), encoder.config.model_type, required=needs_tokenizer
@@ -805,6 +880,93 @@ def convert(
 
     stage(f"writing {out} ...")
     write_atomically(out, overwrite, _explaining_full_disk(fill, out, model), on_done=on_written)
+    log(format_report(report))
+    stage(f"saved to {out}")
+    return report
+
+
+def _convert_streaming(
+    source: str | os.PathLike,
+    out: Path,
+    stage: Callable[[str], None],
+    seed_args: dict[str, Any],
+    *,
+    tokenizer_path: str | None,
+    verify: bool,
+    overwrite: bool,
+    log: Callable[[str], Any],
+    warn: Callable[[str], Any],
+    on_written: Callable[[], Any] | None,
+) -> dict:
+    """`convert(..., stream=True)`: `xlm_swcm.streaming.stream_seed` into the temporary folder, then the tokenizer,
+    the report and (with `verify`) the checks of the saved checkpoint, all written atomically."""
+    from .streaming import SourceReader, StreamingError, seed_dtype, stream_seed
+
+    path = os.fspath(source)
+    if not os.path.isdir(path):
+        raise ConversionError(
+            f"--stream reads a local folder and {path!r} is not one: download it first (hf download {path} "
+            "--local-dir DIR) or drop --stream."
+        )
+    try:
+        reader = SourceReader(path)  # refuses a folder without safetensors weights before anything is written
+        source_config = AutoConfig.from_pretrained(path)
+    except StreamingError as error:
+        raise ConversionError(str(error)) from None
+    except (OSError, ValueError, KeyError, StrictDataclassError) as error:
+        reason = " ".join(str(error).split())
+        raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
+    _check_source(source_config, repr(path))
+    tokenizer = load_tokenizer(os.fspath(tokenizer_path or source), source_config.model_type, required=False)
+    if tokenizer is None:
+        log(f"note: no tokenizer found at {os.fspath(tokenizer_path or source)!r}; {out} gets none.")
+    elif len(tokenizer) > source_config.vocab_size:
+        raise ConversionError(
+            f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
+            f"{source_config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
+        )
+    overrides = {} if tokenizer is None else special_token_ids(tokenizer)
+    config = XLMSWCMConfig.from_encoder_config(
+        source_config,
+        **{k: seed_args[k] for k in ("insert_every", "trailing_normal_layer", "weight_sharing")},
+        **overrides,
+    )
+    with torch.device("meta"):  # the layout alone, for the size a full disk needs
+        layout = XLMSWCMForConditionalGeneration(config).to(
+            seed_dtype(seed_args["dtype"], source_config, reader)
+        )
+    report: dict[str, Any] = {}
+
+    def fill(folder: Path) -> None:
+        stage(f"streaming the seed into {out} (one tensor at a time) ...")
+        try:
+            model, seed_report = stream_seed(path, folder, **seed_args, **overrides)
+        except StreamingError as error:
+            raise ConversionError(str(error)) from None
+        if "normal" not in model.config.decoder_layer_types:
+            warn(
+                f"warning: --insert-every {seed_args['insert_every']} >= the encoder's "
+                f"{model.config.num_hidden_layers} layers: the decoder gets no normal (randomly initialised) layer; "
+                "pass a smaller --insert-every or --trailing-normal-layer if you want one."
+            )
+        if tokenizer is not None:
+            if tokenizer.model_max_length > 10**8:
+                tokenizer.model_max_length = (
+                    model.config.max_position_embeddings - model.config.position_offset
+                )
+            tokenizer.save_pretrained(folder)
+        report.update(seed_report, source=path)
+        report["file_size_bytes"] = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+        (folder / REPORT_FILE).write_text(
+            json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        if verify:
+            stage(
+                "verifying: loads the source and the saved seed in full (memory for both, unlike --stream) ..."
+            )
+            _verify_saved(folder, load_encoder(path, seed_args["dtype"]), seed_report["init"], None, log)
+
+    write_atomically(out, overwrite, _explaining_full_disk(fill, out, layout), on_done=on_written)
     log(format_report(report))
     stage(f"saved to {out}")
     return report
@@ -1014,6 +1176,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"with --trim-vocab: keep only the N (>= {MIN_KEEP_TOP}) most frequent tokens (default: all used)",
     )
     parser.add_argument(
+        "--dtype",
+        choices=list(SEED_DTYPES),
+        default="auto",
+        help="dtype of the seed: auto keeps the source's (config.json's dtype, else its weights'); bfloat16 or "
+        "float16 halve a float32 source",
+    )
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="read the source (a local safetensors folder) and write the seed one tensor at a time, in shards with "
+        "an index: memory for the largest tensor, not the model; no vocabulary options; --verify then loads both",
+    )
+    parser.add_argument(
         "--verify",
         action="store_true",
         help="check that the converted encoder reproduces the source's outputs",
@@ -1070,6 +1245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             tie_word_embeddings=not args.untie_lm_head,
             init=args.init,
+            dtype=args.dtype,
+            stream=args.stream,
             tokenizer_path=args.tokenizer,
             language_tokens=[code.strip() for code in args.add_language_tokens.split(",") if code.strip()],
             extend_vocab=args.extend_vocab,

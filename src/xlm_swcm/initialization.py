@@ -26,6 +26,12 @@ decoder LayerNorm starts at identity; normal layers are always random. The recip
 keys and values read the encoder output, which that LayerNorm does not touch) but trains differently, because the
 LayerNorm gains start at 1. Tie mode shares the encoder's tensors unchanged, so it takes `paper` or `fresh-ln` only.
 
+A pre-LayerNorm encoder (`encoder_layer_norm="pre"`, XLM-R XL/XXL) changes one thing: the LayerNorm a sublayer read
+in pretraining is the one in front of it in the same encoder layer (`attention_layer_norm` before the attention,
+`ffn_layer_norm` before the FFN), so `paper` copies those, and `folded-ln` folds those (the same algebra). In tie mode
+the decoder then shares each sublayer together with that LayerNorm, so tie mode takes `paper` only: `fresh-ln` would
+set the shared LayerNorms, and so the encoder's, to identity.
+
 Example:
 
 ```python
@@ -44,7 +50,13 @@ from dataclasses import dataclass
 import torch
 
 from .configuration_xlm_swcm import XLMSWCMConfig
-from .modeling_xlm_swcm import BLOCK_PROJECTIONS, CUSTOM_LAYER_BLOCKS, custom_layer_mapping, sharing_map
+from .modeling_xlm_swcm import (
+    BLOCK_LAYER_NORMS,
+    BLOCK_PROJECTIONS,
+    CUSTOM_LAYER_BLOCKS,
+    custom_layer_mapping,
+    sharing_map,
+)
 
 INIT_RECIPES = ("paper", "fresh-ln", "folded-ln", "ffn-only", "random")
 # The defaults of `build_seed` and `xlm-swcm-convert`, chosen by measurement: see
@@ -54,6 +66,8 @@ DEFAULT_INIT = "paper"
 DEFAULT_TIE_INIT = "paper"
 # Recipes whose custom layers are exact copies of encoder tensors: the only ones tie mode can share.
 TIEABLE_RECIPES = ("paper", "fresh-ln")
+# With a pre-LayerNorm encoder tie mode also shares the LayerNorms (see above): only `paper` leaves them as they are.
+PRE_LN_TIEABLE_RECIPES = ("paper",)
 IDENTITY = "identity"
 RANDOM = "random"
 
@@ -70,9 +84,11 @@ class Folded:
     rows: int | None = None
 
 
-def _norm_before(i: int, block: str) -> str:
+def _norm_before(i: int, block: str, encoder_layer_norm: str = "post") -> str:
     """The encoder LayerNorm whose output encoder layer i's `block` read in pretraining (post-LN: the previous
-    sublayer's LayerNorm)."""
+    sublayer's LayerNorm; pre-LN: the block's own, in front of it)."""
+    if encoder_layer_norm == "pre":
+        return f"encoder.layers.{i}.{BLOCK_LAYER_NORMS[block]}"
     if block == "ffn":
         return f"encoder.layers.{i}.attention_layer_norm"
     return "encoder.embeddings.LayerNorm" if i == 0 else f"encoder.layers.{i - 1}.ffn_layer_norm"
@@ -101,6 +117,16 @@ def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str |
             f"init={init!r} changes or replaces the shared tensors, so it needs weight_sharing='copy' "
             f"(tie mode takes {' or '.join(TIEABLE_RECIPES)})."
         )
+    if (
+        config.weight_sharing == "tie"
+        and config.encoder_layer_norm == "pre"
+        and init not in PRE_LN_TIEABLE_RECIPES
+    ):
+        raise ValueError(
+            f"init={init!r} sets the decoder's LayerNorms to identity, but with a pre-LayerNorm encoder tie mode "
+            "shares them with the encoder (each sublayer with the LayerNorm in front of it): use init='paper', or "
+            "weight_sharing='copy'."
+        )
     mapping = custom_layer_mapping(config)
     # The embedding block is always the encoder's (tied); it heads the plan so that the plan names every decoder
     # tensor that starts from the encoder.
@@ -121,7 +147,7 @@ def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str |
             copied = init in ("paper", "fresh-ln", "folded-ln") or (
                 init == "ffn-only" and encoder_block == "ffn"
             )
-            norm = _norm_before(i, encoder_block)
+            norm = _norm_before(i, encoder_block, config.encoder_layer_norm)
             for leaf in BLOCK_PROJECTIONS[encoder_block]:
                 for part in ("weight", "bias"):
                     target = f"{layer}.{block}.{leaf}.{part}"

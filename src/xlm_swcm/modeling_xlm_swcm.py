@@ -188,8 +188,9 @@ def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) 
 
 
 class XLMSWCMEmbeddings(nn.Module):
-    """Word + position + token-type embeddings, then LayerNorm and dropout: XLM-R's embedding block. The decoder
-    owns a second instance whose parameters are tied to the encoder's (see `XLMSWCMModel`)."""
+    """Word + position + token-type embeddings, then LayerNorm and dropout: XLM-R's embedding block (a pre-LayerNorm
+    encoder, `encoder_layer_norm="pre"`, has no LayerNorm here: `LayerNorm` is an `nn.Identity`). The decoder owns a
+    second instance whose parameters are tied to the encoder's (see `XLMSWCMModel`)."""
 
     def __init__(self, config: XLMSWCMConfig):
         super().__init__()
@@ -202,7 +203,11 @@ class XLMSWCMEmbeddings(nn.Module):
             config.max_position_embeddings, config.hidden_size, padding_idx=position_padding
         )
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = (
+            nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+            if config.encoder_layer_norm == "post"
+            else nn.Identity()
+        )
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -355,10 +360,13 @@ class XLMSWCMFeedForward(nn.Module):
 
 
 class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
-    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x))."""
+    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x)). With `encoder_layer_norm="pre"` (XLM-R
+    XL/XXL) pre-LayerNorm: x = x + attn(LN(x)); x = x + ffn(LN(x)); `attention_layer_norm` and `ffn_layer_norm` are
+    then the LayerNorms in front of the attention and the FFN."""
 
     def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
+        self.pre_layer_norm = config.encoder_layer_norm == "pre"
         self.attention = XLMSWCMAttention(config, layer_idx)
         self.attention_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.ffn = XLMSWCMFeedForward(config)
@@ -366,6 +374,12 @@ class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs):
+        if self.pre_layer_norm:
+            attn_output, _ = self.attention(
+                self.attention_layer_norm(hidden_states), attention_mask, **kwargs
+            )
+            hidden_states = hidden_states + self.dropout(attn_output)
+            return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
         attn_output, _ = self.attention(hidden_states, attention_mask, **kwargs)
         hidden_states = self.attention_layer_norm(hidden_states + self.dropout(attn_output))
         return self.ffn_layer_norm(hidden_states + self.dropout(self.ffn(hidden_states)))
@@ -462,7 +476,8 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
 
 class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
     """The XLM-R encoder: embeddings and `num_hidden_layers` post-LayerNorm layers; numerically the same function as
-    `transformers.XLMRobertaModel` (without pooler) for the same weights."""
+    `transformers.XLMRobertaModel` (without pooler) for the same weights. With `encoder_layer_norm="pre"`:
+    pre-LayerNorm layers and a final LayerNorm (`layer_norm`), the function of `transformers.XLMRobertaXLModel`."""
 
     _can_record_outputs = {"hidden_states": XLMSWCMEncoderLayer, "attentions": XLMSWCMAttention}
 
@@ -470,6 +485,8 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
         super().__init__(config)
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(XLMSWCMEncoderLayer(config, i) for i in range(config.num_hidden_layers))
+        if config.encoder_layer_norm == "pre":  # XLM-R XL's final LayerNorm
+            self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.post_init()
 
     @merge_with_config_defaults
@@ -493,6 +510,8 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
         )
         for layer in self.layers:
             hidden_states = layer(hidden_states, attention_mask, **kwargs)
+        if self.config.encoder_layer_norm == "pre":
+            hidden_states = self.layer_norm(hidden_states)
         return BaseModelOutput(last_hidden_state=hidden_states)
 
 
@@ -843,6 +862,15 @@ EMBEDDING_PARAMETERS = (
     "LayerNorm.weight",
     "LayerNorm.bias",
 )
+# The LayerNorm of each encoder block: in front of it in a pre-LayerNorm encoder (after it in a post-LN one).
+BLOCK_LAYER_NORMS = {"attention": "attention_layer_norm", "ffn": "ffn_layer_norm"}
+
+
+def embedding_parameters(config: XLMSWCMConfig) -> tuple[str, ...]:
+    """The embedding block's parameters (relative to the block): a pre-LayerNorm encoder's has no LayerNorm."""
+    if config.encoder_layer_norm == "pre":
+        return tuple(name for name in EMBEDDING_PARAMETERS if not name.startswith("LayerNorm."))
+    return EMBEDDING_PARAMETERS
 
 
 def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
@@ -862,24 +890,49 @@ def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
     return mapping
 
 
+def custom_layer_norm_mapping(config: XLMSWCMConfig) -> dict[str, str]:
+    """For a pre-LayerNorm encoder (`encoder_layer_norm="pre"`), `{decoder LayerNorm parameter: encoder LayerNorm
+    parameter}` for every custom decoder layer: each sublayer's LayerNorm <- the one in front of its encoder block
+    (`self_attn_layer_norm`, `cross_attn_layer_norm` <- `encoder.layers.i.attention_layer_norm`, `ffn1_layer_norm`,
+    `ffn2_layer_norm` <- `encoder.layers.i.ffn_layer_norm`). Empty for a post-LayerNorm encoder, whose LayerNorms
+    sit after the blocks (the initialisation plan copies those, never ties them)."""
+    if config.encoder_layer_norm != "pre":
+        return {}
+    mapping = {}
+    for j, i in enumerate(config.decoder_layer_sources):
+        if i is None:
+            continue
+        for block, encoder_block in CUSTOM_LAYER_BLOCKS.items():
+            for kind in ("weight", "bias"):
+                mapping[f"decoder.layers.{j}.{block}_layer_norm.{kind}"] = (
+                    f"encoder.layers.{i}.{BLOCK_LAYER_NORMS[encoder_block]}.{kind}"
+                )
+    return mapping
+
+
 def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
     """Tied parameters of `XLMSWCMModel` as `{decoder parameter: encoder parameter}` (names relative to the model):
-    always the embedding block, and with `weight_sharing="tie"` every projection of `custom_layer_mapping`."""
-    tied = {f"decoder.embeddings.{name}": f"encoder.embeddings.{name}" for name in EMBEDDING_PARAMETERS}
+    always the embedding block, and with `weight_sharing="tie"` every projection of `custom_layer_mapping` (and,
+    for a pre-LayerNorm encoder, every LayerNorm of `custom_layer_norm_mapping`)."""
+    tied = {
+        f"decoder.embeddings.{name}": f"encoder.embeddings.{name}" for name in embedding_parameters(config)
+    }
     if config.weight_sharing == "tie":
         tied.update(custom_layer_mapping(config))
+        tied.update(custom_layer_norm_mapping(config))
     return tied
 
 
 def decoder_sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
     """Tied parameters inside `XLMSWCMDecoder` as `{target: source}` (names relative to the decoder): with
     `weight_sharing="tie"`, a decoder projection that starts from the same encoder tensor as an earlier one of its
-    layer is that one (`cross_attn` is `self_attn`, `ffn2` is `ffn1`)."""
+    layer is that one (`cross_attn` is `self_attn`, `ffn2` is `ffn1`; with a pre-LayerNorm encoder their
+    LayerNorms too)."""
     if config.weight_sharing != "tie":
         return {}
     first: dict[str, str] = {}
     tied = {}
-    for target, source in custom_layer_mapping(config).items():
+    for target, source in {**custom_layer_mapping(config), **custom_layer_norm_mapping(config)}.items():
         target = target.removeprefix("decoder.")
         if source in first:
             tied[target] = first[source]
