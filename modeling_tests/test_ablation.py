@@ -269,6 +269,96 @@ def test_trainer_path_reproduces_the_hand_written_loop_bit_for_bit(encoder, vari
     assert not all(torch.equal(trained[name], weight) for name, weight in start.state_dict().items())
 
 
+def _overfitting_setup(encoder, **settings):
+    """Three random training batches repeated (memorised within a few steps) and two random dev batches: the dev
+    loss falls, then rises, so early stopping has something to stop."""
+    generator = torch.Generator().manual_seed(1)
+
+    def batch():
+        ids = torch.randint(3, 40, (4, 7), generator=generator)
+        ids[:, 0], ids[:, -1], ids[1, 5:] = 0, 2, 1
+        labels = torch.randint(3, 40, (4, 5), generator=generator)
+        labels[2, 3:] = -100
+        return {"input_ids": ids, "attention_mask": (ids != 1).long(), "labels": labels}
+
+    train, dev = [batch() for _ in range(3)], [batch() for _ in range(2)]
+    tier = replace(ablation.TIERS["E"], encoder=None, steps=40, min_steps=4, patience=3, eval_every=2,
+                   warmup_steps=1, learning_rate=3e-3, save_every=None)  # fmt: skip
+    tier = replace(tier, **settings)
+    return [train[k % 3] for k in range(tier.steps)], dev, tier
+
+
+def test_tier_e_settings_keep_the_cached_fingerprints_of_tiers_a_to_d():
+    # The early-stopping fields count only where set: tier D's cached runs (no masked-LM report involved) still match.
+    cached = json.loads((ROOT / "experiments" / "results.json").read_text(encoding="utf-8"))
+    d_prints = {r["fingerprint"] for r in cached["runs"].values() if r["tier"] == "D"}
+    assert d_prints == {ablation.TIERS["D"].fingerprint()}
+    assert replace(ablation.TIERS["D"], save_every=10).fingerprint() == ablation.TIERS["D"].fingerprint()
+    early = replace(ablation.TIERS["D"], patience=6)
+    assert early.fingerprint() != ablation.TIERS["D"].fingerprint()
+    e, e20 = ablation.TIERS["E"], ablation.TIERS["E20"]
+    assert set(e.variants) == {"paper", "random", "warm-start", "base-b"} and e.encoder is None
+    assert (e.min_steps, e.eval_every, e20.train_fraction) == (1000, 50, 0.2)
+    assert len({e.fingerprint(), e20.fingerprint(), ablation.TIERS["D"].fingerprint()}) == 3
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights(encoder):
+    batches, dev, tier = _overfitting_setup(encoder)
+    model = ablation.build_variant("paper", encoder, TOKENIZER, seed=3)
+    stopper = ablation.train_early_stopping(model, batches, dev, tier, seed=3)
+    stopped, losses = len(stopper.train_losses), dict(stopper.curve)
+    assert tier.min_steps <= stopper.best_step < stopped < tier.steps  # it stopped, before the cap
+    assert stopped - stopper.best_step == tier.patience * tier.eval_every  # exactly when the best got too old
+    assert [step for step, _ in stopper.curve] == list(range(0, stopped + 1, tier.eval_every))
+    assert stopper.best_loss == losses[stopper.best_step] == min(losses.values())
+    assert all(loss > stopper.best_loss for step, loss in stopper.curve if step > stopper.best_step)
+    # The kept weights are the model after best_step steps of the same run: the hand-written loop over the first
+    # best_step batches, with the schedule over the cap, lands on them bit for bit.
+    reference = ablation.build_variant("paper", encoder, TOKENIZER, seed=3)
+    curve, _ = _hand_written_loop(reference, batches[: stopper.best_step], dev, tier, seed=3)
+    assert curve[: len(curve)] == stopper.curve[: len(curve)]
+    for name, weight in reference.state_dict().items():
+        assert torch.equal(stopper.best_state[name], weight), name
+    assert ablation.dev_loss(reference, dev) == stopper.best_loss
+    last = model.state_dict()  # the model itself holds the last step's weights, not the best
+    assert not all(torch.equal(last[name], w) for name, w in stopper.best_state.items())
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.filterwarnings("ignore:Version v4.12.0 introduces:FutureWarning")
+@pytest.mark.parametrize("variant", ["paper", "warm-start"])
+def test_an_interrupted_run_resumes_bit_for_bit(encoder, tmp_path, monkeypatch, variant):
+    batches, dev, tier = _overfitting_setup(encoder, steps=9, patience=None, save_every=3)
+    straight_model = ablation.build_variant(variant, encoder, TOKENIZER, seed=3)
+    straight = ablation.train_early_stopping(straight_model, batches, dev, tier, 3, tmp_path / "straight")
+
+    original = ablation.EarlyStopping.on_step_begin
+
+    def interrupt(self, args, state, control, **kwargs):  # killed during step 5, after the checkpoint at 3
+        if state.global_step == 4:
+            raise _Interrupted
+        return original(self, args, state, control, **kwargs)
+
+    monkeypatch.setattr(ablation.EarlyStopping, "on_step_begin", interrupt)
+    first = ablation.build_variant(variant, encoder, TOKENIZER, seed=3)
+    with pytest.raises(_Interrupted):
+        ablation.train_early_stopping(first, batches, dev, tier, 3, tmp_path / "resumed")
+    monkeypatch.setattr(ablation.EarlyStopping, "on_step_begin", original)
+    assert ablation.resumable_checkpoint(tmp_path / "resumed").endswith("checkpoint-3")
+
+    model = ablation.build_variant(variant, encoder, TOKENIZER, seed=3)  # a fresh process would build it anew
+    resumed = ablation.train_early_stopping(model, batches, dev, tier, 3, tmp_path / "resumed")
+    assert resumed.resumed_from == 3 and straight.resumed_from is None
+    assert resumed.curve == straight.curve and resumed.train_losses == straight.train_losses
+    assert len(resumed.train_losses) == tier.steps and resumed.best_step == straight.best_step
+    for name, weight in straight_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], weight), name
+        assert torch.equal(resumed.best_state[name], straight.best_state[name]), name
+
+
 # ---------------------------------------------------------------- end to end, CI-sized
 
 
