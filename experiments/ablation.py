@@ -5,7 +5,8 @@ budget and seeds for every variant; only the decoder's starting point differs.
     python experiments/ablation.py             # tiers A, B, C, D; finished runs are cached and skipped; first
                                                # trains the masked-LM encoder of tiers A-C (experiments/mlm_encoder.py)
     python experiments/ablation.py --tier A    # one tier
-    python experiments/ablation.py --quick --encoder DIR --output-dir OUT   # CI-sized, every tier, 1 seed
+    python experiments/ablation.py --tier E,E20 --jobs 1   # the early-stopping tiers (not in the default list)
+    python experiments/ablation.py --quick --encoder DIR --output-dir OUT   # CI-sized, tiers A-D, 1 seed
 
 Su et al. (2025), Tibetan ablation (summarisation ROUGE-L / MT): XLM-SWCM 25.7 / 24.5; without weight sharing
 17.1 / 18.2; a random decoder (CINO-Transformer) 18.9 / 18.7; no normal layers (BASE-A) 13.7 / 15.7; normal slots
@@ -26,15 +27,29 @@ Variants (`xlm_swcm.initialization` documents the recipes; every SWCM variant ha
 | `base-b`     | `paper`, each normal layer a copy of the custom layer before it (BASE-B)                         |
 | `R-xN`       | recipe R with a normal layer after every N custom layers                                         |
 
-Tiers (`TIERS`): A, the main table, every variant on the masked-LM encoder, 3 seeds; B, the best recipe of A
-(`best_recipe`: by chrF) and
-`random` on 20% of the training pairs; C, the best recipe with X in {1, 2, 6}; D, the best recipe and `random` on the
-real multilingual-e5-small encoder (a contrastive, not a masked-LM, encoder).
+Tiers (`TIERS`; 3 seeds unless said otherwise):
 
-Each run trains a fixed number of steps with AdamW in the library's `Seq2SeqTrainer` (`train_variant`), records the
-dev loss (token-level cross-entropy over a fixed dev set) every `eval_every` steps, and scores greedy translations of
-the dev set with script-aware chrF and ROUGE-L at the end. Runs go to single-threaded worker processes. Every finished run is written to `results.json` at once, keyed
-by tier, variant and seed with a fingerprint of its settings, and is not run again while the settings agree.
+| tier  | encoder               | pairs | variants                                  | training                          |
+|-------|-----------------------|-------|-------------------------------------------|-----------------------------------|
+| `A`   | masked-LM, 4 x 128    | all   | every variant above                       | 1000 steps                        |
+| `B`   | masked-LM, 4 x 128    | 20%   | best recipe of A (by chrF), `random`      | 1000 steps                        |
+| `C`   | masked-LM, 4 x 128    | all   | best recipe with X in {1, 2, 6}, 1 seed   | 1000 steps                        |
+| `D`   | multilingual-e5-small | all   | best recipe of A, `random`                | 300 steps                         |
+| `E`   | multilingual-e5-small | all   | `paper`, `random`, `warm-start`, `base-b` | early stopping: >= 1000, cap 3000 |
+| `E20` | multilingual-e5-small | 20%   | `paper`, `random`, `warm-start`, `base-b` | early stopping: >= 200, cap 2000  |
+
+multilingual-e5-small is a contrastive (not a masked-LM) encoder, 12 x 384; E and E20 use tier D's vocabulary
+surgery, task and optimiser.
+
+Each run of tiers A-D trains a fixed number of steps with AdamW in the library's `Seq2SeqTrainer` (`train_variant`),
+records the dev loss (token-level cross-entropy over a fixed dev set) every `eval_every` steps, and scores greedy
+translations of the dev set with script-aware chrF and ROUGE-L at the end. Tiers E and E20 (`train_early_stopping`)
+record the dev loss of the first `eval_subset` dev pairs every `eval_every` steps, keep a copy of the weights with the
+lowest one, stop once it is `patience` evaluations old (`EarlyStopping`, a `TrainerCallback`), and score that best
+checkpoint, with its dev loss and the last step's on the full dev set; they save a Trainer checkpoint every
+`save_every` steps under `--checkpoint-dir`, from which an interrupted run resumes bit for bit. Runs go to
+single-threaded worker processes. Every finished run is written to `results.json` at once, keyed by tier, variant
+and seed with a fingerprint of its settings, and is not run again while the settings agree.
 """
 
 from __future__ import annotations
