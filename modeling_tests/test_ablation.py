@@ -324,6 +324,40 @@ def test_early_stopping_stops_and_keeps_the_best_weights(encoder):
     assert not all(torch.equal(last[name], w) for name, w in stopper.best_state.items())
 
 
+def test_run_one_scores_and_reports_the_best_checkpoint(encoder, monkeypatch):
+    batches, dev, tier = _overfitting_setup(encoder)
+    monkeypatch.setattr(ablation, "training_batches", lambda base, tier, seed: batches)
+    monkeypatch.setattr(ablation, "dev_batches", lambda base, tier, pairs=None: dev)
+    scored = {}
+
+    def generate(
+        model, tokenizer, rows, max_length, batch_size
+    ):  # records the model it is asked to translate with
+        scored.update(weights=ablation.cpu_state(model), loss=ablation.dev_loss(model, dev))
+        return ["x"] * len(rows)
+
+    monkeypatch.setattr(ablation.demo, "generate", generate)
+    monkeypatch.setattr(
+        ablation.demo, "score", lambda predictions, rows: {"all": {"chrf": 1.0, "rougeL": 2.0}}
+    )
+    rows = [{"source": "a", "target": "b", "task": "en-ug"}] * 2
+    record = ablation.run_one(
+        "paper", 3, {"encoder": encoder, "tokenizer": TOKENIZER, "dev_rows": rows}, tier
+    )
+
+    reference = ablation.build_variant("paper", encoder, TOKENIZER, seed=3)
+    stopper = ablation.train_early_stopping(reference, batches, dev, tier, seed=3)  # the same run, by hand
+    final = ablation.dev_loss(reference, dev)
+    assert record["dev_loss"] == stopper.curve and record["train_loss"] == stopper.train_losses
+    assert (record["best_step"], record["stopped_step"], record["stopped_by"]) == (
+        stopper.best_step, len(stopper.train_losses), "patience"
+    )  # fmt: skip
+    assert record["best_dev_loss"] == record["best_dev_loss_subset"] == stopper.best_loss == scored["loss"]
+    assert record["final_dev_loss"] == final > stopper.best_loss
+    for name, weight in stopper.best_state.items():  # the translations came from the best checkpoint
+        assert torch.equal(scored["weights"][name], weight), name
+
+
 class _Interrupted(Exception):
     pass
 
@@ -357,6 +391,51 @@ def test_an_interrupted_run_resumes_bit_for_bit(encoder, tmp_path, monkeypatch, 
     for name, weight in straight_model.state_dict().items():
         assert torch.equal(model.state_dict()[name], weight), name
         assert torch.equal(resumed.best_state[name], straight.best_state[name]), name
+
+
+def _early_run(variant, seed, curve, best_full, chrf):
+    best_step, best = min(curve, key=lambda point: (point[1], point[0]))
+    return {
+        "tier": "E", "variant": variant, "seed": seed, "dev_loss": curve, "best_dev_loss_subset": best,
+        "best_step": best_step, "best_dev_loss": best_full, "final_dev_loss": best_full + 0.1,
+        "stopped_step": curve[-1][0], "chrf": chrf, "rougeL": chrf / 2, "parameters": 1, "decoder_layers": 15,
+        "cpu_seconds": 60.0,
+    }  # fmt: skip
+
+
+def test_tier_e_report_marks_a_half_done_grid_and_withholds_verdicts():
+    notes = dict(encoder="e5", encoder_type="bert", encoder_shape="12 x 384", train_pairs=1, monolingual=1,
+                 dev_pairs=2, vocab_size=3, settings=ablation.asdict(ablation.TIERS["E"]))  # fmt: skip
+    runs = [
+        _early_run("paper", 0, [(0, 9.0), (50, 4.0), (100, 3.0), (150, 3.2)], 3.1, 20.0),
+        _early_run("paper", 1, [(0, 9.0), (50, 4.2), (100, 3.5), (150, 3.6)], 3.4, 18.0),
+        _early_run("random", 0, [(0, 11.0), (50, 5.0), (100, 3.9), (150, 3.5), (200, 3.6)], 3.6, 9.0),
+        _early_run("warm-start", 0, [(0, 8.0), (50, 3.8), (100, 3.4), (150, 3.5)], 3.3, 15.0),
+    ]
+    results = {"runs": {f"E/{r['variant']}/{r['seed']}": r for r in runs}, "tiers": {"E": notes}}
+    lines = ablation.early_stopping_markdown("E", results)
+    assert lines[0].endswith("(4 of 12 runs done)") and any(
+        line.startswith("**Half done**") for line in lines
+    )
+    row = next(line for line in lines if line.startswith("| `paper` | 15 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # steps to random's best (3.5 on seed 0): paper seed 0 reaches it at 100; seed 1 has no random run yet
+    # steps to warm-start's best (3.4): seed 0 at 100; best dev loss 3.1 / 3.4 at steps 100 / 100, final 0.1
+    # higher, stopped at 150 / 150; 2 seeds
+    assert cells[4:10] == ["3.250 ± 0.212", "100/100", "3.350 ± 0.212", "150/150", "100/?", "100/?"]
+    assert cells[12] == "2"
+    paired = [line for line in lines if line.startswith("| `paper` | 1 |")]
+    assert len(paired) == 2  # against random and against warm-start, on the one shared seed
+    vs_random = [c.strip() for c in paired[0].strip("|").split("|")]
+    assert vs_random[2] == f"{3.1 - 3.6:.3f} ± 0.000" and vs_random[3] == "1/1"
+    assert vs_random[-1] == "none yet (1 of 3 seeds)"  # no verdict from a missing seed
+    for seed in (1, 2):  # complete the pairs paper / random: now a verdict
+        runs.append(_early_run("random", seed, [(0, 11.0), (50, 5.0), (100, 3.9)], 3.7 + seed, 9.0))
+    runs.append(_early_run("paper", 2, [(0, 9.0), (50, 4.0), (100, 3.0)], 3.0, 20.0))
+    results["runs"] = {f"E/{r['variant']}/{r['seed']}": r for r in runs}
+    lines = ablation.early_stopping_markdown("E", results)
+    verdict = next(line for line in lines if line.startswith("| `paper` | 3 |")).strip("|").split("|")[-1]
+    assert verdict.strip() == "A better than random" and lines[0].endswith("(7 of 12 runs done)")
 
 
 # ---------------------------------------------------------------- end to end, CI-sized
@@ -449,6 +528,55 @@ def test_a_second_run_resumes_from_the_cache(quick_run):
     work, results, _, again = quick_run
     assert again.stdout.count("0 run(s) to do") == 4
     assert json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))["runs"] == results["runs"]
+
+
+@pytest.fixture(scope="module")
+def quick_early_stopping(tmp_path_factory):
+    """`--quick --tier E20` on the real multilingual-e5-small, two variants (warm-start: the model whose shared
+    embedding block a checkpoint must keep tied), run twice."""
+    from xlm_swcm_demo import assets
+
+    try:
+        assets.require("e5", "xlmr_tokenizer", "udhr", "django")
+    except assets.AssetNotAvailableError as error:
+        pytest.skip(f"real assets not installed: {error}")
+    work = tmp_path_factory.mktemp("ablation-e")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    command = [sys.executable, str(SCRIPT), "--quick", "--tier", "E20", "--variants", "paper,warm-start", "--jobs",
+               "1", "--output-dir", str(work / "out"), "--checkpoint-dir", str(work / "checkpoints")]  # fmt: skip
+    runs = [
+        subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env) for _ in "12"
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    return work, json.loads((work / "out" / "results.json").read_text(encoding="utf-8")), runs
+
+
+def test_quick_early_stopping_tier_records_its_best_checkpoint(quick_early_stopping):
+    work, results, (first, again) = quick_early_stopping
+    settings = results["tiers"]["E20"]["settings"]
+    runs = list(results["runs"].values())
+    assert sorted(r["variant"] for r in runs) == ["paper", "warm-start"]
+    for run in runs:
+        steps, losses = zip(*run["dev_loss"], strict=True)
+        assert (
+            steps[0] == 0 and steps[-1] == run["stopped_step"] == len(run["train_loss"]) <= settings["steps"]
+        )
+        best = min(losses)
+        assert run["best_dev_loss_subset"] == best == losses[steps.index(run["best_step"])]
+        assert run["stopped_by"] == ("cap" if run["stopped_step"] == settings["steps"] else "patience")
+        assert math.isfinite(run["best_dev_loss"]) and math.isfinite(run["final_dev_loss"])
+        assert run["resumed_from"] is None and 0.0 <= run["chrf"] <= 100.0
+    assert settings["eval_subset"] < results["tiers"]["E20"]["dev_pairs"]
+    assert not any((work / "checkpoints").rglob("checkpoint-*"))  # removed once each run was saved
+    markdown = (work / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert (
+        "## Tier E20: multilingual-e5-small, 20% of the pairs" in markdown
+        and "(2 of 2 runs done)" in markdown
+    )
+    assert "## Tier E: multilingual-e5-small, all pairs" in markdown and "(0 of 12 runs done)" in markdown
+    assert (work / "out" / "dev_loss_e20.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "0 run(s) to do" in again.stdout and "0 run(s) to do" not in first.stdout
 
 
 @pytest.mark.parametrize(
