@@ -512,10 +512,9 @@ def _fit(
         trainer = build_trainer(model, args, batches, data_collator=lambda items: items[0],
                                 optimizers=(optimizer, scheduler), callbacks=[callback])  # fmt: skip
         trainer.remove_callback(PrinterCallback)  # no line per step
-        if (
-            saving
-        ):  # checkpoint weights with torch.save, which keeps tied tensors tied: safetensors refuses the
-            # warm-start model's embedding block shared by its encoder and decoder. The Trainer loads this file back.
+        # Checkpoint weights with torch.save, which keeps tied tensors tied: safetensors refuses the warm-start
+        # model's embedding block shared by its encoder and decoder. The Trainer loads this file back on resuming.
+        if saving:
 
             def save_weights(output_dir: str | None = None, state_dict: dict | None = None) -> None:
                 os.makedirs(output_dir, exist_ok=True)
@@ -574,11 +573,8 @@ class EarlyStopping(TrainerCallback):
         else:
             saved = json.loads(Path(resume, STOPPER_STATE).read_text(encoding="utf-8"))
             self.curve = [tuple(point) for point in saved["curve"]]
-            self.best_step, self.best_loss, self.cpu_before = (
-                saved["best_step"],
-                saved["best_loss"],
-                saved["cpu"],
-            )
+            self.best_step, self.best_loss = saved["best_step"], saved["best_loss"]
+            self.cpu_before = saved["cpu"]
             self.best_state = torch.load(Path(resume, BEST_WEIGHTS), weights_only=True)
             self.resumed_from = int(Path(resume).name[11:])
 
@@ -598,8 +594,9 @@ class EarlyStopping(TrainerCallback):
         self.curve.append((step, loss))
         if loss < self.best_loss:
             self.best_step, self.best_loss, self.best_state = step, loss, cpu_state(self.model)
-        if self.patience is not None and step >= self.min_steps:
-            control.should_training_stop = step - self.best_step >= self.patience * self.eval_every
+        stale = self.patience is not None and step - self.best_step >= self.patience * self.eval_every
+        if stale and step >= self.min_steps:  # only ever set: at the cap the Trainer has set it already
+            control.should_training_stop = True
         if self.log:
             self.log(
                 f"step {step}: dev loss (subset) {loss:.4f}, best {self.best_loss:.4f} at {self.best_step}"
