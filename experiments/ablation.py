@@ -1391,7 +1391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AblationError, demo.DemoError, assets.AssetNotAvailableError) as error:
         print(f"ablation: error: {error}", file=sys.stderr)
         return 2
-    save()
+    # --report-only leaves results.json alone (unless merging into it): a running job may be saving it.
+    if not args.report_only or args.merge:
+        save()
     plot_dev_loss(results, output / "dev_loss.png")
     for name in TIERS:
         if TIERS[name].patience is not None and tier_runs(results, name):

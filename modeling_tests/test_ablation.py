@@ -596,6 +596,19 @@ def test_command_line_rejects_bad_input_with_a_clear_message(tmp_path, capsys, a
     assert not (tmp_path / "out").exists()  # nothing written for a refused run
 
 
+def test_report_only_rewrites_the_report_and_leaves_the_results_alone(tmp_path):
+    cached = (ROOT / "experiments" / "results.json").read_bytes()
+    (tmp_path / "results.json").write_bytes(cached)
+    assert ablation.main(["--report-only", "--output-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "results.json").read_bytes() == cached  # a running job may be writing it
+    markdown = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    for name in ("E", "E20"):
+        runs = sum(r["tier"] == name for r in json.loads(cached)["runs"].values())
+        assert (
+            f"## Tier {name}: multilingual-e5-small" in markdown and f"({runs} of 12 runs done)" in markdown
+        )
+
+
 def test_cache_fingerprint_holds_in_any_clone(tmp_path, monkeypatch):
     """Cached runs are keyed by settings, not by where the repository is checked out; the encoder's report counts."""
 
