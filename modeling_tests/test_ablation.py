@@ -6,6 +6,7 @@ runs came from), and the `--quick` pipeline end to end, every tier, on a quick m
 multilingual-e5-small (checks that every row and number is produced, cached and resumed, not which variant wins).
 """
 
+import hashlib
 import json
 import math
 import os
@@ -293,6 +294,17 @@ def test_tier_e_settings_keep_the_cached_fingerprints_of_tiers_a_to_d():
     cached = json.loads((ROOT / "experiments" / "results.json").read_text(encoding="utf-8"))
     d_prints = {r["fingerprint"] for r in cached["runs"].values() if r["tier"] == "D"}
     assert d_prints == {ablation.TIERS["D"].fingerprint()}
+    for name in "ABCD":  # the formula the cached runs were keyed with, before the new fields existed
+        tier, new = ablation.TIERS[name], ("min_steps", "patience", "eval_subset", "save_every")
+        old = {
+            k: v
+            for k, v in ablation.asdict(tier).items()
+            if k not in ("variants", "seeds", "description", *new)
+        }
+        report = Path(ablation.ROOT, tier.encoder or "", "mlm_report.json")
+        if tier.encoder and report.exists():
+            old["encoder_report"] = hashlib.sha256(report.read_bytes()).hexdigest()
+        assert tier.fingerprint() == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
     assert replace(ablation.TIERS["D"], save_every=10).fingerprint() == ablation.TIERS["D"].fingerprint()
     early = replace(ablation.TIERS["D"], patience=6)
     assert early.fingerprint() != ablation.TIERS["D"].fingerprint()
