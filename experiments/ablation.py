@@ -5,7 +5,8 @@ budget and seeds for every variant; only the decoder's starting point differs.
     python experiments/ablation.py             # tiers A, B, C, D; finished runs are cached and skipped; first
                                                # trains the masked-LM encoder of tiers A-C (experiments/mlm_encoder.py)
     python experiments/ablation.py --tier A    # one tier
-    python experiments/ablation.py --quick --encoder DIR --output-dir OUT   # CI-sized, every tier, 1 seed
+    python experiments/ablation.py --tier E,E20 --jobs 1   # the early-stopping tiers (not in the default list)
+    python experiments/ablation.py --quick --encoder DIR --output-dir OUT   # CI-sized, tiers A-D, 1 seed
 
 Su et al. (2025), Tibetan ablation (summarisation ROUGE-L / MT): XLM-SWCM 25.7 / 24.5; without weight sharing
 17.1 / 18.2; a random decoder (CINO-Transformer) 18.9 / 18.7; no normal layers (BASE-A) 13.7 / 15.7; normal slots
@@ -26,15 +27,29 @@ Variants (`xlm_swcm.initialization` documents the recipes; every SWCM variant ha
 | `base-b`     | `paper`, each normal layer a copy of the custom layer before it (BASE-B)                         |
 | `R-xN`       | recipe R with a normal layer after every N custom layers                                         |
 
-Tiers (`TIERS`): A, the main table, every variant on the masked-LM encoder, 3 seeds; B, the best recipe of A
-(`best_recipe`: by chrF) and
-`random` on 20% of the training pairs; C, the best recipe with X in {1, 2, 6}; D, the best recipe and `random` on the
-real multilingual-e5-small encoder (a contrastive, not a masked-LM, encoder).
+Tiers (`TIERS`; 3 seeds unless said otherwise):
 
-Each run trains a fixed number of steps with AdamW in the library's `Seq2SeqTrainer` (`train_variant`), records the
-dev loss (token-level cross-entropy over a fixed dev set) every `eval_every` steps, and scores greedy translations of
-the dev set with script-aware chrF and ROUGE-L at the end. Runs go to single-threaded worker processes. Every finished run is written to `results.json` at once, keyed
-by tier, variant and seed with a fingerprint of its settings, and is not run again while the settings agree.
+| tier  | encoder               | pairs | variants                                  | training                          |
+|-------|-----------------------|-------|-------------------------------------------|-----------------------------------|
+| `A`   | masked-LM, 4 x 128    | all   | every variant above                       | 1000 steps                        |
+| `B`   | masked-LM, 4 x 128    | 20%   | best recipe of A (by chrF), `random`      | 1000 steps                        |
+| `C`   | masked-LM, 4 x 128    | all   | best recipe with X in {1, 2, 6}, 1 seed   | 1000 steps                        |
+| `D`   | multilingual-e5-small | all   | best recipe of A, `random`                | 300 steps                         |
+| `E`   | multilingual-e5-small | all   | `paper`, `random`, `warm-start`, `base-b` | early stopping: >= 1000, cap 2000 |
+| `E20` | multilingual-e5-small | 20%   | `paper`, `random`, `warm-start`, `base-b` | early stopping: >= 200, cap 1000  |
+
+multilingual-e5-small is a contrastive (not a masked-LM) encoder, 12 x 384; E and E20 use tier D's vocabulary
+surgery, task and optimiser.
+
+Each run of tiers A-D trains a fixed number of steps with AdamW in the library's `Seq2SeqTrainer` (`train_variant`),
+records the dev loss (token-level cross-entropy over a fixed dev set) every `eval_every` steps, and scores greedy
+translations of the dev set with script-aware chrF and ROUGE-L at the end. Tiers E and E20 (`train_early_stopping`)
+record the dev loss of the first `eval_subset` dev pairs every `eval_every` steps, keep a copy of the weights with the
+lowest one, stop once it is `patience` evaluations old (`EarlyStopping`, a `TrainerCallback`), and score that best
+checkpoint, with its dev loss and the last step's on the full dev set; they save a Trainer checkpoint every
+`save_every` steps under `--checkpoint-dir`, from which an interrupted run resumes bit for bit. Runs go to
+single-threaded worker processes. Every finished run is written to `results.json` at once, keyed by tier, variant
+and seed with a fingerprint of its settings, and is not run again while the settings agree.
 """
 
 from __future__ import annotations
@@ -61,6 +76,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is built in memory: n
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from transformers import PrinterCallback, TrainerCallback, get_linear_schedule_with_warmup  # noqa: E402
+from transformers.utils import WEIGHTS_NAME  # noqa: E402
 
 from xlm_swcm import vocab  # noqa: E402
 from xlm_swcm.conversion import build_seed, load_encoder, special_token_ids  # noqa: E402
@@ -91,6 +107,10 @@ TIE_NATS = 0.02
 TIE_CHRF = 0.5
 
 
+# TierSettings fields added with tiers E/E20: left out of the fingerprint while None (`TierSettings.fingerprint`).
+EARLY_STOPPING_FIELDS = ("min_steps", "patience", "eval_subset")
+
+
 class AblationError(ValueError):
     """A bad setting, with a message that says what to do."""
 
@@ -116,11 +136,24 @@ class TierSettings:
     new_pieces: int = 1000
     max_groups: int | None = None  # only the first N source strings (None: all)
     monolingual: int | None = None  # UDHR sentences mixed in for denoising (None: all)
+    # Early stopping (tiers E, E20; None: train exactly `steps` steps). `steps` is then the hard cap, and the
+    # learning-rate schedule decays over it, so a run's first k steps do not depend on when it stops.
+    min_steps: int | None = None  # never stop before this step
+    patience: int | None = None  # stop once the best dev loss is this many evaluations old
+    eval_subset: int | None = None  # intermediate dev losses on the first N dev pairs (None: all)
+    # Mid-run checkpoints every N steps for resuming an interrupted run (None: none); does not change the results.
+    save_every: int | None = None
     description: str = ""
 
     def fingerprint(self) -> str:
-        """What a cached run must agree on to be reused (everything but the variant list and seeds)."""
-        keep = {k: v for k, v in asdict(self).items() if k not in ("variants", "seeds", "description")}
+        """What a cached run must agree on to be reused (everything but the variant list, seeds and checkpointing).
+        The early-stopping settings count only where set, so that runs cached before they existed stay valid."""
+        keep = {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("variants", "seeds", "description", "save_every")
+            and not (k in EARLY_STOPPING_FIELDS and v is None)
+        }
         if self.encoder and Path(ROOT, self.encoder, "mlm_report.json").exists():
             keep["encoder_report"] = hashlib.sha256(
                 Path(ROOT, self.encoder, "mlm_report.json").read_bytes()
@@ -150,6 +183,32 @@ TIERS = {
         description="multilingual-e5-small (contrastive encoder, 12 x 384)",
     ),
 }
+# Tiers E and E20: the users' real choice on multilingual-e5-small (tier D's task, vocabulary and optimiser),
+# trained until the dev loss stops improving; run with --tier E,E20 (not part of the default list: ~10 CPU-hours).
+E_VARIANTS = ("paper", "random", "warm-start", "base-b")
+TIERS["E"] = replace(
+    TIERS["D"],
+    name="E",
+    variants=E_VARIANTS,
+    # The cap is also the length of the linear decay: a run that goes the distance ends at learning rate 0, as
+    # tier D's runs did (with a 3000-step cap, runs stopped at ~70% of the peak rate and a noisier dev loss).
+    steps=2000,
+    eval_every=50,
+    min_steps=1000,
+    patience=6,
+    eval_subset=100,
+    save_every=250,
+    description="multilingual-e5-small, all pairs, trained until the dev loss stops improving",
+)
+TIERS["E20"] = replace(
+    TIERS["E"],
+    name="E20",
+    train_fraction=0.2,
+    steps=1000,
+    min_steps=200,
+    description="multilingual-e5-small, 20% of the pairs, trained until the dev loss stops improving",
+)
+DEFAULT_TIERS = "A,B,C,D"
 
 
 def quick_tiers(encoder: str | None) -> dict[str, TierSettings]:
@@ -171,6 +230,9 @@ def quick_tiers(encoder: str | None) -> dict[str, TierSettings]:
     for name in ("A", "B", "C"):
         tiers[name].encoder = encoder
     tiers["B"].train_fraction = 0.5
+    for name in ("E", "E20"):  # early stopping with a cap of 8 steps, checkpoints every 4
+        tiers[name] = replace(tiers[name], steps=8, min_steps=4, patience=2, eval_subset=6, save_every=4)
+    tiers["E20"].train_fraction = 0.5
     return tiers
 
 
@@ -375,8 +437,10 @@ def training_batches(base: dict, tier: TierSettings, seed: int) -> list:
     return [collator([features[i] for i in order[k * size : (k + 1) * size]]) for k in range(tier.steps)]
 
 
-def dev_batches(base: dict, tier: TierSettings) -> list:
-    features = demo.translation_features(base["tokenizer"], base["dev_rows"], tier.max_length)
+def dev_batches(base: dict, tier: TierSettings, pairs: int | None = None) -> list:
+    """The dev set in batches; `pairs`: only the first N pairs (in `prepare_base`'s fixed order, both directions of
+    each source string together)."""
+    features = demo.translation_features(base["tokenizer"], base["dev_rows"][:pairs], tier.max_length)
     collator = DataCollatorForMixedPretraining(base["tokenizer"], max_length=tier.max_length, seed=0)
     size = tier.eval_batch_size
     return [collator(features[k : k + size]) for k in range(0, len(features), size)]
@@ -421,36 +485,187 @@ class DevLossCurve(TrainerCallback):
             self.curve.append((state.global_step, dev_loss(self.model, self.dev)))
 
 
-def train_variant(model: nn.Module, batches: list, dev: list, tier: TierSettings, seed: int) -> tuple:
+def _fit(
+    model: nn.Module,
+    batches: list,
+    tier: TierSettings,
+    seed: int,
+    callback: TrainerCallback,
+    checkpoints: Path | None = None,
+) -> list[float]:
     """Trains `model` on the precomputed `batches`, in order, with the library's `Seq2SeqTrainer`
-    (`xlm_swcm.training.build_trainer`): AdamW with weight decay 0.01 on every parameter, linear warm-up and decay,
-    gradients clipped to norm 1. Returns the dev-loss curve and the per-step training losses."""
+    (`xlm_swcm.training.build_trainer`): AdamW with weight decay 0.01 on every parameter, linear warm-up and decay
+    over `tier.steps`, gradients clipped to norm 1. With `checkpoints` (a folder) and `tier.save_every`, the Trainer
+    saves a checkpoint there every `save_every` steps (the newest two kept) and resumes from the newest one holding
+    the callback's state (`EarlyStopping.on_save`) with `resume_from_checkpoint`. Returns the per-step training
+    losses."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=tier.learning_rate, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, min(tier.warmup_steps, tier.steps), tier.steps)
-    curve = DevLossCurve(model, dev, tier.eval_every, seed)
+    saving = checkpoints is not None and tier.save_every is not None
     with tempfile.TemporaryDirectory() as scratch:
         args = TrainingArguments(
-            output_dir=scratch, max_steps=len(batches), seed=seed, use_cpu=True, max_grad_norm=1.0,
-            per_device_train_batch_size=1, train_sampling_strategy="sequential",  # the batches, one a step, in order
+            output_dir=str(checkpoints) if saving else scratch, max_steps=len(batches), seed=seed, use_cpu=True,
+            max_grad_norm=1.0, per_device_train_batch_size=1,
+            train_sampling_strategy="sequential",  # the batches, one a step, in order
             remove_unused_columns=False, logging_steps=1,  # every step's loss into log_history
-            eval_strategy="no", save_strategy="no", report_to="none", disable_tqdm=True,
+            eval_strategy="no", report_to="none", disable_tqdm=True,
+            save_strategy="steps" if saving else "no", save_steps=tier.save_every or 500, save_total_limit=2,
         )  # fmt: skip
         trainer = build_trainer(model, args, batches, data_collator=lambda items: items[0],
-                                optimizers=(optimizer, scheduler), callbacks=[curve])  # fmt: skip
+                                optimizers=(optimizer, scheduler), callbacks=[callback])  # fmt: skip
         trainer.remove_callback(PrinterCallback)  # no line per step
-        trainer.train()
-    return curve.curve, [round(entry["loss"], 4) for entry in trainer.state.log_history if "loss" in entry]
+        # Checkpoint weights with torch.save, which keeps tied tensors tied: safetensors refuses the warm-start
+        # model's embedding block shared by its encoder and decoder. The Trainer loads this file back on resuming.
+        if saving:
+
+            def save_weights(output_dir: str | None = None, state_dict: dict | None = None) -> None:
+                os.makedirs(output_dir, exist_ok=True)
+                torch.save(model.state_dict(), os.path.join(output_dir, WEIGHTS_NAME))
+
+            trainer._save = save_weights
+        trainer.train(resume_from_checkpoint=resumable_checkpoint(checkpoints) if saving else None)
+    return [round(entry["loss"], 4) for entry in trainer.state.log_history if "loss" in entry]
 
 
-def run_one(variant: str, seed: int, base: dict, tier: TierSettings) -> dict:
-    """Builds `variant`, trains it on the seed's batches (`train_variant`) and returns its record: the dev loss
-    curve, chrF / ROUGE-L of greedy dev translations after the last step, parameters and CPU seconds."""
+def train_variant(model: nn.Module, batches: list, dev: list, tier: TierSettings, seed: int) -> tuple:
+    """Trains `model` for every batch (`_fit`; tiers A-D). Returns the dev-loss curve and the per-step training
+    losses."""
+    curve = DevLossCurve(model, dev, tier.eval_every, seed)
+    return curve.curve, _fit(model, batches, tier, seed, curve)
+
+
+def cpu_state(model: nn.Module) -> dict:
+    """A copy of `model.state_dict()` (on the CPU, where training runs); tied tensors stay one copy."""
+    copies: dict = {}
+    return {
+        name: copies.setdefault((t.data_ptr(), t.shape, t.stride()), t.detach().clone())
+        for name, t in model.state_dict().items()
+    }
+
+
+STOPPER_STATE, BEST_WEIGHTS = "ablation_state.json", "best_state.pt"
+
+
+def resumable_checkpoint(folder: Path | None) -> str | None:
+    """The newest `checkpoint-N` in `folder` whose early-stopping state was written completely (None: none)."""
+    if folder is None or not folder.is_dir():
+        return None
+    done = [c for c in folder.glob("checkpoint-*") if (c / STOPPER_STATE).is_file() and c.name[11:].isdigit()]
+    return str(max(done, key=lambda c: int(c.name[11:]))) if done else None
+
+
+class EarlyStopping(TrainerCallback):
+    """The dev loss of `model` on `dev` (the evaluation subset) before training and every `eval_every` steps, in
+    `curve`; a CPU copy of the weights with the lowest one so far (`best_state`, from `best_step`, strictly lower
+    wins); training stops (`control.should_training_stop`) at an evaluation once the step is at least `min_steps`
+    and the best is `patience` evaluations old. At the cap (`tier.steps`) the Trainer stops by itself. Dropout
+    masks come from `seed` (as in `DevLossCurve`). Its state goes into every Trainer checkpoint (`on_save`) and
+    comes back from the one `resumable_checkpoint` finds in `checkpoints` (a resumed run continues its curve)."""
+
+    def __init__(self, model: nn.Module, dev: list, tier: TierSettings, seed: int, checkpoints: Path | None = None,
+                 log=None):  # fmt: skip
+        self.model, self.dev, self.seed, self.log = model, dev, seed, log
+        self.eval_every, self.min_steps, self.patience = tier.eval_every, tier.min_steps or 0, tier.patience
+        self.cpu_start, self.cpu_before = time.process_time(), 0.0
+        resume = resumable_checkpoint(checkpoints)
+        self.resumed_from = None
+        if resume is None:
+            self.curve = [(0, dev_loss(model, dev))]
+            self.best_step, self.best_loss, self.best_state = 0, self.curve[0][1], cpu_state(model)
+        else:
+            saved = json.loads(Path(resume, STOPPER_STATE).read_text(encoding="utf-8"))
+            self.curve = [tuple(point) for point in saved["curve"]]
+            self.best_step, self.best_loss = saved["best_step"], saved["best_loss"]
+            self.cpu_before = saved["cpu"]
+            self.best_state = torch.load(Path(resume, BEST_WEIGHTS), weights_only=True)
+            self.resumed_from = int(Path(resume).name[11:])
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of this run, over every session that worked on it."""
+        return self.cpu_before + time.process_time() - self.cpu_start
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step == 0:  # a resumed run gets its RNG state from the checkpoint instead
+            torch.manual_seed(self.seed)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        step = state.global_step
+        if step % self.eval_every and step != state.max_steps:
+            return
+        loss = dev_loss(self.model, self.dev)
+        self.curve.append((step, loss))
+        if loss < self.best_loss:
+            self.best_step, self.best_loss, self.best_state = step, loss, cpu_state(self.model)
+        stale = self.patience is not None and step - self.best_step >= self.patience * self.eval_every
+        if stale and step >= self.min_steps:  # only ever set: at the cap the Trainer has set it already
+            control.should_training_stop = True
+        if self.log:
+            self.log(
+                f"step {step}: dev loss (subset) {loss:.4f}, best {self.best_loss:.4f} at {self.best_step}"
+            )
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir, f"checkpoint-{state.global_step}")
+        torch.save(self.best_state, folder / BEST_WEIGHTS)
+        saved = {"curve": self.curve, "best_step": self.best_step, "best_loss": self.best_loss,
+                 "cpu": self.cpu_seconds()}  # fmt: skip
+        staging = folder / (STOPPER_STATE + ".tmp")
+        staging.write_text(json.dumps(saved), encoding="utf-8")
+        os.replace(staging, folder / STOPPER_STATE)  # written last: marks the checkpoint complete
+
+
+def train_early_stopping(
+    model: nn.Module,
+    batches: list,
+    dev: list,
+    tier: TierSettings,
+    seed: int,
+    checkpoints: Path | None = None,
+    log=None,
+) -> EarlyStopping:
+    """Trains `model` (`_fit`) until `EarlyStopping` stops it or the batches (`tier.steps`, the cap) run out,
+    resuming from `checkpoints` where a checkpoint is there. Returns the callback (curve, best step, loss and
+    weights) with the per-step training losses in `train_losses`; `model` keeps the weights of the last step."""
+    stopper = EarlyStopping(model, dev, tier, seed, checkpoints, log)
+    stopper.train_losses = _fit(model, batches, tier, seed, stopper, checkpoints)
+    return stopper
+
+
+def run_one(variant: str, seed: int, base: dict, tier: TierSettings, checkpoints: Path | None = None) -> dict:
+    """Builds `variant`, trains it on the seed's batches and returns its record: the dev loss curve, chrF / ROUGE-L
+    of greedy dev translations, parameters and CPU seconds. Tiers A-D (`train_variant`): every step, scored after the
+    last one. Early-stopping tiers (`train_early_stopping`, resumable from `checkpoints`): the curve is on the
+    evaluation subset; the last step's and the best checkpoint's dev loss on the full dev set; the best checkpoint
+    is the one scored."""
     # EncoderDecoderModel warns on every forward with labels that its loss changed in v4.12; irrelevant here.
     warnings.filterwarnings("ignore", message="Version v4.12.0 introduces", category=FutureWarning)
     cpu_start, wall_start = time.process_time(), time.time()
     model = build_variant(variant, base["encoder"], base["tokenizer"], seed)
     batches, dev = training_batches(base, tier, seed), dev_batches(base, tier)
-    curve, train_losses = train_variant(model, batches, dev, tier, seed)
+    extra: dict[str, Any] = {}
+    if tier.patience is None:
+        curve, train_losses = train_variant(model, batches, dev, tier, seed)
+        cpu_before = 0.0
+    else:
+
+        def log(line: str) -> None:
+            print(f"    {tier.name} {variant} seed {seed} {line}", flush=True)
+
+        stopper = train_early_stopping(
+            model, batches, dev_batches(base, tier, tier.eval_subset), tier, seed, checkpoints, log
+        )
+        curve, train_losses, cpu_before = stopper.curve, stopper.train_losses, stopper.cpu_before
+        final = dev_loss(model, dev)
+        model.load_state_dict(stopper.best_state)  # what a user would keep, and what is scored below
+        extra = {
+            "final_dev_loss": final,
+            "best_dev_loss": dev_loss(model, dev),
+            "best_step": stopper.best_step,
+            "best_dev_loss_subset": stopper.best_loss,
+            "stopped_step": len(train_losses),
+            "stopped_by": "patience" if len(train_losses) < tier.steps else "cap",
+            "resumed_from": stopper.resumed_from,
+        }
     predictions = demo.generate(
         model, base["tokenizer"], base["dev_rows"], tier.max_length, tier.eval_batch_size
     )
@@ -464,6 +679,7 @@ def run_one(variant: str, seed: int, base: dict, tier: TierSettings) -> dict:
         "decoder_layers": decoder_layers(model),
         "dev_loss": curve,
         "train_loss": train_losses,
+        **extra,
         "chrf": scores["all"]["chrf"],
         "rougeL": scores["all"]["rougeL"],
         "scores": scores,
@@ -471,7 +687,7 @@ def run_one(variant: str, seed: int, base: dict, tier: TierSettings) -> dict:
             {"source": r["source"], "reference": r["target"], "prediction": p}
             for r, p in list(zip(base["dev_rows"], predictions, strict=True))[:4]
         ],
-        "cpu_seconds": time.process_time() - cpu_start,
+        "cpu_seconds": cpu_before + time.process_time() - cpu_start,
         "wall_seconds": time.time() - wall_start,
     }
 
@@ -480,17 +696,30 @@ def run_one(variant: str, seed: int, base: dict, tier: TierSettings) -> dict:
 _WORKER: dict = {}
 
 
-def _init_worker(base: dict, tier: TierSettings) -> None:
+def _init_worker(base: dict, tier: TierSettings, checkpoints: Path | None) -> None:
     torch.set_num_threads(1)
-    _WORKER["base"], _WORKER["tier"] = base, tier
+    _WORKER["base"], _WORKER["tier"], _WORKER["checkpoints"] = base, tier, checkpoints
 
 
 def _worker_task(variant: str, seed: int) -> dict:
-    return run_one(variant, seed, _WORKER["base"], _WORKER["tier"])
+    folder = _WORKER["checkpoints"]
+    return run_one(
+        variant,
+        seed,
+        _WORKER["base"],
+        _WORKER["tier"],
+        folder and run_folder(folder, _WORKER["tier"], variant, seed),
+    )
 
 
 def run_key(tier: str, variant: str, seed: int) -> str:
     return f"{tier}/{variant}/{seed}"
+
+
+def run_folder(checkpoints: Path, tier: TierSettings, variant: str, seed: int) -> Path:
+    """Where a run's mid-run checkpoints go: keyed by the settings' fingerprint, so only a run with the same
+    settings resumes from them."""
+    return Path(checkpoints, f"{tier.name}-{tier.fingerprint()}", f"{variant}-{seed}")
 
 
 def best_recipe(results: dict) -> str:
@@ -517,9 +746,14 @@ def resolve_variants(tier: TierSettings, results: dict) -> TierSettings:
     return replace(tier, variants=tuple(v.replace(BEST, best) for v in tier.variants))
 
 
-def run_tier(tier: TierSettings, results: dict, save, jobs: int, log=print) -> None:
+def run_tier(
+    tier: TierSettings, results: dict, save, jobs: int, log=print, checkpoints: Path | None = None
+) -> None:
     """Runs every (variant, seed) of `tier` that `results` does not hold yet with the same settings, saving after
-    each run."""
+    each run. With `checkpoints` (a folder), a tier with `save_every` saves mid-run checkpoints under it
+    (`run_folder`), resumes an interrupted run from them and removes them once the run is saved."""
+    import shutil
+
     tier = resolve_variants(tier, results)
     todo = [
         (v, s)
@@ -544,9 +778,18 @@ def run_tier(tier: TierSettings, results: dict, save, jobs: int, log=print) -> N
     def done(record: dict) -> None:
         results["runs"][run_key(tier.name, record["variant"], record["seed"])] = record
         save()
+        if checkpoints is not None:
+            shutil.rmtree(
+                run_folder(checkpoints, tier, record["variant"], record["seed"]), ignore_errors=True
+            )
+        best = (
+            f" (best {record['best_dev_loss']:.3f} at step {record['best_step']}, stopped at {record['stopped_step']})"
+            if "best_step" in record
+            else ""
+        )
         log(
             f"  {tier.name} {record['variant']:<12} seed {record['seed']}: dev loss {record['dev_loss'][0][1]:.3f} -> "
-            f"{record['dev_loss'][-1][1]:.3f}, chrF {record['chrf']:.1f}, ROUGE-L {record['rougeL']:.1f} "
+            f"{record['dev_loss'][-1][1]:.3f}{best}, chrF {record['chrf']:.1f}, ROUGE-L {record['rougeL']:.1f} "
             f"({record['cpu_seconds']:.0f} CPU s)"
         )
 
@@ -555,7 +798,8 @@ def run_tier(tier: TierSettings, results: dict, save, jobs: int, log=print) -> N
         torch.set_num_threads(1)  # as in the workers: comparable CPU times, robust to other load
         try:
             for variant, seed in todo:
-                done(run_one(variant, seed, base, tier))
+                folder = checkpoints and run_folder(checkpoints, tier, variant, seed)
+                done(run_one(variant, seed, base, tier, folder))
         finally:
             torch.set_num_threads(threads)
     else:
@@ -567,7 +811,7 @@ def run_tier(tier: TierSettings, results: dict, save, jobs: int, log=print) -> N
             max_workers=min(jobs, len(todo)),
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(base, tier),
+            initargs=(base, tier, checkpoints),
         ) as pool:
             for future in as_completed([pool.submit(_worker_task, v, s) for v, s in todo]):
                 done(future.result())
@@ -637,24 +881,36 @@ def summarise(runs: list[dict]) -> dict:
     return summary
 
 
-def paired_difference(runs: list[dict], first: str, second: str) -> dict | None:
-    """`first` minus `second`, paired by seed: final dev loss, dev-loss area, chrF, ROUGE-L (mean +- std over seeds)
-    and the number of seeds `first` wins on each (lower losses, higher scores)."""
+MEASURES = {
+    "dev_loss": lambda r: r["dev_loss"][-1][1],
+    "auc": lambda r: area_under_curve(r["dev_loss"]),
+    "chrf": lambda r: r["chrf"],
+    "rougeL": lambda r: r["rougeL"],
+}
+# Early-stopping tiers: `dev_loss` is the best checkpoint's (full dev set), which `verdict` reads.
+EARLY_MEASURES = {
+    "dev_loss": lambda r: r["best_dev_loss"],
+    "final": lambda r: r["final_dev_loss"],
+    "best_step": lambda r: r["best_step"],
+    "chrf": lambda r: r["chrf"],
+    "rougeL": lambda r: r["rougeL"],
+}
+LOWER_IS_BETTER = ("dev_loss", "auc", "final", "best_step")  # best_step: fewer steps to the best checkpoint
+
+
+def paired_difference(runs: list[dict], first: str, second: str, measures: dict = MEASURES) -> dict | None:
+    """`first` minus `second`, paired by seed, for each of `measures` (default: final dev loss, dev-loss area,
+    chrF, ROUGE-L): mean +- std over seeds and the number of seeds `first` wins on (lower losses and steps, higher
+    scores)."""
     a = {r["seed"]: r for r in runs if r["variant"] == first}
     b = {r["seed"]: r for r in runs if r["variant"] == second}
     seeds = sorted(set(a) & set(b))
     if not seeds:
         return None
-    measures = {
-        "dev_loss": lambda r: r["dev_loss"][-1][1],
-        "auc": lambda r: area_under_curve(r["dev_loss"]),
-        "chrf": lambda r: r["chrf"],
-        "rougeL": lambda r: r["rougeL"],
-    }
     out: dict[str, Any] = {"seeds": len(seeds)}
     for key, value in measures.items():
         diffs = [value(a[s]) - value(b[s]) for s in seeds]
-        lower_is_better = key in ("dev_loss", "auc")
+        lower_is_better = key in LOWER_IS_BETTER
         out[key] = {**mean_std(diffs), "wins": sum((d < 0) if lower_is_better else (d > 0) for d in diffs)}
     return out
 
@@ -681,7 +937,112 @@ def _reference_losses(summary: dict) -> list[float]:
     return [row["dev_loss"][k]["mean"] for k in (n // 4, n // 2, n)]
 
 
+def steps_to_best_of(runs: list[dict], run: dict, reference: str) -> str:
+    """The first evaluated step at which `run`'s (subset) dev loss is at or below the best one of the `reference`
+    variant's run with the same seed: the step, "-" (never), "?" (that run is not done yet), "" (`run` is it)."""
+    if run["variant"] == reference:
+        return ""
+    other = next((r for r in runs if r["variant"] == reference and r["seed"] == run["seed"]), None)
+    if other is None:
+        return "?"
+    step = steps_to_reach(run["dev_loss"], other["best_dev_loss_subset"])
+    return "-" if step is None else str(step)
+
+
+def early_stopping_markdown(name: str, results: dict) -> list[str]:
+    """The section of an early-stopping tier (E, E20): how many of its runs are done, per variant the best
+    checkpoint (dev loss, step, chrF, ROUGE-L), the last step, the steps to the random decoder's and the warm
+    start's best dev loss, and paired differences against both; no verdict while seeds are missing."""
+    runs, notes = tier_runs(results, name), results["tiers"].get(name, {})
+    settings = notes.get("settings") or asdict(TIERS[name])
+    expected = len(settings["variants"]) * len(settings["seeds"])
+    title = f"## Tier {name}: {settings['description']} ({len(runs)} of {expected} runs done)"
+    if not runs:
+        return [title, "", "Not run yet: `python experiments/ablation.py --tier E,E20 --jobs 1`.", ""]
+    every = settings["eval_every"]
+    lines = [
+        title,
+        "",
+        f"Encoder {notes['encoder']} ({notes['encoder_type']}, {notes['encoder_shape']}); {notes['train_pairs']} "
+        f"training pairs + {notes['monolingual']} UDHR sentences (denoising), {notes['dev_pairs']} dev pairs; "
+        f"vocabulary {notes['vocab_size']:,} pieces. Batch {settings['batch_size']}, max length "
+        f"{settings['max_length']}, AdamW lr {settings['learning_rate']} ({settings['warmup_steps']} warm-up steps, "
+        f"linear decay over the cap of {settings['steps']} steps, so that a run's first steps do not depend on when "
+        f"it stops), dropout 0.1. Dev loss every {every} steps on the first {settings['eval_subset']} dev pairs; "
+        f"a run stops at an evaluation at or after step {settings['min_steps']} once its best dev loss is "
+        f"{settings['patience']} evaluations ({settings['patience'] * every} steps) old, at step {settings['steps']} "
+        "at the latest. The best checkpoint (lowest subset dev loss) is kept, as a user would: **best dev loss** is "
+        "its loss on the full dev set and chrF / ROUGE-L are its greedy translations; **final** is the last step's "
+        "full dev loss. Steps to `random`'s / `warm-start`'s best: per seed, the first evaluated step at which the "
+        "variant's subset dev loss is at or below that of the same seed's best checkpoint of that variant.",
+        "",
+    ]
+    if len(runs) < expected:
+        done = ", ".join(
+            f"`{v}` {sorted(r['seed'] for r in runs if r['variant'] == v)}" for v in settings["variants"]
+        )
+        lines += [
+            f"**Half done**: {len(runs)} of {expected} runs (seeds done: {done}); no verdict from missing seeds.",
+            "",
+        ]
+    lines += [
+        "| variant | decoder layers | parameters | dev loss @0 (subset) | best dev loss | best step | final dev loss | "
+        "stopped at | steps to `random`'s best | steps to `warm-start`'s best | chrF | ROUGE-L | seeds | CPU min / run |",
+        "|---|" + "---|" * 13,
+    ]
+    for variant in [v for v in settings["variants"] if any(r["variant"] == v for r in runs)]:
+        mine = sorted((r for r in runs if r["variant"] == variant), key=lambda r: r["seed"])
+
+        def stat(key: str, mine=mine) -> dict:
+            return mean_std([r[key] for r in mine])
+
+        reach = [
+            "/".join(steps_to_best_of(runs, r, ref) for r in mine).strip("/")
+            for ref in ("random", "warm-start")
+        ]
+        lines.append(
+            f"| `{variant}` | {mine[0]['decoder_layers']} | {mine[0]['parameters'] / 1e6:.2f} M | "
+            f"{_fmt(mean_std([r['dev_loss'][0][1] for r in mine]))} | {_fmt(stat('best_dev_loss'), 3)} | "
+            f"{'/'.join(str(r['best_step']) for r in mine)} | {_fmt(stat('final_dev_loss'), 3)} | "
+            f"{'/'.join(str(r['stopped_step']) for r in mine)} | {reach[0]} | {reach[1]} | {_fmt(stat('chrf'), 1)} | "
+            f"{_fmt(stat('rougeL'), 1)} | {len(mine)} | "
+            f"{stat('cpu_seconds')['mean'] / 60:.0f} |"
+        )
+    seeds = len(settings["seeds"])
+    for reference in ("random", "warm-start"):
+        others = [v for v in settings["variants"] if v != reference]
+        diffs = {v: paired_difference(runs, v, reference, EARLY_MEASURES) for v in others}
+        diffs = {v: d for v, d in diffs.items() if d is not None}
+        if not diffs:
+            continue
+        lines += [
+            "",
+            f"Paired by seed, A minus `{reference}` (negative losses and steps / positive scores favour A; wins = "
+            "seeds where A is better):",
+            "",
+            "| A | seeds | Δ best dev loss | wins | Δ final dev loss | wins | Δ best step | Δ chrF | wins | Δ ROUGE-L | "
+            "wins | verdict (best dev loss) |",
+            "|---|" + "---|" * 11,
+        ]
+        for variant, diff in diffs.items():
+            n = diff["seeds"]
+            call = verdict(diff) if n == seeds else f"none yet ({n} of {seeds} seeds)"
+            lines.append(
+                f"| `{variant}` | {n} | {_fmt(diff['dev_loss'], 3)} | {diff['dev_loss']['wins']}/{n} | "
+                f"{_fmt(diff['final'], 3)} | {diff['final']['wins']}/{n} | {_fmt(diff['best_step'], 0)} | "
+                f"{_fmt(diff['chrf'], 1)} | {diff['chrf']['wins']}/{n} | {_fmt(diff['rougeL'], 1)} | "
+                f"{diff['rougeL']['wins']}/{n} | "
+                + call.replace("A better", f"A better than {reference}").replace(
+                    "B better", f"{reference} better"
+                )
+                + " |"
+            )
+    return [*lines, "", f"![tier {name}: dev loss vs steps](dev_loss_{name.lower()}.png)", ""]
+
+
 def tier_markdown(name: str, results: dict) -> list[str]:
+    if TIERS[name].patience is not None:
+        return early_stopping_markdown(name, results)
     runs, notes = tier_runs(results, name), results["tiers"].get(name, {})
     if not runs:
         return [f"## Tier {name}: not run yet", ""]
@@ -866,7 +1227,7 @@ def plot_dev_loss(results: dict, path: str | os.PathLike) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tiers = [t for t in TIERS if tier_runs(results, t)]
+    tiers = [t for t in TIERS if tier_runs(results, t) and TIERS[t].patience is None]
     fig, axes = plt.subplots(1, max(1, len(tiers)), figsize=(5.5 * max(1, len(tiers)), 4.5), squeeze=False)
     for ax, tier in zip(axes[0], tiers, strict=False):
         for variant, row in summarise(tier_runs(results, tier)).items():
@@ -896,6 +1257,36 @@ def plot_dev_loss(results: dict, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
+def plot_early_stopping(results: dict, name: str, path: str | os.PathLike) -> None:
+    """Subset dev loss vs steps of every run of early-stopping tier `name` (runs stop at different steps, so no
+    mean): one colour per variant, one line per seed, a dot at each run's best checkpoint."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted(tier_runs(results, name), key=lambda r: (r["variant"], r["seed"]))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colours: dict[str, Any] = {}
+    for run in runs:
+        steps, losses = zip(*run["dev_loss"], strict=True)
+        first = run["variant"] not in colours
+        (line,) = ax.plot(steps, losses, "--" if run["variant"] in ("random", "warm-start") else "-", lw=1,
+                          color=colours.get(run["variant"]), label=run["variant"] if first else None)  # fmt: skip
+        colours.setdefault(run["variant"], line.get_color())
+        ax.plot([run["best_step"]], [run["best_dev_loss_subset"]], "o", ms=4, color=colours[run["variant"]])
+    ax.set_title(f"tier {name}: {results['tiers'][name]['settings']['description']}", fontsize=9)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("dev loss, evaluation subset (nats / target token)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    best = [r["best_dev_loss_subset"] for r in runs]
+    ax.set_ylim(min(best) - 0.3, max(r["dev_loss"][min(2, len(r["dev_loss"]) - 1)][1] for r in runs) + 0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -908,7 +1299,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decoder initialisation ablation: recipes vs a random decoder, same encoder/data/budget/seeds.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--tier", default="A,B,C,D", help="comma-separated tiers to run, in order")
+    parser.add_argument("--tier", default=DEFAULT_TIERS, help="comma-separated tiers to run, in order")
     parser.add_argument("--seeds", help="comma-separated seeds for every tier (default: each tier's own)")
     parser.add_argument(
         "--variants", help="comma-separated variants for every named tier (default: each tier's own)"
@@ -928,6 +1319,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--output-dir", default=str(ROOT / "experiments"), help="RESULTS.md, dev_loss.png, results.json"
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        default=str(ROOT / "runs" / "ablation"),
+        help="mid-run checkpoints of the early-stopping tiers (an interrupted run resumes from them)",
     )
     return parser
 
@@ -993,12 +1389,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not args.report_only:
             for name in names:
-                run_tier(tiers[name], results, save, args.jobs)
+                run_tier(tiers[name], results, save, args.jobs, checkpoints=Path(args.checkpoint_dir))
     except (AblationError, demo.DemoError, assets.AssetNotAvailableError) as error:
         print(f"ablation: error: {error}", file=sys.stderr)
         return 2
-    save()
+    # --report-only leaves results.json alone (unless merging into it): a running job may be saving it.
+    if not args.report_only or args.merge:
+        save()
     plot_dev_loss(results, output / "dev_loss.png")
+    for name in TIERS:
+        if TIERS[name].patience is not None and tier_runs(results, name):
+            plot_early_stopping(results, name, output / f"dev_loss_{name.lower()}.png")
     markdown = results_markdown(results)
     target = output / "RESULTS.md"
     old = target.read_text(encoding="utf-8") if target.exists() else ""

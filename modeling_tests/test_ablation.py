@@ -6,6 +6,7 @@ runs came from), and the `--quick` pipeline end to end, every tier, on a quick m
 multilingual-e5-small (checks that every row and number is produced, cached and resumed, not which variant wins).
 """
 
+import hashlib
 import json
 import math
 import os
@@ -269,6 +270,186 @@ def test_trainer_path_reproduces_the_hand_written_loop_bit_for_bit(encoder, vari
     assert not all(torch.equal(trained[name], weight) for name, weight in start.state_dict().items())
 
 
+def _overfitting_setup(encoder, **settings):
+    """Three random training batches repeated (memorised within a few steps) and two random dev batches: the dev
+    loss falls, then rises, so early stopping has something to stop."""
+    generator = torch.Generator().manual_seed(1)
+
+    def batch():
+        ids = torch.randint(3, 40, (4, 7), generator=generator)
+        ids[:, 0], ids[:, -1], ids[1, 5:] = 0, 2, 1
+        labels = torch.randint(3, 40, (4, 5), generator=generator)
+        labels[2, 3:] = -100
+        return {"input_ids": ids, "attention_mask": (ids != 1).long(), "labels": labels}
+
+    train, dev = [batch() for _ in range(3)], [batch() for _ in range(2)]
+    tier = replace(ablation.TIERS["E"], encoder=None, steps=40, min_steps=4, patience=3, eval_every=2,
+                   warmup_steps=1, learning_rate=3e-3, save_every=None)  # fmt: skip
+    tier = replace(tier, **settings)
+    return [train[k % 3] for k in range(tier.steps)], dev, tier
+
+
+def test_tier_e_settings_keep_the_cached_fingerprints_of_tiers_a_to_d():
+    # The early-stopping fields count only where set: tier D's cached runs (no masked-LM report involved) still match.
+    cached = json.loads((ROOT / "experiments" / "results.json").read_text(encoding="utf-8"))
+    d_prints = {r["fingerprint"] for r in cached["runs"].values() if r["tier"] == "D"}
+    assert d_prints == {ablation.TIERS["D"].fingerprint()}
+    for name in "ABCD":  # the formula the cached runs were keyed with, before the new fields existed
+        tier, new = ablation.TIERS[name], ("min_steps", "patience", "eval_subset", "save_every")
+        old = {
+            k: v
+            for k, v in ablation.asdict(tier).items()
+            if k not in ("variants", "seeds", "description", *new)
+        }
+        report = Path(ablation.ROOT, tier.encoder or "", "mlm_report.json")
+        if tier.encoder and report.exists():
+            old["encoder_report"] = hashlib.sha256(report.read_bytes()).hexdigest()
+        assert tier.fingerprint() == hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]
+    assert replace(ablation.TIERS["D"], save_every=10).fingerprint() == ablation.TIERS["D"].fingerprint()
+    early = replace(ablation.TIERS["D"], patience=6)
+    assert early.fingerprint() != ablation.TIERS["D"].fingerprint()
+    e, e20 = ablation.TIERS["E"], ablation.TIERS["E20"]
+    assert set(e.variants) == {"paper", "random", "warm-start", "base-b"} and e.encoder is None
+    assert (e.min_steps, e.eval_every, e20.train_fraction) == (1000, 50, 0.2)
+    assert len({e.fingerprint(), e20.fingerprint(), ablation.TIERS["D"].fingerprint()}) == 3
+
+
+def test_early_stopping_stops_and_keeps_the_best_weights(encoder):
+    batches, dev, tier = _overfitting_setup(encoder)
+    model = ablation.build_variant("paper", encoder, TOKENIZER, seed=3)
+    stopper = ablation.train_early_stopping(model, batches, dev, tier, seed=3)
+    stopped, losses = len(stopper.train_losses), dict(stopper.curve)
+    assert tier.min_steps <= stopper.best_step < stopped < tier.steps  # it stopped, before the cap
+    assert stopped - stopper.best_step == tier.patience * tier.eval_every  # exactly when the best got too old
+    assert [step for step, _ in stopper.curve] == list(range(0, stopped + 1, tier.eval_every))
+    assert stopper.best_loss == losses[stopper.best_step] == min(losses.values())
+    assert all(loss > stopper.best_loss for step, loss in stopper.curve if step > stopper.best_step)
+    # The kept weights are the model after best_step steps of the same run: the hand-written loop over the first
+    # best_step batches, with the schedule over the cap, lands on them bit for bit.
+    reference = ablation.build_variant("paper", encoder, TOKENIZER, seed=3)
+    curve, _ = _hand_written_loop(reference, batches[: stopper.best_step], dev, tier, seed=3)
+    assert curve[: len(curve)] == stopper.curve[: len(curve)]
+    for name, weight in reference.state_dict().items():
+        assert torch.equal(stopper.best_state[name], weight), name
+    assert ablation.dev_loss(reference, dev) == stopper.best_loss
+    last = model.state_dict()  # the model itself holds the last step's weights, not the best
+    assert not all(torch.equal(last[name], w) for name, w in stopper.best_state.items())
+
+
+def test_run_one_scores_and_reports_the_best_checkpoint(encoder, monkeypatch):
+    batches, dev, tier = _overfitting_setup(encoder)
+    monkeypatch.setattr(ablation, "training_batches", lambda base, tier, seed: batches)
+    monkeypatch.setattr(ablation, "dev_batches", lambda base, tier, pairs=None: dev)
+    scored = {}
+
+    def generate(
+        model, tokenizer, rows, max_length, batch_size
+    ):  # records the model it is asked to translate with
+        scored.update(weights=ablation.cpu_state(model), loss=ablation.dev_loss(model, dev))
+        return ["x"] * len(rows)
+
+    monkeypatch.setattr(ablation.demo, "generate", generate)
+    monkeypatch.setattr(
+        ablation.demo, "score", lambda predictions, rows: {"all": {"chrf": 1.0, "rougeL": 2.0}}
+    )
+    rows = [{"source": "a", "target": "b", "task": "en-ug"}] * 2
+    record = ablation.run_one(
+        "paper", 3, {"encoder": encoder, "tokenizer": TOKENIZER, "dev_rows": rows}, tier
+    )
+
+    reference = ablation.build_variant("paper", encoder, TOKENIZER, seed=3)
+    stopper = ablation.train_early_stopping(reference, batches, dev, tier, seed=3)  # the same run, by hand
+    final = ablation.dev_loss(reference, dev)
+    assert record["dev_loss"] == stopper.curve and record["train_loss"] == stopper.train_losses
+    assert (record["best_step"], record["stopped_step"], record["stopped_by"]) == (
+        stopper.best_step, len(stopper.train_losses), "patience"
+    )  # fmt: skip
+    assert record["best_dev_loss"] == record["best_dev_loss_subset"] == stopper.best_loss == scored["loss"]
+    assert record["final_dev_loss"] == final > stopper.best_loss
+    for name, weight in stopper.best_state.items():  # the translations came from the best checkpoint
+        assert torch.equal(scored["weights"][name], weight), name
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@pytest.mark.filterwarnings("ignore:Version v4.12.0 introduces:FutureWarning")
+@pytest.mark.parametrize("variant", ["paper", "warm-start"])
+def test_an_interrupted_run_resumes_bit_for_bit(encoder, tmp_path, monkeypatch, variant):
+    batches, dev, tier = _overfitting_setup(encoder, steps=9, patience=None, save_every=3)
+    straight_model = ablation.build_variant(variant, encoder, TOKENIZER, seed=3)
+    straight = ablation.train_early_stopping(straight_model, batches, dev, tier, 3, tmp_path / "straight")
+
+    original = ablation.EarlyStopping.on_step_begin
+
+    def interrupt(self, args, state, control, **kwargs):  # killed during step 5, after the checkpoint at 3
+        if state.global_step == 4:
+            raise _Interrupted
+        return original(self, args, state, control, **kwargs)
+
+    monkeypatch.setattr(ablation.EarlyStopping, "on_step_begin", interrupt)
+    first = ablation.build_variant(variant, encoder, TOKENIZER, seed=3)
+    with pytest.raises(_Interrupted):
+        ablation.train_early_stopping(first, batches, dev, tier, 3, tmp_path / "resumed")
+    monkeypatch.setattr(ablation.EarlyStopping, "on_step_begin", original)
+    assert ablation.resumable_checkpoint(tmp_path / "resumed").endswith("checkpoint-3")
+
+    model = ablation.build_variant(variant, encoder, TOKENIZER, seed=3)  # a fresh process would build it anew
+    resumed = ablation.train_early_stopping(model, batches, dev, tier, 3, tmp_path / "resumed")
+    assert resumed.resumed_from == 3 and straight.resumed_from is None
+    assert resumed.curve == straight.curve and resumed.train_losses == straight.train_losses
+    assert len(resumed.train_losses) == tier.steps and resumed.best_step == straight.best_step
+    for name, weight in straight_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], weight), name
+        assert torch.equal(resumed.best_state[name], straight.best_state[name]), name
+
+
+def _early_run(variant, seed, curve, best_full, chrf):
+    best_step, best = min(curve, key=lambda point: (point[1], point[0]))
+    return {
+        "tier": "E", "variant": variant, "seed": seed, "dev_loss": curve, "best_dev_loss_subset": best,
+        "best_step": best_step, "best_dev_loss": best_full, "final_dev_loss": best_full + 0.1,
+        "stopped_step": curve[-1][0], "chrf": chrf, "rougeL": chrf / 2, "parameters": 1, "decoder_layers": 15,
+        "cpu_seconds": 60.0,
+    }  # fmt: skip
+
+
+def test_tier_e_report_marks_a_half_done_grid_and_withholds_verdicts():
+    notes = dict(encoder="e5", encoder_type="bert", encoder_shape="12 x 384", train_pairs=1, monolingual=1,
+                 dev_pairs=2, vocab_size=3, settings=ablation.asdict(ablation.TIERS["E"]))  # fmt: skip
+    runs = [
+        _early_run("paper", 0, [(0, 9.0), (50, 4.0), (100, 3.0), (150, 3.2)], 3.1, 20.0),
+        _early_run("paper", 1, [(0, 9.0), (50, 4.2), (100, 3.5), (150, 3.6)], 3.4, 18.0),
+        _early_run("random", 0, [(0, 11.0), (50, 5.0), (100, 3.9), (150, 3.5), (200, 3.6)], 3.6, 9.0),
+        _early_run("warm-start", 0, [(0, 8.0), (50, 3.8), (100, 3.4), (150, 3.5)], 3.3, 15.0),
+    ]
+    results = {"runs": {f"E/{r['variant']}/{r['seed']}": r for r in runs}, "tiers": {"E": notes}}
+    lines = ablation.early_stopping_markdown("E", results)
+    assert lines[0].endswith("(4 of 12 runs done)") and any(
+        line.startswith("**Half done**") for line in lines
+    )
+    row = next(line for line in lines if line.startswith("| `paper` | 15 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # steps to random's best (3.5 on seed 0): paper seed 0 reaches it at 100; seed 1 has no random run yet
+    # steps to warm-start's best (3.4): seed 0 at 100; best dev loss 3.1 / 3.4 at steps 100 / 100, final 0.1
+    # higher, stopped at 150 / 150; 2 seeds
+    assert cells[4:10] == ["3.250 ± 0.212", "100/100", "3.350 ± 0.212", "150/150", "100/?", "100/?"]
+    assert cells[12] == "2"
+    paired = [line for line in lines if line.startswith("| `paper` | 1 |")]
+    assert len(paired) == 2  # against random and against warm-start, on the one shared seed
+    vs_random = [c.strip() for c in paired[0].strip("|").split("|")]
+    assert vs_random[2] == f"{3.1 - 3.6:.3f} ± 0.000" and vs_random[3] == "1/1"
+    assert vs_random[-1] == "none yet (1 of 3 seeds)"  # no verdict from a missing seed
+    for seed in (1, 2):  # complete the pairs paper / random: now a verdict
+        runs.append(_early_run("random", seed, [(0, 11.0), (50, 5.0), (100, 3.9)], 3.7 + seed, 9.0))
+    runs.append(_early_run("paper", 2, [(0, 9.0), (50, 4.0), (100, 3.0)], 3.0, 20.0))
+    results["runs"] = {f"E/{r['variant']}/{r['seed']}": r for r in runs}
+    lines = ablation.early_stopping_markdown("E", results)
+    verdict = next(line for line in lines if line.startswith("| `paper` | 3 |")).strip("|").split("|")[-1]
+    assert verdict.strip() == "A better than random" and lines[0].endswith("(7 of 12 runs done)")
+
+
 # ---------------------------------------------------------------- end to end, CI-sized
 
 
@@ -361,6 +542,55 @@ def test_a_second_run_resumes_from_the_cache(quick_run):
     assert json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))["runs"] == results["runs"]
 
 
+@pytest.fixture(scope="module")
+def quick_early_stopping(tmp_path_factory):
+    """`--quick --tier E20` on the real multilingual-e5-small, two variants (warm-start: the model whose shared
+    embedding block a checkpoint must keep tied), run twice."""
+    from xlm_swcm_demo import assets
+
+    try:
+        assets.require("e5", "xlmr_tokenizer", "udhr", "django")
+    except assets.AssetNotAvailableError as error:
+        pytest.skip(f"real assets not installed: {error}")
+    work = tmp_path_factory.mktemp("ablation-e")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    command = [sys.executable, str(SCRIPT), "--quick", "--tier", "E20", "--variants", "paper,warm-start", "--jobs",
+               "1", "--output-dir", str(work / "out"), "--checkpoint-dir", str(work / "checkpoints")]  # fmt: skip
+    runs = [
+        subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env) for _ in "12"
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    return work, json.loads((work / "out" / "results.json").read_text(encoding="utf-8")), runs
+
+
+def test_quick_early_stopping_tier_records_its_best_checkpoint(quick_early_stopping):
+    work, results, (first, again) = quick_early_stopping
+    settings = results["tiers"]["E20"]["settings"]
+    runs = list(results["runs"].values())
+    assert sorted(r["variant"] for r in runs) == ["paper", "warm-start"]
+    for run in runs:
+        steps, losses = zip(*run["dev_loss"], strict=True)
+        assert (
+            steps[0] == 0 and steps[-1] == run["stopped_step"] == len(run["train_loss"]) <= settings["steps"]
+        )
+        best = min(losses)
+        assert run["best_dev_loss_subset"] == best == losses[steps.index(run["best_step"])]
+        assert run["stopped_by"] == ("cap" if run["stopped_step"] == settings["steps"] else "patience")
+        assert math.isfinite(run["best_dev_loss"]) and math.isfinite(run["final_dev_loss"])
+        assert run["resumed_from"] is None and 0.0 <= run["chrf"] <= 100.0
+    assert settings["eval_subset"] < results["tiers"]["E20"]["dev_pairs"]
+    assert not any((work / "checkpoints").rglob("checkpoint-*"))  # removed once each run was saved
+    markdown = (work / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert (
+        "## Tier E20: multilingual-e5-small, 20% of the pairs" in markdown
+        and "(2 of 2 runs done)" in markdown
+    )
+    assert "## Tier E: multilingual-e5-small, all pairs" in markdown and "(0 of 12 runs done)" in markdown
+    assert (work / "out" / "dev_loss_e20.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "0 run(s) to do" in again.stdout and "0 run(s) to do" not in first.stdout
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -376,6 +606,19 @@ def test_command_line_rejects_bad_input_with_a_clear_message(tmp_path, capsys, a
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1  # one line
     assert not (tmp_path / "out").exists()  # nothing written for a refused run
+
+
+def test_report_only_rewrites_the_report_and_leaves_the_results_alone(tmp_path):
+    cached = (ROOT / "experiments" / "results.json").read_bytes()
+    (tmp_path / "results.json").write_bytes(cached)
+    assert ablation.main(["--report-only", "--output-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "results.json").read_bytes() == cached  # a running job may be writing it
+    markdown = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    for name in ("E", "E20"):
+        runs = sum(r["tier"] == name for r in json.loads(cached)["runs"].values())
+        assert (
+            f"## Tier {name}: multilingual-e5-small" in markdown and f"({runs} of 12 runs done)" in markdown
+        )
 
 
 def test_cache_fingerprint_holds_in_any_clone(tmp_path, monkeypatch):
