@@ -1,5 +1,6 @@
-"""What every console script does before its own code runs (xlm_swcm/__init__.py): a Ctrl-C while torch is still
-being imported ends it with one line, and OpenMP threads wait passively (shared machines, issue 12 items 9, 13)."""
+"""What every console script does before its own code runs (the entry module `xlm_swcm_cli`): a Ctrl-C while torch
+is still being imported ends it with one line, and OpenMP threads wait passively (README, "Shared machines"). A
+library import (`import xlm_swcm`) does neither: it changes nothing in the process."""
 
 import os
 import subprocess
@@ -38,8 +39,8 @@ class CtrlC:
         return None
 
 sys.meta_path.insert(0, CtrlC())
-from xlm_swcm.conversion import main
-sys.exit(main())
+from xlm_swcm_cli import convert
+sys.exit(convert())
 """
 
 
@@ -51,22 +52,58 @@ def test_ctrl_c_while_importing_is_one_line():
 
 WAIT_POLICY = r"""
 import os, sys
-sys.argv = [ARGV0]
-import xlm_swcm
+sys.argv = [ARGV0, "--help"]
+import xlm_swcm_cli
+assert "torch" not in sys.modules
+try:
+    getattr(xlm_swcm_cli, COMMAND)()
+except SystemExit:  # --help
+    pass
+assert "torch" in sys.modules
 print(os.environ.get("OMP_WAIT_POLICY"))
 """
 
 
 @pytest.mark.parametrize(
-    "argv0, preset, expected",
+    "command, preset, expected",
     [
-        ("xlm-swcm-demo", None, "PASSIVE"),  # a console script: passive by default
-        ("/usr/local/bin/xlm-swcm-train", None, "PASSIVE"),
-        ("/usr/bin/xlm-swcm-finetune", "ACTIVE", "ACTIVE"),  # the user's choice is kept
-        ("my_script.py", None, "None"),  # a library import: the environment is left alone
+        ("demo", None, "PASSIVE"),  # a console script: passive by default, set before torch loads
+        ("train", None, "PASSIVE"),
+        ("finetune", "ACTIVE", "ACTIVE"),  # the user's choice is kept
     ],
 )
-def test_console_scripts_wait_passively(argv0, preset, expected):
-    proc = run_python(WAIT_POLICY.replace("ARGV0", repr(argv0)), OMP_WAIT_POLICY=preset)
+def test_console_scripts_wait_passively(command, preset, expected):
+    code = WAIT_POLICY.replace("ARGV0", repr(f"xlm-swcm-{command}")).replace("COMMAND", repr(command))
+    proc = run_python(code, OMP_WAIT_POLICY=preset)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == expected
+    assert proc.stdout.strip().splitlines()[-1] == expected
+
+
+LIBRARY_IMPORT = r"""
+import os, signal, sys
+sys.argv = [ARGV0]
+before_env, before_int = dict(os.environ), signal.getsignal(signal.SIGINT)
+import xlm_swcm
+# torch's own variable, set when its compiler config loads (transformers' modules import it), is not ours
+changed = {k for k in set(os.environ) | set(before_env) if os.environ.get(k) != before_env.get(k)}
+print(sorted(changed - {"TORCHINDUCTOR_CACHE_DIR"}), signal.getsignal(signal.SIGINT) is before_int)
+"""
+
+
+@pytest.mark.parametrize("argv0", ["my_script.py", "xlm-swcm-train", "-m"])
+def test_import_xlm_swcm_changes_nothing_in_the_process(argv0):
+    """Not the environment (OMP_WAIT_POLICY, ...) nor the Ctrl-C handler, whatever the program is called."""
+    proc = run_python(LIBRARY_IMPORT.replace("ARGV0", repr(argv0)), OMP_WAIT_POLICY=None)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[] True"
+
+
+def test_ctrl_c_while_a_library_imports_is_the_callers():
+    """A script or notebook that imports xlm_swcm gets the KeyboardInterrupt, not an exit."""
+    code = CTRL_C_AT_IMPORT.replace(
+        "from xlm_swcm_cli import convert\nsys.exit(convert())",
+        "try:\n    import xlm_swcm\nexcept KeyboardInterrupt:\n    print('caught')",
+    )
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "caught"

