@@ -25,7 +25,7 @@ Usage (from the repository root; needs matplotlib for the chart: `pip install ma
     python benchmarks/run.py --quick          # a few minutes: fewer tokens, fewer repeats, small training batch
     python benchmarks/run.py                  # full run, ~15 minutes on 2 cores
     python benchmarks/run.py --sections precision beam   # only some sections (see --help for their names)
-    python benchmarks/run.py --profile        # also writes torch.profiler tables of batch-1 decoding (fp32, int8)
+    python benchmarks/run.py --profile        # also writes torch.profiler tables of batch-1 decoding (fp32/int8/bf16)
     python benchmarks/run.py --tiny           # smoke test of this script: tiny models, about a minute
 
 Results go to `benchmarks/results/` (full) or `benchmarks/results/quick/`: `results.json`, `results.md` (the tables
@@ -91,6 +91,8 @@ TARGETS = {  # ratio -> (threshold, direction): the issues' targets
     "int8 tokens/s vs int8 xlmr2xlmr, batch 1": (1.0, ">="),
     "int8 batch-1 time per token / int8 bandwidth bound": (2.0, "<="),
     "bf16 tokens/s vs fp32 xlmr2xlmr, batch 1": (1.5, ">="),
+    "bf16 step / fp32 step (xlm-swcm, batch 1)": (0.8, "<="),
+    "bf16 step / bf16 xlmr2xlmr step, batch 1": (1.3, "<="),
     "4-beam tokens/s vs xlmr2xlmr 4-beam, batch 1": (1.0, ">="),
     "decoding slowdown next to a CPU-bound process": (3.0, "<="),
     "training-step slowdown next to a CPU-bound process": (3.0, "<="),
@@ -485,8 +487,9 @@ def run_training(spec: dict, log=print) -> dict:
 # ----------------------------------------------------------------------------------------------- profiling
 
 
-def profile_decoding(model, ids, new: int, path: Path):
-    """torch.profiler table of `new` cached decoding steps at batch 1 (encoder run beforehand, not profiled)."""
+def profile_decoding(model, ids, new: int, path: Path, log=None):
+    """torch.profiler table of `new` cached decoding steps at batch 1 (encoder run beforehand, not profiled); `log`
+    gets the top ops by input shape (time per call): which kernel each product took."""
     from torch.profiler import ProfilerActivity, profile
 
     with torch.inference_mode():
@@ -496,7 +499,16 @@ def profile_decoding(model, ids, new: int, path: Path):
         with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             model.generate(max_new_tokens=new, min_new_tokens=new, **kwargs)
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25)
-    shapes = prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=25)
+    by_shape = prof.key_averages(group_by_input_shape=True)
+    shapes = by_shape.table(sort_by="self_cpu_time_total", row_limit=25)
+    if log is not None:
+        log(f"  profile {path.name}: top ops of {new} steps (self time, calls, ms per call, input shapes)")
+        for event in sorted(by_shape, key=lambda e: -e.self_cpu_time_total)[:6]:
+            per_call = event.self_cpu_time_total / event.count / 1e3
+            shapes_text = str(event.input_shapes)[:70]
+            log(
+                f"    {event.key:28s} {event.self_cpu_time_total / 1e3:8.1f} ms {event.count:5d} x {per_call:7.2f} ms  {shapes_text}"
+            )
     path.write_text(f"{new} cached decoding steps, batch 1\n\n{table}\n\nby input shape\n\n{shapes}\n")
 
 
@@ -567,6 +579,18 @@ def ratio_rows(r: dict) -> list[tuple[str, float | None, str]]:
                 "end-to-end generate, same round; a target only where the CPU has bf16 instructions",
             )
         )
+        rows += [
+            (
+                "bf16 step / fp32 step (xlm-swcm, batch 1)",
+                p["xlm-swcm (bf16)"]["decode_s_per_step"] / p["xlm-swcm"]["decode_s_per_step"],
+                "decoding step (median over steps 2..N), same round",
+            ),
+            (
+                "bf16 step / bf16 xlmr2xlmr step, batch 1",
+                p["xlm-swcm (bf16)"]["decode_s_per_step"] / p["xlmr2xlmr (bf16)"]["decode_s_per_step"],
+                "decoding step, both quantize_for_cpu(model, 'bf16'); xlm-swcm's decoder reads 1.28x the bytes",
+            ),
+        ]
     beam = r.get("beam")
     if beam:
         rows.append(
@@ -1176,10 +1200,11 @@ def main(argv=None):
     if args.profile:
         b.log("profiling batch-1 decoding")
         for name in ("xlm-swcm", "xlmr2xlmr"):
-            profile_decoding(b.models[name], b.ids1, 16, out / f"profile_{name}.txt")
-            int8 = quantize_for_cpu(b.models[name], "int8")
-            profile_decoding(int8, b.ids1, 16, out / f"profile_{name}-int8.txt")
-            del int8
+            profile_decoding(b.models[name], b.ids1, 16, out / f"profile_{name}.txt", log=b.log)
+            for dtype in ("int8", "bf16"):
+                quantized = quantize_for_cpu(b.models[name], dtype)
+                profile_decoding(quantized, b.ids1, 16, out / f"profile_{name}-{dtype}.txt", log=b.log)
+                del quantized
 
     r["machine"]["load_after"] = round(os.getloadavg()[0], 2)
     r["wall_s"] = time.perf_counter() - b.began

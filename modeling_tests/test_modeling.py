@@ -475,6 +475,9 @@ def test_token_id_outside_vocabulary():
     model = tiny_model()
     with pytest.raises(ValueError, match="outside the vocabulary"):
         model(input_ids=torch.tensor([[0, 99, 2]]), decoder_input_ids=torch.tensor([[2]]))
+    # decoder inputs from the user (a first forward, no cache) are checked too
+    with pytest.raises(ValueError, match="Token id -3 is outside the vocabulary"):
+        model(input_ids=torch.tensor([[0, 5, 2]]), decoder_input_ids=torch.tensor([[2, -3]]))
 
 
 def test_encoder_outputs_with_wrong_hidden_size():

@@ -4,9 +4,12 @@ Speed itself is measured only by `benchmarks/run.py`; these tests check that eve
 path computes.
 """
 
+import collections
+
 import pytest
 import torch
-from transformers import CompileConfig
+from torch.overrides import TorchFunctionMode
+from transformers import BartConfig, BartForConditionalGeneration, CompileConfig
 
 import xlm_swcm.modeling_xlm_swcm as modeling
 from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
@@ -224,3 +227,85 @@ def test_bf16_static_cache_equals_dynamic_cache():
     assert all(torch.equal(x, x.bfloat16().float()) for x in static.logits)  # bf16 values (generate upcasts)
     assert torch.equal(static.sequences, dynamic.sequences)
     assert_steps_close(static.logits, dynamic.logits, rtol=1.6e-2, atol=1e-5)  # assert_close's bf16 defaults
+
+
+# ---------------------------------------------------------------- host synchronisation
+
+# Tensor methods that copy a value to the host: on a GPU each one waits for every kernel queued before it.
+HOST_SYNCS = {
+    torch.Tensor.item,
+    torch.Tensor.tolist,
+    torch.Tensor.__bool__,
+    torch.Tensor.__int__,
+    torch.Tensor.__float__,
+    torch.Tensor.__index__,
+    torch.Tensor.numpy,
+    torch.Tensor.nonzero,  # its output's shape depends on values
+    torch.nonzero,
+}
+
+
+class HostSyncCounter(TorchFunctionMode):
+    """Counts host synchronisations (`HOST_SYNCS`) by name while active."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in HOST_SYNCS:
+            self.counts[func.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def tiny_bart() -> BartForConditionalGeneration:
+    torch.manual_seed(0)
+    config = BartConfig(
+        vocab_size=TINY["vocab_size"],
+        d_model=TINY["hidden_size"],
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=TINY["num_attention_heads"],
+        decoder_attention_heads=TINY["num_attention_heads"],
+        encoder_ffn_dim=TINY["intermediate_size"],
+        decoder_ffn_dim=TINY["intermediate_size"],
+        max_position_embeddings=TINY["max_position_embeddings"],
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        forced_eos_token_id=None,  # a logits processor XLM-SWCM would not run
+    )
+    return BartForConditionalGeneration(config).eval()
+
+
+def host_syncs(model, new_tokens: int, **kwargs) -> collections.Counter:
+    ids = torch.tensor([[0, 5, 6, 7, 8, 9, 2]])
+    with torch.no_grad(), HostSyncCounter() as counter:
+        model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            do_sample=False,
+            use_cache=True,
+            **kwargs,
+        )
+    return counter.counts
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [dict(num_beams=1), dict(num_beams=3), dict(cache_implementation="static")],
+    ids=["greedy", "beam", "static-cache"],
+)
+def test_no_host_sync_per_generated_token_beyond_generate(settings):
+    """Per generated token (the difference between 8 and 4 new tokens), XLM-SWCM synchronises with the host no
+    more often than a tiny BART does under the same settings: those syncs are `generate`'s own (its stopping
+    criteria), none are the model's. The token-id and length checks run on the user's ids only."""
+    model = tiny_model(num_hidden_layers=2, decoder_start_token_id=2)
+    per_token = {}
+    for name, m in (("xlm-swcm", model), ("bart", tiny_bart())):
+        short, long = host_syncs(m, 4, **settings), host_syncs(m, 8, **settings)
+        per_token[name] = {key: (long[key] - short[key]) / 4 for key in long | short}
+    assert sum(per_token["xlm-swcm"].values()) <= sum(per_token["bart"].values()), per_token

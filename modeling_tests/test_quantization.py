@@ -3,6 +3,8 @@
 Speed is measured only by `benchmarks/run.py`, quality on a trained model by `benchmarks/quality.py`.
 """
 
+import copy
+
 import pytest
 import tiny
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 
 from xlm_swcm import XLMSWCMForConditionalGeneration, quantize_for_cpu
 from xlm_swcm.modeling_xlm_swcm import RowBlocks, apply_linear
+from xlm_swcm.quantization import PackedBF16Linear
 
 INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear
 LAYOUTS = {
@@ -124,7 +127,7 @@ def test_int8_inplace_equals_copy():
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_bf16_generation_agrees_with_fp32(layout):
     model = tiny_model(layout)
-    half = quantize_for_cpu(model, "bf16")
+    half = quantize_for_cpu(model, "bf16", prepack=False)
     assert {p.dtype for p in half.parameters()} == {torch.bfloat16}
     assert next(model.parameters()).dtype == torch.float32
     assert half.lm_head.weight is half.model.encoder.embeddings.word_embeddings.weight  # still tied
@@ -132,6 +135,59 @@ def test_bf16_generation_agrees_with_fp32(layout):
     agreement = (reference == tokens).float().mean().item()
     assert agreement >= 0.8, (reference, tokens)
     assert greedy(half, new=8, cache_implementation="static").tolist() == tokens.tolist()
+
+
+packed_bf16 = pytest.mark.skipif(
+    not PackedBF16Linear.is_supported(), reason="no oneDNN bf16 on this CPU: quantize_for_cpu casts only"
+)
+
+
+@packed_bf16
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_bf16_prepacked_equals_plain_bf16_and_cached_equals_uncached(layout):
+    model = tiny_model(layout)
+    packed, plain = quantize_for_cpu(model, "bf16"), quantize_for_cpu(model, "bf16", prepack=False)
+    assert not any(type(m) is nn.Linear for m in packed.modules())
+    assert isinstance(packed.lm_head, PackedBF16Linear)
+    for layer in packed.model.decoder.layers:  # Q and K/V halves of the fused projection, each packed
+        assert isinstance(layer.cross_attn.qkv, RowBlocks)
+        assert all(isinstance(block, PackedBF16Linear) for block in layer.cross_attn.qkv.blocks)
+    assert {p.dtype for p in packed.parameters()} == {torch.bfloat16}
+    decoder_input_ids = torch.tensor([[2, 11, 12, 13], [2, 14, 15, 16]])
+    with torch.no_grad():
+        expected = plain(**source(), decoder_input_ids=decoder_input_ids).logits
+        logits = packed(**source(), decoder_input_ids=decoder_input_ids).logits
+    # the same oneDNN kernel on a packed weight: equal on the development CPU, bf16 rounding apart elsewhere
+    assert logits.dtype == torch.bfloat16
+    torch.testing.assert_close(logits, expected)
+    for num_beams in (1, 3):
+        cached = greedy(packed, new=8, num_beams=num_beams)
+        assert cached.tolist() == greedy(packed, new=8, num_beams=num_beams, use_cache=False).tolist()
+    assert greedy(packed, new=8, cache_implementation="static").tolist() == greedy(packed, new=8).tolist()
+    inplace = quantize_for_cpu(tiny_model(layout), "bf16", inplace=True)
+    assert isinstance(inplace.lm_head, PackedBF16Linear)
+    assert greedy(inplace, new=8).tolist() == greedy(packed, new=8).tolist()
+
+
+@packed_bf16
+def test_bf16_prepacked_tie_mode_shares_modules_and_refuses_saving():
+    model = quantize_for_cpu(tiny_model("tie-x1"), "bf16")
+    encoder_attention = model.model.encoder.layers[0].attention
+    decoder_layer = model.model.decoder.layers[0]  # tied to encoder layer 0: one packed module each
+    assert decoder_layer.self_attn.qkv is encoder_attention.qkv is decoder_layer.cross_attn.qkv
+    assert decoder_layer.ffn2.fc1 is decoder_layer.ffn1.fc1 is model.model.encoder.layers[0].ffn.fc1
+    with pytest.raises(RuntimeError, match="cannot be saved"):
+        model.state_dict()
+    clone = copy.deepcopy(model)  # shares the (read-only) packed weights
+    assert clone.lm_head.packed_weight is model.lm_head.packed_weight
+    assert greedy(clone).tolist() == greedy(model).tolist()
+
+
+def test_bf16_without_onednn_bf16_is_a_plain_cast(monkeypatch):
+    monkeypatch.setattr(PackedBF16Linear, "is_supported", staticmethod(lambda: False))
+    half = quantize_for_cpu(tiny_model(), "bf16")
+    assert not any(isinstance(m, PackedBF16Linear) for m in half.modules())
+    assert half.lm_head.weight is half.model.encoder.embeddings.word_embeddings.weight
 
 
 def test_unknown_dtype_is_refused():

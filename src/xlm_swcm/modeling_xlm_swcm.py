@@ -82,7 +82,8 @@ def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     250002 x 768 LM head: at 1 row `linear` takes 59 ms because MKL runs a matrix-vector product on one thread,
     and one core reads half the machine's bandwidth; one `bmm` over one block of the weight's rows per thread
     takes 27 ms. At 8 rows MKL's small-matrix kernel takes 117 ms and oneDNN's 44 ms. Both read the weight in
-    place: no copy, same layout. fp32 only: bf16 `linear` already goes through oneDNN.
+    place: no copy, same layout. fp32 only: bf16 `linear` already goes through oneDNN, whose speed for few rows comes
+    from a prepacked weight (`PackedBF16Linear`, made by `xlm_swcm.quantize_for_cpu(model, "bf16")`), not from here.
 
     Example:
 
@@ -187,6 +188,21 @@ def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) 
     return output if rows is None else output[..., rows]
 
 
+def check_token_ids(input_ids: torch.Tensor, vocab_size: int):
+    """Raises a clear error for ids outside `0 .. vocab_size - 1` (a wrong tokenizer): one host synchronisation, so
+    it runs where ids come from the user, and not while compiling (a graph cannot branch on values)."""
+    if is_torchdynamo_compiling() or input_ids.numel() == 0:
+        return
+    outside = (input_ids < 0) | (input_ids >= vocab_size)
+    if outside.any():
+        token = input_ids[outside][0].item()
+        raise ValueError(
+            f"Token id {token} is outside the vocabulary (vocab_size={vocab_size}): the tokenizer does not belong "
+            "to this model, or the embeddings were not resized after adding tokens "
+            "(model.resize_token_embeddings(len(tokenizer)))."
+        )
+
+
 class XLMSWCMEmbeddings(nn.Module):
     """Word + position + token-type embeddings, then LayerNorm and dropout: XLM-R's embedding block (a pre-LayerNorm
     encoder, `encoder_layer_norm="pre"`, has no LayerNorm here: `LayerNorm` is an `nn.Identity`). The decoder owns a
@@ -221,24 +237,14 @@ class XLMSWCMEmbeddings(nn.Module):
     ) -> torch.Tensor:
         config = self.config
         seq_length = (input_ids if input_ids is not None else inputs_embeds).shape[1]
-        # past_length is a tensor with a static cache: compiled graphs cannot branch on it, so only eager checks.
-        if (
-            not is_torchdynamo_compiling()
-            and past_length + seq_length + config.position_offset > config.max_position_embeddings
-        ):
-            raise ValueError(
-                f"Sequence of {past_length + seq_length} tokens is longer than the model's "
-                f"{config.max_position_embeddings - config.position_offset} positions: truncate the input (tokenizer "
-                "truncation=True, max_length=...) or generate fewer tokens."
-            )
-        if input_ids is not None and not is_torchdynamo_compiling() and input_ids.numel() > 0:
-            low, high = input_ids.min().item(), input_ids.max().item()
-            if low < 0 or high >= config.vocab_size:
-                raise ValueError(
-                    f"Token id {high if high >= config.vocab_size else low} is outside the vocabulary "
-                    f"(vocab_size={config.vocab_size}): the tokenizer does not belong to this model, or the embeddings "
-                    "were not resized after adding tokens (model.resize_token_embeddings(len(tokenizer)))."
-                )
+        # past_length is a tensor with a static cache: reading it is a host synchronisation, so the decoder checks
+        # it only when the cache could outgrow the positions (`XLMSWCMDecoder.forward`).
+        if isinstance(past_length, int):
+            self.check_length(past_length + seq_length)
+        # The ids come from the user on a first forward (the encoder's input, decoder inputs without a cache); later
+        # decoding steps feed back ids the model picked. Checking those would cost a host synchronisation per token.
+        if input_ids is not None and isinstance(past_length, int) and past_length == 0:
+            check_token_ids(input_ids, config.vocab_size)
         if position_ids is None:
             position_ids = self._position_ids(input_ids, inputs_embeds, past_length, attention_mask)
         if inputs_embeds is None:
@@ -250,6 +256,16 @@ class XLMSWCMEmbeddings(nn.Module):
             embeddings = inputs_embeds + self.token_type_embeddings(token_type_ids)
         embeddings = embeddings + self.position_embeddings(position_ids)
         return self.dropout(self.LayerNorm(embeddings))
+
+    def check_length(self, length: int | torch.Tensor):
+        """Raises a clear error when `length` tokens (cached + new) need more positions than the model has."""
+        limit = self.config.max_position_embeddings - self.config.position_offset
+        # compiled graphs cannot branch on a tensor length (a static cache's)
+        if not is_torchdynamo_compiling() and length > limit:
+            raise ValueError(
+                f"Sequence of {int(length)} tokens is longer than the model's {limit} positions: truncate the input "
+                "(tokenizer truncation=True, max_length=...) or generate fewer tokens."
+            )
 
     def _position_ids(
         self,
@@ -568,6 +584,14 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         if use_cache and cache is None:
             cache = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = cache.get_seq_length() if cache is not None else 0
+        if isinstance(past_length, torch.Tensor):
+            # A static cache: its length is a tensor. One that holds no more tokens than the model has positions
+            # fails on overflow before the positions do, so only a larger one pays a host sync per step for the check.
+            capacity = cache.get_max_length()
+            if capacity < 0 or capacity > self.config.max_position_embeddings - self.config.position_offset:
+                self.embeddings.check_length(
+                    past_length + (input_ids if input_ids is not None else inputs_embeds).shape[1]
+                )
 
         hidden_states = self.embeddings(
             input_ids, inputs_embeds, past_length=past_length, attention_mask=attention_mask
