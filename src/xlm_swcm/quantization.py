@@ -102,6 +102,13 @@ def replace_linears(model: nn.Module, replacements: dict[int, tuple[nn.Linear, n
                 setattr(parent, name, replacements[id(child)][1])
 
 
+def refuse_saving(module: nn.Module, prefix: str, keep_vars: bool) -> None:
+    raise RuntimeError(
+        "A prepacked bf16 model (quantize_for_cpu(model, 'bf16')) cannot be saved: its weights are opaque oneDNN "
+        "tensors. Save the model before converting it, or convert with prepack=False."
+    )
+
+
 class PackedBF16Linear(nn.Module):
     """A bf16 `nn.Linear` for CPU inference whose weight is stored in oneDNN's blocked layout (prepacked).
 
@@ -124,6 +131,7 @@ class PackedBF16Linear(nn.Module):
         self.packed_weight = torch.ops.mkldnn._reorder_linear_weight(weight)
         bias = None if linear.bias is None else linear.bias.detach().to(torch.bfloat16)
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
+        self.register_state_dict_pre_hook(refuse_saving)
 
     @staticmethod
     def is_supported() -> bool:
@@ -137,12 +145,6 @@ class PackedBF16Linear(nn.Module):
     def extra_repr(self) -> str:
         bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
-
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        raise RuntimeError(
-            "A prepacked bf16 model (quantize_for_cpu(model, 'bf16')) cannot be saved: its weights are opaque oneDNN "
-            "tensors. Save the model before converting it, or convert with prepack=False."
-        )
 
     def __deepcopy__(self, memo):
         clone = type(self).__new__(type(self))
