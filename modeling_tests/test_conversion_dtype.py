@@ -6,27 +6,12 @@ import json
 import pytest
 import torch
 from safetensors import safe_open
+from tiny import SOURCE_SHAPE as SHAPE
+from tiny import randomized
 from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaXLConfig, XLMRobertaXLModel
 
 from xlm_swcm import XLMSWCMForConditionalGeneration
 from xlm_swcm.conversion import ConversionError, convert, main
-
-SHAPE = dict(
-    vocab_size=99,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=4,
-    intermediate_size=37,
-    max_position_embeddings=64,
-)
-
-
-def randomized(model):
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(0.1 * torch.randn(param.shape, generator=generator))
-    return model
 
 
 @pytest.fixture(scope="module")

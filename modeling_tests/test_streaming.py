@@ -10,6 +10,8 @@ import weakref
 import pytest
 import torch
 from safetensors import safe_open
+from tiny import SOURCE_SHAPE as SHAPE
+from tiny import randomized
 from transformers import (
     XLMRobertaConfig,
     XLMRobertaForMaskedLM,
@@ -20,23 +22,6 @@ from transformers import (
 from xlm_swcm import XLMSWCMForConditionalGeneration, streaming
 from xlm_swcm.conversion import build_seed, load_encoder, main
 from xlm_swcm.streaming import SourceReader, stream_seed
-
-SHAPE = dict(
-    vocab_size=99,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=4,
-    intermediate_size=37,
-    max_position_embeddings=64,
-)
-
-
-def randomized(model):
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(0.1 * torch.randn(param.shape, generator=generator))
-    return model
 
 
 @pytest.fixture(scope="module")
