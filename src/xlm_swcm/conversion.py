@@ -909,14 +909,15 @@ def _convert_streaming(
             "--local-dir DIR) or drop --stream."
         )
     try:
-        reader = SourceReader(path)  # refuses a folder without safetensors weights before anything is written
         source_config = AutoConfig.from_pretrained(path)
-    except StreamingError as error:
-        raise ConversionError(str(error)) from None
     except (OSError, ValueError, KeyError, StrictDataclassError) as error:
         reason = " ".join(str(error).split())
         raise ConversionError(f"Cannot read a transformers config from {path!r}: {reason}") from error
     _check_source(source_config, repr(path))
+    try:
+        reader = SourceReader(path)  # refuses a folder without safetensors weights before anything is written
+    except StreamingError as error:
+        raise ConversionError(str(error)) from None
     tokenizer = load_tokenizer(os.fspath(tokenizer_path or source), source_config.model_type, required=False)
     if tokenizer is None:
         log(f"note: no tokenizer found at {os.fspath(tokenizer_path or source)!r}; {out} gets none.")
