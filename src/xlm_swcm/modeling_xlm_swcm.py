@@ -401,29 +401,46 @@ class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
         return self.ffn_layer_norm(hidden_states + self.dropout(self.ffn(hidden_states)))
 
 
-# The sublayers of each decoder layer kind, in order; `config.decoder_layer_types` gives each layer's kind.
-DECODER_SUBLAYERS = {
-    # built from encoder layer i: both attentions start from its attention, FFN1 and FFN2 from its feed-forward block
-    "custom": ("self_attn", "ffn1", "cross_attn", "ffn2"),
-    # randomly initialised Transformer decoder layer
-    "normal": ("self_attn", "cross_attn", "ffn"),
-}
-
-
 class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
-    """One decoder layer of kind `layer_type` (`DECODER_SUBLAYERS`): every sublayer is pre-LayerNorm with its own
-    residual, x = x + dropout(sublayer(LN(x))); sublayer `name` has the LayerNorm `name_layer_norm`."""
+    """Base of the two decoder layer kinds (`config.decoder_layer_types` gives each layer's): every sublayer is
+    pre-LayerNorm with its own residual, x = x + dropout(sublayer(LN(x))), and sublayer `name` has the LayerNorm
+    `name_layer_norm`. No layer is an instance of this class itself; output recording matches it by isinstance."""
 
-    def __init__(self, config: XLMSWCMConfig, layer_idx: int, layer_type: str = "normal"):
+    def self_attention_block(self, hidden_states, attention_mask, cache, **kwargs) -> torch.Tensor:
+        output, _ = self.self_attn(
+            self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs
+        )
+        return hidden_states + self.dropout(output)
+
+    def cross_attention_block(
+        self, hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+    ) -> torch.Tensor:
+        output, _ = self.cross_attn(
+            self.cross_attn_layer_norm(hidden_states),
+            encoder_attention_mask,
+            key_value_states=encoder_hidden_states,
+            cache=cache,
+            **kwargs,
+        )
+        return hidden_states + self.dropout(output)
+
+
+class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
+    """A decoder layer built from one encoder layer: self-attention -> FFN1 -> cross-attention -> FFN2. Both
+    attentions start from the encoder layer's attention, FFN1 and FFN2 from its feed-forward block
+    (`custom_layer_mapping`)."""
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
-        self.sublayers = DECODER_SUBLAYERS[layer_type]
-        for name in self.sublayers:  # in order: the modules' creation (and random initialisation) order
-            if name.endswith("attn"):
-                sublayer = XLMSWCMAttention(config, layer_idx, is_causal=name == "self_attn")
-            else:
-                sublayer = XLMSWCMFeedForward(config)
-            self.add_module(name, sublayer)
-            self.add_module(f"{name}_layer_norm", nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps))
+        # Creation order is the sublayer order: it fixes the random initialisation and the state_dict order.
+        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn1 = XLMSWCMFeedForward(config)
+        self.ffn1_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.cross_attn = XLMSWCMAttention(config, layer_idx)
+        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn2 = XLMSWCMFeedForward(config)
+        self.ffn2_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -435,30 +452,53 @@ class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
         cache: EncoderDecoderCache | None = None,
         **kwargs,
     ) -> torch.Tensor:
-        for name in self.sublayers:
-            normed = getattr(self, f"{name}_layer_norm")(hidden_states)
-            if name == "self_attn":
-                output, _ = self.self_attn(normed, attention_mask, cache=cache, **kwargs)
-            elif name == "cross_attn":
-                output, _ = self.cross_attn(
-                    normed,
-                    encoder_attention_mask,
-                    key_value_states=encoder_hidden_states,
-                    cache=cache,
-                    **kwargs,
-                )
-            else:
-                output = getattr(self, name)(normed)
-            hidden_states = hidden_states + self.dropout(output)
-        return hidden_states
+        hidden_states = self.self_attention_block(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = hidden_states + self.dropout(self.ffn1(self.ffn1_layer_norm(hidden_states)))
+        hidden_states = self.cross_attention_block(
+            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+        )
+        return hidden_states + self.dropout(self.ffn2(self.ffn2_layer_norm(hidden_states)))
+
+
+class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
+    """A randomly initialised Transformer decoder layer: self-attention -> cross-attention -> FFN."""
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
+        super().__init__()
+        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.cross_attn = XLMSWCMAttention(config, layer_idx)
+        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn = XLMSWCMFeedForward(config)
+        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+        cache: EncoderDecoderCache | None = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        hidden_states = self.self_attention_block(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = self.cross_attention_block(
+            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+        )
+        return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
+
+
+# The layer class of each `config.decoder_layer_types` kind.
+DECODER_LAYER_CLASSES = {"custom": XLMSWCMCustomDecoderLayer, "normal": XLMSWCMNormalDecoderLayer}
 
 
 class XLMSWCMPreTrainedModel(PreTrainedModel):
     config: XLMSWCMConfig  # transformers takes `config_class` from this annotation
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
-    # The decoder adds its layer class: accelerate refuses a class the model lacks (the encoder alone has no
-    # XLMSWCMDecoderLayer).
+    # The decoder adds its layer classes: accelerate refuses a class the model lacks (the encoder alone has no
+    # decoder layer).
     _no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMEncoderLayer"]
     _supports_sdpa = True
     _supports_flash_attn = True
@@ -552,10 +592,12 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         self._tied_weights_keys = decoder_sharing_map(config)
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(
-            XLMSWCMDecoderLayer(config, j, kind) for j, kind in enumerate(config.decoder_layer_types)
+            DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
         )
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self._no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMDecoderLayer"]
+        # the layer classes this decoder has (accelerate's FSDP wrapping refuses a class the model lacks)
+        kinds = dict.fromkeys(type(layer).__name__ for layer in self.layers)
+        self._no_split_modules = ["XLMSWCMEmbeddings", *kinds]
         self.post_init()
 
     @merge_with_config_defaults
