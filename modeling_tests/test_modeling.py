@@ -360,7 +360,12 @@ def test_auto_round_trip_gives_identical_logits(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "xlm-swcm"
     assert config["auto_map"]["AutoModelForSeq2SeqLM"] == "modeling_xlm_swcm.XLMSWCMForConditionalGeneration"
-    assert (tmp_path / "modeling_xlm_swcm.py").exists() and (tmp_path / "configuration_xlm_swcm.py").exists()
+    for code in (
+        "modeling_xlm_swcm.py",
+        "configuration_xlm_swcm.py",
+        "cpu_decoding.py",
+    ):  # relative imports too
+        assert (tmp_path / code).exists(), code
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path).eval()
     assert type(reloaded) is XLMSWCMForConditionalGeneration
     assert type(AutoModel.from_config(AutoConfig.from_pretrained(tmp_path))) is XLMSWCMModel
