@@ -661,7 +661,8 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         self.model.set_input_embeddings(value)
 
     # The seed builder (`xlm_swcm.conversion.build_seed`), plugged in when the package is imported: this file
-    # travels alone next to saved weights (trust_remote_code), so it never imports the package's other modules.
+    # travels next to saved weights with only its relative imports (trust_remote_code), so it never imports the
+    # package's other modules.
     seed_builder = None
 
     @classmethod
