@@ -232,17 +232,21 @@ def test_from_encoder_is_build_seed(source, init):
 
 
 def test_modeling_imports_nothing_else_from_the_package():
-    """The modeling file travels alone next to saved weights (trust_remote_code): no import of conversion etc.,
-    not even inside a function (that was the old import circle)."""
+    """The modeling file travels next to saved weights (trust_remote_code) with only the files it imports
+    relatively: no import of conversion etc., not even inside a function (that was the old import circle)."""
     import ast
 
-    tree = ast.parse(open(os.path.join(SRC, "xlm_swcm", "modeling_xlm_swcm.py"), encoding="utf-8").read())
-    relative = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
-    absolute = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
-        if alias.name.startswith("xlm_swcm")
-    }
-    assert relative == {"configuration_xlm_swcm"} and not absolute
+    def imports(name: str) -> tuple[set[str], set[str]]:
+        tree = ast.parse(open(os.path.join(SRC, "xlm_swcm", f"{name}.py"), encoding="utf-8").read())
+        relative = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
+        absolute = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+            if alias.name.startswith("xlm_swcm")
+        }
+        return relative, absolute
+
+    assert imports("modeling_xlm_swcm") == ({"configuration_xlm_swcm", "cpu_decoding"}, set())
+    assert imports("cpu_decoding") == (set(), set())

@@ -360,7 +360,12 @@ def test_auto_round_trip_gives_identical_logits(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["model_type"] == "xlm-swcm"
     assert config["auto_map"]["AutoModelForSeq2SeqLM"] == "modeling_xlm_swcm.XLMSWCMForConditionalGeneration"
-    assert (tmp_path / "modeling_xlm_swcm.py").exists() and (tmp_path / "configuration_xlm_swcm.py").exists()
+    for code in (
+        "modeling_xlm_swcm.py",
+        "configuration_xlm_swcm.py",
+        "cpu_decoding.py",
+    ):  # relative imports too
+        assert (tmp_path / code).exists(), code
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path).eval()
     assert type(reloaded) is XLMSWCMForConditionalGeneration
     assert type(AutoModel.from_config(AutoConfig.from_pretrained(tmp_path))) is XLMSWCMModel
@@ -514,6 +519,30 @@ def test_no_split_modules_name_the_layers_the_model_has(layers):
     wrapped = [module for module in model.modules() if policy(module)]
     # every encoder and decoder layer, and the two embedding blocks
     assert len(wrapped) == layers + model.config.decoder_layers + 2
+
+
+def test_decoder_layer_kinds_keep_their_parameter_names():
+    """Each `decoder_layer_types` kind is its own class, with the sublayer names (and order) that checkpoints use."""
+    from xlm_swcm.modeling_xlm_swcm import XLMSWCMCustomDecoderLayer, XLMSWCMNormalDecoderLayer
+
+    model = tiny_model(num_hidden_layers=4, insert_every=3)
+    kinds = {"custom": XLMSWCMCustomDecoderLayer, "normal": XLMSWCMNormalDecoderLayer}
+    sublayers = {
+        "custom": ["self_attn", "ffn1", "cross_attn", "ffn2"],
+        "normal": ["self_attn", "cross_attn", "ffn"],
+    }
+    for layer, kind in zip(model.model.decoder.layers, model.config.decoder_layer_types, strict=True):
+        assert type(layer) is kinds[kind]
+        names = [name for name, _ in layer.named_children()]
+        assert names == [n for block in sublayers[kind] for n in (block, f"{block}_layer_norm")] + ["dropout"]
+        projections = {"self_attn": "qkv o_proj", "cross_attn": "qkv o_proj", "ffn": "fc1 fc2"}
+        expected = [
+            f"{block}{part}.{tensor}"
+            for block in sublayers[kind]
+            for part in [f".{leaf}" for leaf in projections[block.rstrip("12")].split()] + ["_layer_norm"]
+            for tensor in ("weight", "bias")
+        ]
+        assert list(layer.state_dict()) == expected
 
 
 # ---------------------------------------------------------------- transformers' contract (issue 11)

@@ -11,7 +11,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from transformers import BartConfig, BartForConditionalGeneration, CompileConfig
 
-import xlm_swcm.modeling_xlm_swcm as modeling
+import xlm_swcm.cpu_decoding as decoding
 from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
 
 TINY = dict(
@@ -36,14 +36,14 @@ def two_threads():
 @pytest.fixture
 def fast_everywhere(monkeypatch, two_threads):
     """Takes the fast paths for every weight of the tiny model (by default small weights use `linear`)."""
-    monkeypatch.setattr(modeling, "DECODING_LINEAR_MIN_WEIGHT", 0)
+    monkeypatch.setattr(decoding, "DECODING_LINEAR_MIN_WEIGHT", 0)
 
 
 @pytest.fixture
 def calls(monkeypatch):
     """Records which fast kernel ran: torch.bmm (split path) or oneDNN's linear."""
     seen = {"bmm": [], "onednn": []}
-    bmm, onednn = torch.bmm, modeling.ONEDNN_LINEAR
+    bmm, onednn = torch.bmm, decoding.ONEDNN_LINEAR
 
     def bmm_spy(*args, **kwargs):
         seen["bmm"].append(args[0].shape)
@@ -55,7 +55,7 @@ def calls(monkeypatch):
 
     monkeypatch.setattr(torch, "bmm", bmm_spy)
     if onednn is not None:
-        monkeypatch.setattr(modeling, "ONEDNN_LINEAR", onednn_spy)
+        monkeypatch.setattr(decoding, "ONEDNN_LINEAR", onednn_spy)
     return seen
 
 
@@ -97,27 +97,27 @@ def test_split_path_equals_linear(fast_everywhere, calls, out_features, rows, wi
     weight, bias = torch.randn(out_features, 48), torch.randn(out_features) if with_bias else None
     x = torch.randn(*rows, 48)
     expected = x @ weight.t() + (bias if with_bias else 0)  # written out, not through nn.functional.linear
-    torch.testing.assert_close(modeling.decoding_linear(x, weight, bias), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(decoding.decoding_linear(x, weight, bias), expected, rtol=1e-5, atol=1e-5)
     assert calls["bmm"] == [torch.Size([2, out_features // 2, 48])]  # one block per thread
 
 
 def test_split_path_gradients(fast_everywhere, calls):
     torch.manual_seed(0)
     weight, x = torch.randn(65, 48, requires_grad=True), torch.randn(2, 48, requires_grad=True)
-    modeling.decoding_linear(x, weight).pow(2).sum().backward()
+    decoding.decoding_linear(x, weight).pow(2).sum().backward()
     assert calls["bmm"]
     out = x.detach() @ weight.detach().t()  # d(sum(out^2)) = 2 out
     torch.testing.assert_close(x.grad, 2 * out @ weight.detach(), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(weight.grad, 2 * out.t() @ x.detach(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.skipif(modeling.ONEDNN_LINEAR is None, reason="torch built without oneDNN")
+@pytest.mark.skipif(decoding.ONEDNN_LINEAR is None, reason="torch built without oneDNN")
 @pytest.mark.parametrize("rows", [(8,), (2, 16)])
 def test_onednn_path_equals_linear(fast_everywhere, calls, rows):
     torch.manual_seed(0)
     weight, bias, x = torch.randn(65, 48), torch.randn(65), torch.randn(*rows, 48)
     with torch.no_grad():
-        out = modeling.decoding_linear(x, weight[1:], bias[1:])  # a row slice, as for the fused QKV weight
+        out = decoding.decoding_linear(x, weight[1:], bias[1:])  # a row slice, as for the fused QKV weight
     torch.testing.assert_close(out, x @ weight[1:].t() + bias[1:], rtol=1e-5, atol=1e-5)
     assert len(calls["onednn"]) == 1 and not calls["bmm"]
 
@@ -125,13 +125,13 @@ def test_onednn_path_equals_linear(fast_everywhere, calls, rows):
 def test_plain_linear_beyond_32_rows_with_gradients_bf16_and_strided_weights(fast_everywhere, calls):
     weight, x = torch.randn(64, 48), torch.randn(33, 48)
     with torch.no_grad():
-        modeling.decoding_linear(x, weight)  # 33 rows: a matrix product, MKL's strength
-        modeling.decoding_linear(x[:1].bfloat16(), weight.bfloat16())  # bf16 linear is oneDNN already
+        decoding.decoding_linear(x, weight)  # 33 rows: a matrix product, MKL's strength
+        decoding.decoding_linear(x[:1].bfloat16(), weight.bfloat16())  # bf16 linear is oneDNN already
         strided = torch.randn(48, 64).t()  # rows are not contiguous: no block views
-        torch.testing.assert_close(modeling.decoding_linear(x[:1], strided), x[:1] @ strided.t())
+        torch.testing.assert_close(decoding.decoding_linear(x[:1], strided), x[:1] @ strided.t())
     # oneDNN's op has no autograd formula: with gradients on, 5-32 rows go through linear
     weight.requires_grad_(True)
-    modeling.decoding_linear(x[:8], weight).sum().backward()
+    decoding.decoding_linear(x[:8], weight).sum().backward()
     torch.testing.assert_close(weight.grad, x[:8].sum(0).expand(64, 48))
     assert calls == {"bmm": [], "onednn": []}
 
@@ -143,7 +143,7 @@ def test_hooked_linear_keeps_its_own_forward(fast_everywhere, calls):
     layer.register_forward_hook(lambda module, args, output: seen.append(output.shape))
     x = torch.randn(1, 48)
     with torch.no_grad():
-        torch.testing.assert_close(modeling.apply_linear(layer, x), x @ layer.weight.t() + layer.bias)
+        torch.testing.assert_close(decoding.apply_linear(layer, x), x @ layer.weight.t() + layer.bias)
     assert seen == [torch.Size([1, 64])] and calls == {"bmm": [], "onednn": []}
 
 
@@ -151,9 +151,9 @@ def test_hooked_linear_keeps_its_own_forward(fast_everywhere, calls):
 def test_fast_paths_give_the_same_generation(fast_everywhere, calls, num_beams):
     model = tiny_model()
     fast = greedy(model, num_beams=num_beams)
-    kernel = "bmm" if num_beams == 1 or modeling.ONEDNN_LINEAR is None else "onednn"
+    kernel = "bmm" if num_beams == 1 or decoding.ONEDNN_LINEAR is None else "onednn"
     assert calls[kernel], f"the {kernel} path was not taken"
-    modeling.DECODING_LINEAR_MIN_WEIGHT = 1 << 62  # restored by monkeypatch: plain linear everywhere
+    decoding.DECODING_LINEAR_MIN_WEIGHT = 1 << 62  # restored by monkeypatch: plain linear everywhere
     plain = greedy(model, num_beams=num_beams)
     assert torch.equal(fast.sequences, plain.sequences)
     assert_steps_close(fast.logits, plain.logits)

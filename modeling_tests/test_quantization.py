@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from xlm_swcm import XLMSWCMForConditionalGeneration, quantize_for_cpu
-from xlm_swcm.modeling_xlm_swcm import RowBlocks, apply_linear
+from xlm_swcm.cpu_decoding import RowBlocks, apply_linear
 from xlm_swcm.quantization import PackedBF16Linear
 
 INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear

@@ -2,8 +2,8 @@
 """PyTorch XLM-SWCM: an XLM-R-family encoder and a decoder that starts from the encoder's weights.
 
 This file is copied next to the weights by `save_pretrained` so that `trust_remote_code=True` works without the
-package installed: it may import only the standard library, torch, transformers and (with a single-dot relative
-import) `configuration_xlm_swcm`.
+package installed: it may import only the standard library, torch, transformers and (with single-dot relative
+imports, which `save_pretrained` copies too) `configuration_xlm_swcm` and `cpu_decoding`.
 """
 
 import warnings
@@ -29,6 +29,7 @@ from transformers.utils.generic import can_return_tuple, merge_with_config_defau
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_xlm_swcm import XLMSWCMConfig
+from .cpu_decoding import apply_linear
 
 
 def shift_tokens_right(
@@ -64,128 +65,6 @@ def eager_attention_forward(
     weights = nn.functional.dropout(weights, p=dropout, training=module.training)
     output = torch.matmul(weights, value).transpose(1, 2).contiguous()
     return output, weights
-
-
-# Below this many weight elements a product with a few rows is cache-resident: plain `linear` is fine.
-DECODING_LINEAR_MIN_WEIGHT = 1 << 18
-# oneDNN's fp32 linear, the kernel torch.compile's inductor calls on CPU. It has no autograd formula.
-try:
-    ONEDNN_LINEAR = torch.ops.mkldnn._linear_pointwise if torch.backends.mkldnn.is_available() else None
-except (AttributeError, RuntimeError):  # a build without oneDNN
-    ONEDNN_LINEAR = None
-
-
-def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """`nn.functional.linear(x, weight, bias)`, faster on CPU for the few rows (batch x one token) of decoding.
-
-    Such a product reads the whole weight for little arithmetic. Measured with fp32 on 2 cores (AMD EPYC), for the
-    250002 x 768 LM head: at 1 row `linear` takes 59 ms because MKL runs a matrix-vector product on one thread,
-    and one core reads half the machine's bandwidth; one `bmm` over one block of the weight's rows per thread
-    takes 27 ms. At 8 rows MKL's small-matrix kernel takes 117 ms and oneDNN's 44 ms. Both read the weight in
-    place: no copy, same layout. fp32 only: bf16 `linear` already goes through oneDNN, whose speed for few rows comes
-    from a prepacked weight (`PackedBF16Linear`, made by `xlm_swcm.quantize_for_cpu(model, "bf16")`), not from here.
-
-    Example:
-
-    ```python
-    >>> weight, x = torch.randn(1024, 512), torch.randn(1, 512)
-    >>> torch.allclose(decoding_linear(x, weight), x @ weight.T, atol=1e-4)
-    True
-
-    ```
-    """
-    if (
-        is_torchdynamo_compiling()  # inductor picks its own kernels
-        or x.device.type != "cpu"
-        or weight.dtype != torch.float32
-        or weight.numel() < DECODING_LINEAR_MIN_WEIGHT
-        or not weight.is_contiguous()  # the blocks below are views of the weight's rows
-    ):
-        return nn.functional.linear(x, weight, bias)
-    rows, out_features = x.numel() // x.shape[-1], weight.shape[0]
-    x2d, threads = x.reshape(rows, -1), torch.get_num_threads()
-    if rows <= 4 and threads >= 2:
-        block = out_features // threads
-        split = block * threads
-        out = torch.bmm(weight[:split].view(threads, block, -1), x2d.t().expand(threads, -1, -1))
-        out = out.permute(2, 0, 1).reshape(rows, split)
-        if split < out_features:  # the out_features % threads rows that do not fill a block
-            out = torch.cat([out, x2d @ weight[split:].t()], dim=1)
-        out = out + bias if bias is not None else out
-    elif rows <= 32 and ONEDNN_LINEAR is not None and not torch.is_grad_enabled():
-        out = ONEDNN_LINEAR(x2d.contiguous(), weight, bias, "none", [], "")
-    else:
-        return nn.functional.linear(x, weight, bias)
-    return out.view(*x.shape[:-1], out_features)
-
-
-def is_plain_linear(module: nn.Module) -> bool:
-    """Whether `module` is an unwrapped `nn.Linear` whose forward is exactly `linear(x, weight, bias)`: not a
-    subclass, no hooks, no patched forward. Only then may its weight be read directly."""
-    return type(module) is nn.Linear and not (
-        module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__
-    )
-
-
-class RowBlocks(nn.Module):
-    """One linear layer split by output rows into consecutive blocks, each its own module (e.g. an int8 linear).
-
-    `forward` concatenates every block's output, like the unsplit layer. `apply_linear` runs only the block that a
-    row slice asks for: the cross-attention's Q (or K/V) half of a fused `qkv` then reads only that half's weights,
-    which a packed (quantised) weight cannot otherwise offer. `xlm_swcm.quantization` builds these.
-
-    Example:
-
-    ```python
-    >>> blocks = RowBlocks([nn.Linear(4, 2), nn.Linear(4, 4)])
-    >>> blocks.block(slice(2, None)) is blocks.blocks[1]
-    True
-
-    ```
-    """
-
-    def __init__(self, blocks: list[nn.Module]):
-        super().__init__()
-        self.blocks = nn.ModuleList(blocks)
-        sizes = [block.out_features for block in blocks]
-        # row offsets: block i holds output rows starts[i]:starts[i + 1]
-        self.starts = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
-
-    @property
-    def out_features(self) -> int:
-        return self.starts[-1]
-
-    def block(self, rows: slice) -> nn.Module | None:
-        """The block whose rows are exactly `rows` (None when `rows` spans or cuts blocks)."""
-        start = rows.start or 0
-        stop = self.out_features if rows.stop is None else rows.stop
-        for i, block in enumerate(self.blocks):
-            if (self.starts[i], self.starts[i + 1]) == (start, stop) and rows.step in (None, 1):
-                return block
-        return None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([block(x) for block in self.blocks], dim=-1)
-
-
-def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
-    """`module(x)[..., rows]` (all outputs when `rows` is None).
-
-    For a plain `nn.Linear` this goes through `decoding_linear` and computes only the selected output rows (a slice
-    of a row-major weight is a contiguous view); for `RowBlocks` only the block that holds those rows runs. Any
-    other module (PEFT LoRA layers, dynamically quantised linears, accelerate-hooked or otherwise wrapped modules)
-    runs its own forward on every output and the result is sliced: its `weight` may be a method, a packed tensor or
-    miss an adapter's delta.
-    """
-    if rows is not None and isinstance(module, RowBlocks) and (block := module.block(rows)) is not None:
-        return apply_linear(block, x)
-    if is_plain_linear(module):
-        weight, bias = module.weight, module.bias
-        if rows is not None:
-            weight, bias = weight[rows], bias[rows] if bias is not None else None
-        return decoding_linear(x, weight, bias)
-    output = module(x)
-    return output if rows is None else output[..., rows]
 
 
 def check_token_ids(input_ids: torch.Tensor, vocab_size: int):
@@ -401,29 +280,46 @@ class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
         return self.ffn_layer_norm(hidden_states + self.dropout(self.ffn(hidden_states)))
 
 
-# The sublayers of each decoder layer kind, in order; `config.decoder_layer_types` gives each layer's kind.
-DECODER_SUBLAYERS = {
-    # built from encoder layer i: both attentions start from its attention, FFN1 and FFN2 from its feed-forward block
-    "custom": ("self_attn", "ffn1", "cross_attn", "ffn2"),
-    # randomly initialised Transformer decoder layer
-    "normal": ("self_attn", "cross_attn", "ffn"),
-}
-
-
 class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
-    """One decoder layer of kind `layer_type` (`DECODER_SUBLAYERS`): every sublayer is pre-LayerNorm with its own
-    residual, x = x + dropout(sublayer(LN(x))); sublayer `name` has the LayerNorm `name_layer_norm`."""
+    """Base of the two decoder layer kinds (`config.decoder_layer_types` gives each layer's): every sublayer is
+    pre-LayerNorm with its own residual, x = x + dropout(sublayer(LN(x))), and sublayer `name` has the LayerNorm
+    `name_layer_norm`. No layer is an instance of this class itself; output recording matches it by isinstance."""
 
-    def __init__(self, config: XLMSWCMConfig, layer_idx: int, layer_type: str = "normal"):
+    def self_attention_block(self, hidden_states, attention_mask, cache, **kwargs) -> torch.Tensor:
+        output, _ = self.self_attn(
+            self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs
+        )
+        return hidden_states + self.dropout(output)
+
+    def cross_attention_block(
+        self, hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+    ) -> torch.Tensor:
+        output, _ = self.cross_attn(
+            self.cross_attn_layer_norm(hidden_states),
+            encoder_attention_mask,
+            key_value_states=encoder_hidden_states,
+            cache=cache,
+            **kwargs,
+        )
+        return hidden_states + self.dropout(output)
+
+
+class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
+    """A decoder layer built from one encoder layer: self-attention -> FFN1 -> cross-attention -> FFN2. Both
+    attentions start from the encoder layer's attention, FFN1 and FFN2 from its feed-forward block
+    (`custom_layer_mapping`)."""
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
-        self.sublayers = DECODER_SUBLAYERS[layer_type]
-        for name in self.sublayers:  # in order: the modules' creation (and random initialisation) order
-            if name.endswith("attn"):
-                sublayer = XLMSWCMAttention(config, layer_idx, is_causal=name == "self_attn")
-            else:
-                sublayer = XLMSWCMFeedForward(config)
-            self.add_module(name, sublayer)
-            self.add_module(f"{name}_layer_norm", nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps))
+        # Creation order is the sublayer order: it fixes the random initialisation and the state_dict order.
+        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn1 = XLMSWCMFeedForward(config)
+        self.ffn1_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.cross_attn = XLMSWCMAttention(config, layer_idx)
+        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn2 = XLMSWCMFeedForward(config)
+        self.ffn2_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -435,30 +331,53 @@ class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
         cache: EncoderDecoderCache | None = None,
         **kwargs,
     ) -> torch.Tensor:
-        for name in self.sublayers:
-            normed = getattr(self, f"{name}_layer_norm")(hidden_states)
-            if name == "self_attn":
-                output, _ = self.self_attn(normed, attention_mask, cache=cache, **kwargs)
-            elif name == "cross_attn":
-                output, _ = self.cross_attn(
-                    normed,
-                    encoder_attention_mask,
-                    key_value_states=encoder_hidden_states,
-                    cache=cache,
-                    **kwargs,
-                )
-            else:
-                output = getattr(self, name)(normed)
-            hidden_states = hidden_states + self.dropout(output)
-        return hidden_states
+        hidden_states = self.self_attention_block(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = hidden_states + self.dropout(self.ffn1(self.ffn1_layer_norm(hidden_states)))
+        hidden_states = self.cross_attention_block(
+            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+        )
+        return hidden_states + self.dropout(self.ffn2(self.ffn2_layer_norm(hidden_states)))
+
+
+class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
+    """A randomly initialised Transformer decoder layer: self-attention -> cross-attention -> FFN."""
+
+    def __init__(self, config: XLMSWCMConfig, layer_idx: int):
+        super().__init__()
+        self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.cross_attn = XLMSWCMAttention(config, layer_idx)
+        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn = XLMSWCMFeedForward(config)
+        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+        cache: EncoderDecoderCache | None = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        hidden_states = self.self_attention_block(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = self.cross_attention_block(
+            hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+        )
+        return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
+
+
+# The layer class of each `config.decoder_layer_types` kind.
+DECODER_LAYER_CLASSES = {"custom": XLMSWCMCustomDecoderLayer, "normal": XLMSWCMNormalDecoderLayer}
 
 
 class XLMSWCMPreTrainedModel(PreTrainedModel):
     config: XLMSWCMConfig  # transformers takes `config_class` from this annotation
     base_model_prefix = "model"
     supports_gradient_checkpointing = True
-    # The decoder adds its layer class: accelerate refuses a class the model lacks (the encoder alone has no
-    # XLMSWCMDecoderLayer).
+    # The decoder adds its layer classes: accelerate refuses a class the model lacks (the encoder alone has no
+    # decoder layer).
     _no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMEncoderLayer"]
     _supports_sdpa = True
     _supports_flash_attn = True
@@ -552,10 +471,12 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         self._tied_weights_keys = decoder_sharing_map(config)
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(
-            XLMSWCMDecoderLayer(config, j, kind) for j, kind in enumerate(config.decoder_layer_types)
+            DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
         )
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self._no_split_modules = ["XLMSWCMEmbeddings", "XLMSWCMDecoderLayer"]
+        # the layer classes this decoder has (accelerate's FSDP wrapping refuses a class the model lacks)
+        kinds = dict.fromkeys(type(layer).__name__ for layer in self.layers)
+        self._no_split_modules = ["XLMSWCMEmbeddings", *kinds]
         self.post_init()
 
     @merge_with_config_defaults
@@ -740,7 +661,8 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         self.model.set_input_embeddings(value)
 
     # The seed builder (`xlm_swcm.conversion.build_seed`), plugged in when the package is imported: this file
-    # travels alone next to saved weights (trust_remote_code), so it never imports the package's other modules.
+    # travels next to saved weights with only its relative imports (trust_remote_code), so it never imports the
+    # package's other modules.
     seed_builder = None
 
     @classmethod

@@ -40,7 +40,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .modeling_xlm_swcm import RowBlocks, XLMSWCMAttention
+from .cpu_decoding import RowBlocks
+from .modeling_xlm_swcm import XLMSWCMAttention
 
 __all__ = ["PackedBF16Linear", "quantize_for_cpu"]
 
