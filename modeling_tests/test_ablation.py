@@ -310,7 +310,7 @@ def test_tier_e_settings_keep_the_cached_fingerprints_of_tiers_a_to_d():
     assert early.fingerprint() != ablation.TIERS["D"].fingerprint()
     e, e20 = ablation.TIERS["E"], ablation.TIERS["E20"]
     assert set(e.variants) == {"paper", "random", "warm-start", "base-b"} and e.encoder is None
-    assert (e.min_steps, e.eval_every, e20.train_fraction) == (1000, 50, 0.2)
+    assert (e.min_steps, e.steps, e.eval_every, e20.train_fraction) == (1500, 1500, 50, 0.2)
     assert len({e.fingerprint(), e20.fingerprint(), ablation.TIERS["D"].fingerprint()}) == 3
 
 
