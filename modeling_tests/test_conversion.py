@@ -7,11 +7,10 @@ parameter-count formulas, never from the conversion code under test.
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
+from parallel_cli import run_at_once
 from safetensors import safe_open
 from tokenizers import Tokenizer
 from transformers import (
@@ -582,29 +581,7 @@ def cli(folders):
         "replaced": ["-m", "xlm_swcm.conversion", folders / "xlmr", folders / "replaced", "--overwrite", "--verify",
                      "--weight-sharing", "tie", "--insert-every", "2"],
     }  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": SRC, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, *map(str, argv)],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, argv in runs.items()
-    }
-    results = {}
-    try:
-        for name, proc in procs.items():
-            stdout, stderr = proc.communicate(timeout=300)
-            results[name] = (proc.returncode, stdout, stderr)
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    return results
+    return run_at_once(runs, REPO)
 
 
 def no_temp_folders(parent) -> bool:

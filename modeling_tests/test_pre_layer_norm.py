@@ -14,6 +14,7 @@ import textwrap
 
 import pytest
 import torch
+from parallel_cli import run_at_once
 from safetensors import safe_open
 from transformers import AutoModelForSeq2SeqLM, XLMRobertaXLConfig, XLMRobertaXLModel
 
@@ -290,40 +291,12 @@ def converted(tmp_path_factory):
     """A saved tiny XLMRobertaXLModel converted by the command line in both sharing modes, with --verify."""
     root = tmp_path_factory.mktemp("xl")
     make_xl_source().save_pretrained(root / "xl")
-    env = {**os.environ, "PYTHONPATH": SRC, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    procs = {
-        mode: subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "xlm_swcm.conversion",
-                str(root / "xl"),
-                str(root / mode),
-                "--verify",
-                "--insert-every",
-                "2",
-                "--weight-sharing",
-                mode,
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
+    runs = {
+        mode: ["-m", "xlm_swcm.conversion", root / "xl", root / mode, "--verify", "--insert-every", "2",
+               "--weight-sharing", mode]
         for mode in ("copy", "tie")
-    }
-    results = {}
-    try:
-        for mode, proc in procs.items():
-            stdout, stderr = proc.communicate(timeout=300)
-            results[mode] = (proc.returncode, stdout, stderr)
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    return root, results
+    }  # fmt: skip
+    return root, run_at_once(runs, REPO)
 
 
 @pytest.mark.parametrize("mode", ["copy", "tie"])
