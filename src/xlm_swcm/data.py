@@ -272,8 +272,7 @@ class DataCollatorForDenoising(DataCollatorMixin):
         if not isinstance(feature, Mapping) or feature.get("input_ids") is None:
             keys = sorted(feature) if isinstance(feature, Mapping) else type(feature).__name__
             raise ValueError(
-                "Each example must be a mapping with 'input_ids' (tokenized text ending with </s>); "
-                f"got {keys}. "
+                f"Each example must be a mapping with 'input_ids' (tokenized text ending with </s>); got {keys}. "
                 "Tokenize first, e.g. `dataset.map(lambda b: tokenizer(b['text']), batched=True)`."
             )
         return _ids_to_list(feature["input_ids"], "input_ids")
@@ -376,16 +375,10 @@ def mix_translation_pairs(
         raise TypeError(f"`{name}` must be a datasets.Dataset or a list of dicts, got {type(data).__name__}.")
 
     sides = [as_dataset(denoising, "denoising"), as_dataset(translation, "translation")]
-    if any(isinstance(side, datasets.IterableDataset) for side in sides):
-        sides = [
-            side if isinstance(side, datasets.IterableDataset) else side.to_iterable_dataset()
-            for side in sides
-        ]
+    if any(isinstance(side, datasets.IterableDataset) for side in sides):  # one side streamed: both
+        sides = [side.to_iterable_dataset() if isinstance(side, datasets.Dataset) else side for side in sides]
     return datasets.interleave_datasets(
-        sides,
-        probabilities=[1.0 - p, p],
-        seed=seed,
-        stopping_strategy=stopping_strategy,
+        sides, probabilities=[1.0 - p, p], seed=seed, stopping_strategy=stopping_strategy
     )
 
 
@@ -414,10 +407,9 @@ def tokenize_pairs(
     truncation = max_length is not None
     # Leave room for the inserted source-language token; the target token replaces <s>, so needs none.
     src_max = None if max_length is None else max_length - (1 if src_id is not None else 0)
-    sources = tokenizer([s for s, _ in pairs], truncation=truncation, max_length=src_max)["input_ids"]
-    targets = tokenizer(text_target=[t for _, t in pairs], truncation=truncation, max_length=max_length)[
-        "input_ids"
-    ]
+    source_texts, target_texts = (list(texts) for texts in zip(*pairs, strict=True))
+    sources = tokenizer(source_texts, truncation=truncation, max_length=src_max).input_ids
+    targets = tokenizer(text_target=target_texts, truncation=truncation, max_length=max_length).input_ids
     bos = tokenizer.bos_token_id
     features = []
     for source, target in zip(sources, targets, strict=True):
