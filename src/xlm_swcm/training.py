@@ -89,12 +89,8 @@ class TrainOptions:
     'translate'
     """
 
-    model: str = _option(
-        MISSING, "checkpoint folder (from xlm-swcm-convert or save_pretrained) or cached Hub id"
-    )
-    data: str = _option(
-        MISSING, "pairs: JSON-lines/JSON/CSV/TSV/Parquet file, save_to_disk folder or dataset name"
-    )
+    model: str = _option(MISSING, "checkpoint folder (xlm-swcm-convert or save_pretrained) or cached Hub id")
+    data: str = _option(MISSING, "pairs: JSONL/JSON/CSV/TSV/Parquet file, save_to_disk folder, dataset name")
     objective: Literal["translate", "denoise+translate"] = _option(
         "translate",
         "translate: fine-tune on the pairs; denoise+translate: continued pretraining, mBART denoising of "
@@ -129,21 +125,15 @@ class TrainingArguments(Seq2SeqTrainingArguments):
     100
     """
 
-    weight_decay: float = _option(
-        0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning uses 0.01)"
-    )
-    eval_strategy: IntervalStrategy | str = _option(
-        "steps", "when to evaluate: no, steps or epoch (transformers: no)"
-    )
+    weight_decay: float = _option(0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning: 0.01)")
+    eval_strategy: IntervalStrategy | str = _option("steps", "evaluate: no, steps, epoch (transformers: no)")
     eval_steps: float | None = _option(500, "evaluate every N steps")
     save_steps: float | None = _option(
         None, "save a checkpoint every N steps; unset: every --eval_steps, so each is scored"
     )
     save_total_limit: int | None = _option(2, "checkpoints kept (transformers: all)")
     logging_steps: float = _option(50, "log the loss every N steps (transformers: 500)")
-    predict_with_generate: bool = _option(
-        True, "score generated translations with ROUGE-L and chrF (transformers: no)"
-    )
+    predict_with_generate: bool = _option(True, "score generated text: ROUGE-L and chrF (transformers: no)")
 
     def __post_init__(self) -> None:
         if self.save_steps is None:
