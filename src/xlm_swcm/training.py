@@ -263,19 +263,20 @@ def _check_json_object(line: str, where: str) -> None:
         raise TrainingError(f"{where}: a JSON {type(row).__name__}, not an object; {_JSON_LINE}")
 
 
-def _load_file(path: Path, what: str) -> Any:
+def _load_file(spec: str, what: str) -> Any:
     """A data file as a `datasets.Dataset`; a text file is checked first (`check_text_file`), so that encoding
     errors and broken JSON lines are named by file and line, not left to the builder's generic errors."""
+    path = Path(spec)
     suffix = path.suffix.lower()
     builder = _DATA_BUILDERS.get(suffix)
     if builder is None:
         raise TrainingError(
-            f"Cannot read {path}: use a .jsonl/.json, .csv/.tsv or .parquet file (one pair per row)."
+            f"Cannot read {spec}: use a .jsonl/.json, .csv/.tsv or .parquet file (one pair per row)."
         )
     if path.stat().st_size == 0 or (
         builder != "parquet" and not check_text_file(path, what, suffix == ".jsonl")
     ):
-        raise TrainingError(f"{path} is empty: it must hold one source/target pair per row.")
+        raise TrainingError(f"{spec} is empty: it must hold one source/target pair per row.")
     kwargs = {"delimiter": "\t"} if suffix == ".tsv" else {}
     return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
 
@@ -286,7 +287,7 @@ def _load_any(spec: str | os.PathLike, what: str = "--data") -> Any:
     path = Path(spec)
     try:
         if path.is_file():
-            return _load_file(path, what)
+            return _load_file(spec, what)
         if path.is_dir():
             saved = ("dataset_dict.json", "dataset_info.json", "state.json")
             if any((path / name).is_file() for name in saved):
@@ -549,15 +550,11 @@ def format_eval_table(log_history: Sequence[dict[str, Any]]) -> str:
       10 |    3.2000 | 0.1000 | 9.50 |       -
     """
     rows = [entry for entry in log_history if "eval_loss" in entry or "eval_chrf" in entry]
-    columns = [
-        ("step", "step", "{:d}"),
-        ("eval_loss", "eval_loss", "{:.4f}"),
-        ("rougeL", "eval_rougeL", "{:.4f}"),
-    ]
-    columns += [("chrF", "eval_chrf", "{:.2f}"), ("gen_len", "eval_gen_len", "{:.1f}")]
-    cells = [[title for title, _, _ in columns]]
-    cells += [[fmt.format(entry[key]) if key in entry else "-" for _, key, fmt in columns] for entry in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    titles = ["step", "eval_loss", "rougeL", "chrF", "gen_len"]
+    keys = ["step", "eval_loss", "eval_rougeL", "eval_chrf", "eval_gen_len"]
+    formats = dict(zip(keys, ["{:d}", "{:.4f}", "{:.4f}", "{:.2f}", "{:.1f}"], strict=True))
+    cells = [titles] + [[formats[k].format(entry[k]) if k in entry else "-" for k in keys] for entry in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(titles))]
     lines = [" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -779,7 +776,7 @@ def _final_evaluation(trainer: Seq2SeqTrainer, log: Callable[[str], None]) -> No
     if trainer.is_world_process_zero():
         log("\nevaluations (ROUGE-L F1 and chrF on the generated translations, script-aware):")
         log(format_eval_table(trainer.state.log_history))
-        log(f"\nsaved the trained model to {trainer.args.output_dir}")
+        log(f"\nsaved the trained model to {Path(trainer.args.output_dir)}")
 
 
 def train(
