@@ -25,20 +25,12 @@ from sacrebleu.metrics import CHRF
 from xlm_swcm.scripts import CJK, OTHER, find_script
 
 _CITATION = """\
-@inproceedings{lin-2004-rouge,
-    title = "{ROUGE}: A Package for Automatic Evaluation of Summaries",
-    author = "Lin, Chin-Yew",
-    booktitle = "Text Summarization Branches Out",
-    year = "2004",
-    url = "https://aclanthology.org/W04-1013",
-}
-@inproceedings{popovic-2015-chrf,
-    title = "chr{F}: character n-gram {F}-score for automatic {MT} evaluation",
-    author = "Popovi{\\'c}, Maja",
-    booktitle = "Proceedings of the Tenth Workshop on Statistical Machine Translation",
-    year = "2015",
-    url = "https://aclanthology.org/W15-3049",
-}
+@inproceedings{lin-2004-rouge, title = "{ROUGE}: A Package for Automatic Evaluation of Summaries",
+    author = "Lin, Chin-Yew", booktitle = "Text Summarization Branches Out", year = "2004",
+    url = "https://aclanthology.org/W04-1013"}
+@inproceedings{popovic-2015-chrf, title = "chr{F}: character n-gram {F}-score for automatic {MT} evaluation",
+    author = "Popovi{\\'c}, Maja", booktitle = "Proceedings of the Tenth Workshop on Statistical Machine Translation",
+    year = "2015", url = "https://aclanthology.org/W15-3049"}
 """
 
 _DESCRIPTION = """\
