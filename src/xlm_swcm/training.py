@@ -724,16 +724,14 @@ def _load_data(
     for index, limit in enumerate((options.max_train_samples, options.max_eval_samples)):
         if limit is not None and pairs[index] is not None:
             pairs[index] = pairs[index].select(range(min(limit, len(pairs[index]))))
-    languages = options.source_lang, options.target_lang
+    codes = options.source_lang, options.target_lang
     vocabulary = _fast_vocabulary(options.tokenizer or options.model)
     if vocabulary is not None:
-        _check_languages(vocabulary, *languages, pairs)
+        _check_languages(vocabulary, *codes, pairs)
     tokenizer = _load_tokenizer(options.tokenizer or options.model, config)
-    row_langs = _check_languages(tokenizer, *languages, pairs)
-    languages = options.source_lang or None, options.target_lang or None
-    train_data, eval_data = (
-        p if p is None else _tokenize(p, tokenizer, max_length, *languages) for p in pairs
-    )
+    row_langs = _check_languages(tokenizer, *codes, pairs)
+    codes = tuple(code or None for code in codes)  # an empty code: no language token
+    train_data, eval_data = (p if p is None else _tokenize(p, tokenizer, max_length, *codes) for p in pairs)
     return tokenizer, train_data, eval_data, row_langs
 
 
@@ -793,9 +791,8 @@ def train(
     # Saved with the model, so that generate() on the result starts with the language token and stops in time.
     model.generation_config.max_length = args.generation_max_length
     model.generation_config.num_beams = args.generation_num_beams or 1
-    if (
-        len(row_langs) == 1 and None not in row_langs
-    ):  # several: the model generates the token (labels start with it)
+    # several target languages: the model generates the language token itself (each label starts with it)
+    if len(row_langs) == 1 and None not in row_langs:
         model.generation_config.forced_bos_token_id = language_token_id(tokenizer, row_langs.pop())
     train_data, collator = _objective_data(options, args, model, tokenizer, train_pairs, max_length)
     scored = eval_data is not None and args.predict_with_generate
