@@ -6,8 +6,6 @@ generation starts with `forced_bos_token_id=language_token_id(tokenizer, "bo")`.
 goes right after the encoder's `<s>`, so that the XLM-R encoder still sees `<s>` at position 0.
 """
 
-from __future__ import annotations
-
 import itertools
 import re
 import unicodedata
