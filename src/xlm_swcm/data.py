@@ -1,37 +1,12 @@
-"""Data collators for XLM-SWCM continued pretraining: mBART-style denoising mixed with tagged translation.
+"""Data for XLM-SWCM continued pretraining: mBART denoising collators, mixing with translation pairs, and
+`tokenize_pairs` (README.md, "Use it like any transformers model").
 
-The paper continues pretraining with two objectives: a denoising auto-encoder (mBART noise: sentence
-permutation + Poisson span infilling) and machine translation whose targets carry a language token
-(``<bo>``, ``<ug>``, ``<kk>``, ``<mn>``, ``<zh>``). This module provides:
-
-* :class:`DataCollatorForDenoising` - mBART noise on already-tokenized documents; a drop-in
-  ``data_collator=`` for :class:`transformers.Seq2SeqTrainer`.
-* :class:`DataCollatorForMixedPretraining` - the same, but batches may also hold translation examples;
-  the target-language token is put at the start of the *target* (decoder side), as in the paper.
-* :func:`mix_translation_pairs` - interleave a denoising dataset with a translation dataset with a given
-  probability (uses :func:`datasets.interleave_datasets`, seeded).
-* :func:`tokenize_pairs` - (source, target) strings to ``input_ids``/``labels`` features for
-  :class:`transformers.DataCollatorForSeq2Seq` (or the mixed collator), with language tokens.
-* :func:`language_token_id`, :func:`sentence_end_token_ids` - helpers (language tokens are added with
-  :func:`xlm_swcm.vocab.add_language_tokens`).
-
-Language-token convention (one place, used everywhere here): the target-language token *replaces* the
-target's leading ``<s>``, so labels read ``<bo> target tokens </s>`` (mBART-50 style). With a model whose
-``prepare_decoder_input_ids_from_labels`` shifts right, the decoder sees ``<decoder_start> <bo> ...``; at
-generation time pass ``forced_bos_token_id=language_token_id(tokenizer, "bo")``. The optional source-language
-token goes right *after* the encoder's ``<s>``, so the XLM-R encoder still sees ``<s>`` at position 0.
-
-Example:
-    >>> from transformers import Seq2SeqTrainer
-    >>> from xlm_swcm.data import DataCollatorForDenoising
-    >>> collator = DataCollatorForDenoising(tokenizer, model=model, seed=0)  # doctest: +SKIP
-    >>> batch = collator([{"input_ids": tokenizer("人人生而自由。")["input_ids"]}])  # doctest: +SKIP
-    >>> sorted(batch)  # doctest: +SKIP
-    ['attention_mask', 'decoder_input_ids', 'input_ids', 'labels']
+The target-language token replaces the target's leading `<s>`: labels read `<bo> target </s>` (mBART-50 style), and
+generation starts with `forced_bos_token_id=language_token_id(tokenizer, "bo")`. The optional source-language token
+goes right after the encoder's `<s>`, so that the XLM-R encoder still sees `<s>` at position 0.
 """
 
-from __future__ import annotations
-
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -60,12 +35,9 @@ __all__ = [
     "tokenize_pairs",
 ]
 
-#: Characters that end a sentence: the ``sentence_ends`` of the scripts of :mod:`xlm_swcm.scripts`, in table
-#: order: ``.!?`` Latin, ``。!?`` Chinese, ``؟۔`` Arabic script, ``।॥`` Indic danda, ``།༎`` Tibetan shad,
-#: ``᠃᠉`` Mongolian full stop. Commas and semicolons (``᠂``, ``،``, ``؛``) never end a sentence.
-#: A plain XLM-R vocabulary has no piece for ``།`` or ``᠃`` (they become ``<unk>``), so with that
-#: vocabulary Tibetan/Mongolian documents are not split (never on ``<unk>``); CINO-style extended vocabularies
-#: or ``tokenizer.add_tokens(["།", "᠃"])`` make them sentence ends automatically.
+# Characters that end a sentence: the `sentence_ends` of the scripts of `xlm_swcm.scripts` (commas never do). A
+# plain XLM-R vocabulary has no piece for Tibetan `།` or Mongolian `᠃` (they are `<unk>`, never a sentence end):
+# an extended vocabulary, or `tokenizer.add_tokens(["།", "᠃"])`, makes them sentence ends.
 SENTENCE_END_CHARS: str = "".join(script.sentence_ends for script in SCRIPTS.values())
 
 # Closing quotes/brackets may follow a full stop inside one piece (e.g. ``。」``, ``.”``, ``?»``).
@@ -74,12 +46,7 @@ _SPM_SPACE = "\u2581"
 
 
 def language_token_id(tokenizer: PreTrainedTokenizerBase, lang: str) -> int:
-    """Id of a language token (``"bo"`` or ``"<bo>"``); a clear error when the tokenizer lacks it.
-
-    Example:
-        >>> language_token_id(tokenizer, "bo")  # doctest: +SKIP
-        250002
-    """
+    """Id of a language token (`"bo"` or `"<bo>"`); a clear error when the tokenizer lacks it."""
     token = language_token(lang)
     token_id = tokenizer.convert_tokens_to_ids(token)
     if token_id is None or (tokenizer.unk_token_id is not None and token_id == tokenizer.unk_token_id):
@@ -91,19 +58,9 @@ def language_token_id(tokenizer: PreTrainedTokenizerBase, lang: str) -> int:
 
 
 def sentence_end_token_ids(tokenizer: PreTrainedTokenizerBase, chars: str = SENTENCE_END_CHARS) -> list[int]:
-    """Ids of vocabulary pieces that end a sentence: pieces made only of ``chars`` and closing punctuation.
-
-    A piece qualifies when, after dropping SentencePiece's word-start marker ``▁``, it is non-empty, every
-    character is one of ``chars`` or a closing quote/bracket, and at least one is in ``chars`` - so ``.``,
-    ``▁.``, ``。``, ``。」``, ``?!`` and ``...`` count, but ``U.S.`` or ``3.5`` do not. Special tokens
-    (including ``<unk>``) never count. Added tokens are included, so ``tokenizer.add_tokens(["།"])`` makes the
-    Tibetan shad a sentence end.
-
-    Example:
-        >>> ids = sentence_end_token_ids(tokenizer)  # doctest: +SKIP
-        >>> tokenizer.convert_tokens_to_ids("。") in ids  # doctest: +SKIP
-        True
-    """
+    """Ids of the vocabulary pieces (added tokens included, special ones never) that end a sentence: after
+    SentencePiece's `▁`, only `chars` and closing quotes or brackets, at least one of `chars` (`.`, `▁.`, `。」`,
+    `?!`, `...`; not `U.S.` or `3.5`)."""
     enders = set(chars)
     special = set(tokenizer.all_special_ids)
     # A C-level regex pre-filter keeps this fast on 250k-piece vocabularies; the exact test runs on the hits.
@@ -120,16 +77,9 @@ def sentence_end_token_ids(tokenizer: PreTrainedTokenizerBase, chars: str = SENT
 
 @dataclass
 class NoisedExample:
-    """One example after mBART noise (what :meth:`DataCollatorForDenoising.add_noise` returns).
-
-    Attributes:
-        input_ids: the noised encoder input.
-        labels: the original (possibly ``max_length``-truncated) token ids - the reconstruction target.
-        permuted_ids: ``labels`` after sentence permutation, i.e. the sequence the spans refer to.
-        spans: ``(start, length)`` into ``permuted_ids`` in the order they were drawn; each was replaced by
-            one mask (``length == 0``: a mask inserted before position ``start``). Per maskable segment the
-            last span drawn is cut short so the masked total hits the budget exactly.
-    """
+    """One example after mBART noise (`DataCollatorForDenoising.add_noise`): the noised `input_ids`, the original
+    (`max_length`-truncated) ids as `labels`, `permuted_ids` (the labels after sentence permutation) and the `spans`
+    of `permuted_ids` replaced by one mask each, `(start, length)` in the order drawn (length 0: a mask inserted)."""
 
     input_ids: list[int]
     labels: list[int]
@@ -138,7 +88,7 @@ class NoisedExample:
 
 
 def _ids_to_list(ids: Any, key: str) -> list[int]:
-    """Accept lists, tuples, numpy arrays and 1-D tensors of ints."""
+    """Lists, tuples, numpy arrays and 1-D tensors of ints, as a list."""
     if isinstance(ids, torch.Tensor | np.ndarray):
         if ids.ndim != 1:
             raise ValueError(f"`{key}` must be 1-D (one example), got shape {tuple(ids.shape)}.")
@@ -151,7 +101,7 @@ def _ids_to_list(ids: Any, key: str) -> list[int]:
 
 
 def _truncate(ids: list[int], max_length: int | None, special: set[int]) -> list[int]:
-    """Cut to ``max_length`` but keep a trailing special token (``</s>``) so the sequence stays terminated."""
+    """Cut to `max_length` but keep a trailing special token (`</s>`), so that the sequence stays terminated."""
     if max_length is None or len(ids) <= max_length:
         return ids
     if ids[-1] in special:
@@ -161,66 +111,32 @@ def _truncate(ids: list[int], max_length: int | None, special: set[int]) -> list
 
 @dataclass
 class DataCollatorForDenoising(DataCollatorMixin):
-    """mBART denoising: sentence permutation + Poisson span infilling on already-tokenized examples.
+    """mBART noise on tokenized examples (`{"input_ids": [...]}`, ending with `</s>`), a `data_collator` for
+    `Seq2SeqTrainer`. Special tokens at either end stay in place; per example:
 
-    Each example is a mapping with ``input_ids`` (a document or sentence group, tokenized with ``</s>``
-    at the end; XLM-R tokenizers also put ``<s>`` first). Per example:
+    1. Sentence permutation (`permute_sentences`): the text is cut after every sentence-ending token
+       (`sentence_end_token_ids`, by default those of `SENTENCE_END_CHARS`) and the sentences are shuffled.
+    2. Span infilling: in every run of non-special tokens (`<unk>` is real text: maskable) `mask_ratio` of the tokens
+       are masked, the count rounded up or down at random so that the mean is exact. Span lengths are drawn from
+       Poisson(`poisson_lambda`), the last cut to fit; each span becomes one mask token, a zero-length span inserts
+       one (BART text infilling). Spans go into distinct gaps between kept tokens, so masks are never adjacent
+       unless there are more spans than gaps.
 
-    1. *Sentence permutation* (``permute_sentences``): leading and trailing special tokens (``<s>``,
-       ``</s>``, language tokens) stay put; the text in between is cut after every sentence-ending token
-       (``sentence_end_token_ids``, default :func:`sentence_end_token_ids` of the tokenizer - see
-       :data:`SENTENCE_END_CHARS` for the per-script choice) and the sentences are shuffled.
-    2. *Span infilling*: in every run of maskable tokens (all tokens except special ones; ``<unk>`` *is*
-       maskable because it stands for real text, which matters for scripts the vocabulary lacks) a budget of
-       ``mask_ratio * n`` tokens is masked, rounded stochastically (floor or ceil, with the fractional part as
-       probability) so short sentences are not over-masked on average. Span lengths are drawn from
-       Poisson(``poisson_lambda``) until they cover the budget; the last one is cut to hit it exactly. Each
-       span becomes ONE ``tokenizer.mask_token``. As in BART text infilling, a zero-length span inserts a
-       mask without removing anything (the model must learn that a mask may hide nothing). Spans go into
-       distinct gaps between kept tokens, uniformly at random, so masks are never adjacent unless there are
-       more spans than gaps (only for ``mask_ratio`` close to 1).
-
-    The batch has ``input_ids`` (noised, padded with the pad id), ``attention_mask``, ``labels`` (the ORIGINAL
-    ids, padded with ``label_pad_token_id`` = -100) and, when ``model`` is given,
-    ``decoder_input_ids = model.prepare_decoder_input_ids_from_labels(labels=labels)``; otherwise the model
-    derives them from ``labels``. Padding follows ``tokenizer.padding_side``.
-
-    Randomness comes from a :class:`numpy.random.Generator` owned by the collator, so two collators with the
-    same ``seed`` produce identical batches. ``seed=None`` draws the seed from torch's global generator, so
-    :func:`transformers.set_seed` before building the collator also makes runs reproducible. Inside
-    DataLoader worker processes the generator is re-seeded from ``(seed, worker_id)`` so workers do not
-    repeat each other's noise.
-
-    Args:
-        tokenizer: the tokenizer that produced the ids (needs ``mask_token_id`` and ``pad_token_id``).
-        model: optional model with ``prepare_decoder_input_ids_from_labels``.
-        mask_ratio: fraction of maskable tokens to mask (mBART: 0.35).
-        poisson_lambda: mean span length (mBART: 3.5).
-        permute_sentences: shuffle sentence order (mBART: on).
-        sentence_end_token_ids: ids that end a sentence; ``None`` derives them from the tokenizer vocabulary.
-        max_length: truncate examples to this many tokens (keeping a final ``</s>``) before noising.
-        pad_to_multiple_of: round the padded length up to a multiple of this (tensor cores).
-        label_pad_token_id: label padding, ignored by the loss.
-        seed: seed for the collator's own generator.
-        return_tensors: only ``"pt"`` is supported.
-
-    Example:
-        >>> collator = DataCollatorForDenoising(tokenizer, seed=0, permute_sentences=False)  # doctest: +SKIP
-        >>> ids = tokenizer("Everyone has the right to life, liberty and security of person.")["input_ids"]  # doctest: +SKIP
-        >>> batch = collator([{"input_ids": ids}])  # doctest: +SKIP
-        >>> batch["labels"][0].tolist() == ids  # doctest: +SKIP
-        True
+    The batch holds the noised `input_ids`, `attention_mask`, the original ids as `labels` (padded with
+    `label_pad_token_id`) and, with `model`, its `decoder_input_ids`. The collator owns its random generator: the
+    same `seed` gives the same batches (`seed=None` draws one from torch, so `set_seed` makes runs reproducible), and
+    each DataLoader worker gets its own stream.
     """
 
     tokenizer: PreTrainedTokenizerBase
     model: Any | None = None
-    mask_ratio: float = 0.35
-    poisson_lambda: float = 3.5
+    mask_ratio: float = 0.35  # mBART's
+    poisson_lambda: float = 3.5  # mean span length (mBART's)
     permute_sentences: bool = True
-    sentence_end_token_ids: Sequence[int] | None = None
-    max_length: int | None = None
+    sentence_end_token_ids: Sequence[int] | None = None  # None: `sentence_end_token_ids(tokenizer)`
+    max_length: int | None = None  # examples are truncated to it (keeping a final </s>) before noising
     pad_to_multiple_of: int | None = None
-    label_pad_token_id: int = -100
+    label_pad_token_id: int = -100  # ignored by the loss
     seed: int | None = None
     return_tensors: str = "pt"
 
@@ -247,20 +163,16 @@ class DataCollatorForDenoising(DataCollatorMixin):
                 "The tokenizer has no pad token; set one, e.g. `tokenizer.pad_token = tokenizer.eos_token`."
             )
         self._mask_id = int(self.tokenizer.mask_token_id)
-        self._pad_id = int(self.tokenizer.pad_token_id)
         # `<unk>` is a special token for the tokenizer but real text for the model: keep it maskable.
         self._special = {int(i) for i in self.tokenizer.all_special_ids} - {self.tokenizer.unk_token_id}
-        if self.sentence_end_token_ids is None:
-            self._sentence_ends = set(sentence_end_token_ids(self.tokenizer))
-        else:
-            self._sentence_ends = {int(i) for i in self.sentence_end_token_ids}
+        ends = self.sentence_end_token_ids
+        self._sentence_ends = set(map(int, sentence_end_token_ids(self.tokenizer) if ends is None else ends))
         if self.seed is None:
             # Follow torch's global RNG so `transformers.set_seed` makes the collator reproducible too.
             self.seed = int(torch.randint(0, 2**62, ()).item())
         self._rng = np.random.default_rng(int(self.seed))
         self._worker_id: int | None = None
 
-    # ---------------------------------------------------------------- noise
     def _sync_worker_rng(self) -> None:
         """In a DataLoader worker every copy starts from the same state; give each worker its own stream."""
         info = torch.utils.data.get_worker_info()
@@ -336,107 +248,68 @@ class DataCollatorForDenoising(DataCollatorMixin):
         return out, list(zip(starts, lengths, strict=True))
 
     def add_noise(self, input_ids: Sequence[int]) -> NoisedExample:
-        """Apply the mBART noise to one tokenized example (advances the collator's generator).
-
-        Example:
-            >>> noised = collator.add_noise(tokenizer("人人生而自由。")["input_ids"])  # doctest: +SKIP
-            >>> noised.labels == tokenizer("人人生而自由。")["input_ids"]  # doctest: +SKIP
-            True
-        """
+        """The mBART noise of one tokenized example (advances the collator's generator)."""
         labels = _truncate(_ids_to_list(input_ids, "input_ids"), self.max_length, self._special)
         if not labels:
             raise ValueError("Got an empty `input_ids`; drop empty documents before collating.")
         permuted = self._permute(labels) if self.permute_sentences else list(labels)
         noised: list[int] = []
         spans: list[tuple[int, int]] = []
-        i = 0
-        while i < len(permuted):
-            if permuted[i] in self._special:
-                noised.append(permuted[i])
-                i += 1
-                continue
-            j = i
-            while j < len(permuted) and permuted[j] not in self._special:
-                j += 1
-            segment, segment_spans = self._mask_segment(permuted[i:j], offset=i)
-            noised.extend(segment)
-            spans.extend(segment_spans)
-            i = j
+        start = 0
+        for special, run in itertools.groupby(permuted, key=self._special.__contains__):
+            run = list(run)  # special tokens stay; each run of the others is masked
+            segment, segment_spans = (run, []) if special else self._mask_segment(run, offset=start)
+            noised += segment
+            spans += segment_spans
+            start += len(run)
         # Zero-length insertions can (rarely, for tiny texts) make the input longer than the original.
         noised = _truncate(noised, self.max_length, self._special)
         return NoisedExample(input_ids=noised, labels=labels, permuted_ids=permuted, spans=spans)
 
-    # ---------------------------------------------------------------- batching
     def _features_input_ids(self, feature: Mapping[str, Any]) -> list[int]:
         if not isinstance(feature, Mapping) or feature.get("input_ids") is None:
             keys = sorted(feature) if isinstance(feature, Mapping) else type(feature).__name__
             raise ValueError(
-                "Each example must be a mapping with 'input_ids' (tokenized text ending with </s>); "
-                f"got {keys}. "
+                f"Each example must be a mapping with 'input_ids' (tokenized text ending with </s>); got {keys}. "
                 "Tokenize first, e.g. `dataset.map(lambda b: tokenizer(b['text']), batched=True)`."
             )
         return _ids_to_list(feature["input_ids"], "input_ids")
 
-    def _collate(self, inputs: list[list[int]], labels: list[list[int]]) -> BatchEncoding:
-        """Pads as transformers' seq2seq collator does (`tokenizer.pad`, labels with `label_pad_token_id`, the
-        tokenizer's padding side) and adds the model's `decoder_input_ids`."""
+    def _example(self, feature: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+        """Encoder input and labels of one example."""
+        noised = self.add_noise(self._features_input_ids(feature))
+        return noised.input_ids, noised.labels
+
+    def torch_call(self, features: Sequence[Mapping[str, Any]]) -> BatchEncoding:
+        """Collates examples into a padded batch (`collator(features)`) as transformers' seq2seq collator pads them
+        (`tokenizer.pad`, its padding side, labels with `label_pad_token_id`), with the model's `decoder_input_ids`."""
+        if not features:
+            raise ValueError("Cannot collate an empty list of examples.")
+        self._sync_worker_rng()
         pad = DataCollatorForSeq2Seq(
             self.tokenizer,
             model=self.model,
             label_pad_token_id=self.label_pad_token_id,
             pad_to_multiple_of=self.pad_to_multiple_of,
         )
-        rows = zip(inputs, labels, strict=True)
-        return pad([{"input_ids": source, "labels": target} for source, target in rows])
-
-    def torch_call(self, features: Sequence[Mapping[str, Any]]) -> BatchEncoding:
-        """Collate a list of examples into a padded batch (called by ``collator(features)``)."""
-        if not features:
-            raise ValueError("Cannot collate an empty list of examples.")
-        self._sync_worker_rng()
-        noised = [self.add_noise(self._features_input_ids(f)) for f in features]
-        return self._collate([n.input_ids for n in noised], [n.labels for n in noised])
+        return pad(
+            [{"input_ids": source, "labels": target} for source, target in map(self._example, features)]
+        )
 
 
 @dataclass
 class DataCollatorForMixedPretraining(DataCollatorForDenoising):
-    """Denoising collator whose batches may also contain translation examples (the paper's mixture).
-
-    Example kinds, detected per example:
-
-    * denoising: ``{"input_ids": [...]}`` (``labels`` absent or ``None``) - mBART noise as in
-      :class:`DataCollatorForDenoising`; labels are the original ids.
-    * translation, raw: ``{"source_ids": [...], "target_ids": [...], "target_lang": "bo"}`` - the encoder
-      input is ``source_ids`` unchanged and the labels are the target with its leading ``<s>`` replaced by
-      the target-language token: ``<bo> target </s>`` (the paper tags the *target* side; see the module
-      docstring).
-    * translation, pre-tokenized: ``{"input_ids": [...], "labels": [...]}`` with non-``None`` labels (e.g.
-      from :func:`tokenize_pairs`) - passed through unchanged (only truncated to ``max_length``).
-
-    Use :func:`mix_translation_pairs` to build a dataset mixing both kinds with a given probability. With
-    :class:`transformers.Seq2SeqTrainer`, raw translation columns (``source_ids``...) are not forward()
-    arguments, so set ``remove_unused_columns=False`` or pre-tokenize with :func:`tokenize_pairs`.
-
-    Example:
-        >>> add_language_tokens(tokenizer)  # doctest: +SKIP
-        >>> collator = DataCollatorForMixedPretraining(tokenizer, seed=0)  # doctest: +SKIP
-        >>> src = tokenizer("Everyone has the right to life.")["input_ids"]  # doctest: +SKIP
-        >>> tgt = tokenizer("人人有权享有生命。")["input_ids"]  # doctest: +SKIP
-        >>> batch = collator([{"source_ids": src, "target_ids": tgt, "target_lang": "zh"}])  # doctest: +SKIP
-        >>> tokenizer.convert_ids_to_tokens(int(batch["labels"][0, 0]))  # doctest: +SKIP
-        '<zh>'
+    """`DataCollatorForDenoising` whose batches may also hold translation pairs (the paper's mixture), told apart
+    per example: `{"input_ids"}` is noised; `{"source_ids", "target_ids", "target_lang"}` is a pair whose labels
+    start with the target-language token (`translation_example`); `{"input_ids", "labels"}` (`tokenize_pairs`)
+    passes as it is, truncated to `max_length`. `mix_translation_pairs` builds such a mixture; with
+    `Seq2SeqTrainer`, raw pairs need `remove_unused_columns=False`.
     """
 
     def translation_example(
         self, source_ids: Sequence[int], target_ids: Sequence[int], target_lang: str
     ) -> tuple[list[int], list[int]]:
-        """Encoder input and labels for one translation pair, with the target-language token on the target.
-
-        Example:
-            >>> source, labels = collator.translation_example(src_ids, tgt_ids, "bo")  # doctest: +SKIP
-            >>> labels[0] == language_token_id(tokenizer, "bo")  # doctest: +SKIP
-            True
-        """
+        """Encoder input and labels of one translation pair, the target-language token in place of `<s>`."""
         source = _truncate(_ids_to_list(source_ids, "source_ids"), self.max_length, self._special)
         target = _ids_to_list(target_ids, "target_ids")
         if not source or not target:
@@ -448,35 +321,22 @@ class DataCollatorForMixedPretraining(DataCollatorForDenoising):
         )
         return source, labels
 
-    def torch_call(self, features: Sequence[Mapping[str, Any]]) -> BatchEncoding:
-        """Collate a mixed list of denoising and translation examples into one padded batch."""
-        if not features:
-            raise ValueError("Cannot collate an empty list of examples.")
-        self._sync_worker_rng()
-        inputs: list[list[int]] = []
-        labels: list[list[int]] = []
-        for feature in features:
-            if not isinstance(feature, Mapping):
-                raise TypeError(f"Each example must be a mapping (dict), got {type(feature).__name__}.")
-            if feature.get("source_ids") is not None:
-                if feature.get("target_ids") is None or feature.get("target_lang") is None:
-                    raise ValueError(
-                        "A translation example needs 'source_ids', 'target_ids' and 'target_lang' "
-                        "(e.g. 'bo'); "
-                        f"got keys {sorted(k for k, v in feature.items() if v is not None)}."
-                    )
-                source, target = self.translation_example(
-                    feature["source_ids"], feature["target_ids"], feature["target_lang"]
+    def _example(self, feature: Mapping[str, Any]) -> tuple[list[int], list[int]]:
+        if not isinstance(feature, Mapping):
+            raise TypeError(f"Each example must be a mapping (dict), got {type(feature).__name__}.")
+        if feature.get("source_ids") is not None:
+            if feature.get("target_ids") is None or feature.get("target_lang") is None:
+                raise ValueError(
+                    "A translation example needs 'source_ids', 'target_ids' and 'target_lang' (e.g. 'bo'); "
+                    f"got keys {sorted(k for k, v in feature.items() if v is not None)}."
                 )
-            elif feature.get("labels") is not None:
-                source = _truncate(self._features_input_ids(feature), self.max_length, self._special)
-                target = _truncate(_ids_to_list(feature["labels"], "labels"), self.max_length, self._special)
-            else:
-                noised = self.add_noise(self._features_input_ids(feature))
-                source, target = noised.input_ids, noised.labels
-            inputs.append(source)
-            labels.append(target)
-        return self._collate(inputs, labels)
+            return self.translation_example(
+                feature["source_ids"], feature["target_ids"], feature["target_lang"]
+            )
+        if feature.get("labels") is None:
+            return super()._example(feature)
+        source = _truncate(self._features_input_ids(feature), self.max_length, self._special)
+        return source, _truncate(_ids_to_list(feature["labels"], "labels"), self.max_length, self._special)
 
 
 def mix_translation_pairs(
@@ -487,23 +347,17 @@ def mix_translation_pairs(
     seed: int = 0,
     stopping_strategy: str = "first_exhausted",
 ) -> Any:
-    """Interleave denoising and translation examples: each drawn example is translation with probability p.
+    """Interleaves denoising and translation examples (`datasets.interleave_datasets`, seeded), each drawn one a
+    translation with probability `translation_probability`. Each side is a `datasets.Dataset`, an `IterableDataset`
+    (then so is the result) or a list of dicts; columns missing on one side are None.
 
-    Thin wrapper over :func:`datasets.interleave_datasets` (seeded, hence deterministic). Inputs may be
-    :class:`datasets.Dataset` objects or lists of dicts; columns missing on one side become ``None``, which
-    :class:`DataCollatorForMixedPretraining` uses to tell the kinds apart. When either is a streamed
-    :class:`datasets.IterableDataset`, so is the result. ``stopping_strategy`` is passed through:
-    ``"first_exhausted"`` stops when either side runs out, ``"all_exhausted"`` oversamples the smaller one.
-
-    Example:
-        >>> mixed = mix_translation_pairs(
-        ...     [{"input_ids": [0, 5, 2]}] * 8,
-        ...     [{"source_ids": [0, 6, 2], "target_ids": [0, 7, 2], "target_lang": "bo"}] * 8,
-        ...     translation_probability=0.3,
-        ...     seed=0,
-        ... )  # doctest: +SKIP
-        >>> sorted(mixed.column_names)  # doctest: +SKIP
-        ['input_ids', 'source_ids', 'target_ids', 'target_lang']
+    >>> mixed = mix_translation_pairs(
+    ...     [{"input_ids": [0, 5, 2]}] * 8,
+    ...     [{"source_ids": [0, 6, 2], "target_ids": [0, 7, 2], "target_lang": "bo"}] * 8,
+    ...     translation_probability=0.3,
+    ... )
+    >>> sorted(mixed.column_names)
+    ['input_ids', 'source_ids', 'target_ids', 'target_lang']
     """
     p = float(translation_probability)
     if not 0.0 <= p <= 1.0:
@@ -519,16 +373,10 @@ def mix_translation_pairs(
         raise TypeError(f"`{name}` must be a datasets.Dataset or a list of dicts, got {type(data).__name__}.")
 
     sides = [as_dataset(denoising, "denoising"), as_dataset(translation, "translation")]
-    if any(isinstance(side, datasets.IterableDataset) for side in sides):
-        sides = [
-            side if isinstance(side, datasets.IterableDataset) else side.to_iterable_dataset()
-            for side in sides
-        ]
+    if any(isinstance(side, datasets.IterableDataset) for side in sides):  # one side streamed: both
+        sides = [side.to_iterable_dataset() if isinstance(side, datasets.Dataset) else side for side in sides]
     return datasets.interleave_datasets(
-        sides,
-        probabilities=[1.0 - p, p],
-        seed=seed,
-        stopping_strategy=stopping_strategy,
+        sides, probabilities=[1.0 - p, p], seed=seed, stopping_strategy=stopping_strategy
     )
 
 
@@ -539,21 +387,9 @@ def tokenize_pairs(
     tgt_lang: str | None = None,
     max_length: int | None = 512,
 ) -> list[dict[str, list[int]]]:
-    """Tokenize (source, target) text pairs into ``input_ids``/``attention_mask``/``labels`` features.
-
-    With ``tgt_lang`` the labels become ``<tgt> target </s>`` (the language token replaces ``<s>``); with
-    ``src_lang`` the input becomes ``<s> <src> source </s>`` (after ``<s>`` so the encoder's first token is
-    unchanged). Both ``input_ids`` and ``labels`` are at most ``max_length`` long and keep their ``</s>``.
-    The features suit :class:`transformers.DataCollatorForSeq2Seq` and
-    :class:`DataCollatorForMixedPretraining`.
-
-    Example:
-        >>> add_language_tokens(tokenizer)  # doctest: +SKIP
-        >>> pairs = [("Everyone has the right to life.", "人人有权享有生命。")]
-        >>> feats = tokenize_pairs(tokenizer, pairs, tgt_lang="zh")  # doctest: +SKIP
-        >>> tokenizer.convert_ids_to_tokens(feats[0]["labels"][0])  # doctest: +SKIP
-        '<zh>'
-    """
+    """(source, target) text pairs as `input_ids`, `attention_mask` and `labels` features, at most `max_length`
+    long and ending with `</s>`: `<s> <src_lang> source </s>` and `<tgt_lang> target </s>` (see the module
+    docstring), for `DataCollatorForSeq2Seq` or `DataCollatorForMixedPretraining`."""
     pairs = list(pairs)
     for k, pair in enumerate(pairs):
         if not (isinstance(pair, Sequence) and len(pair) == 2 and all(isinstance(s, str) for s in pair)):
@@ -569,10 +405,9 @@ def tokenize_pairs(
     truncation = max_length is not None
     # Leave room for the inserted source-language token; the target token replaces <s>, so needs none.
     src_max = None if max_length is None else max_length - (1 if src_id is not None else 0)
-    sources = tokenizer([s for s, _ in pairs], truncation=truncation, max_length=src_max)["input_ids"]
-    targets = tokenizer(text_target=[t for _, t in pairs], truncation=truncation, max_length=max_length)[
-        "input_ids"
-    ]
+    source_texts, target_texts = (list(texts) for texts in zip(*pairs, strict=True))
+    sources = tokenizer(source_texts, truncation=truncation, max_length=src_max).input_ids
+    targets = tokenizer(text_target=target_texts, truncation=truncation, max_length=max_length).input_ids
     bos = tokenizer.bos_token_id
     features = []
     for source, target in zip(sources, targets, strict=True):

@@ -1,37 +1,8 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
-"""Train XLM-SWCM with `transformers.Seq2SeqTrainer` (`xlm-swcm-train`): fine-tuning, or continued pretraining.
-
-* `--objective translate` fine-tunes on translation pairs: a JSON-lines / JSON / CSV / TSV / Parquet file, a folder
-  written by `Dataset.save_to_disk` or a cached `datasets` name, with a source and a target column (`translation.bo`
-  reads a field of a dict column, the WMT/OPUS layout).
-* `--objective denoise+translate` is the paper's continued pretraining: the lines of `--text_files` (monolingual text,
-  streamed, so any size; `--max_steps` is then required) are noised mBART-style and mixed with the pairs
-  (`xlm_swcm.data.DataCollatorForMixedPretraining`), a pair with probability `--translation_probability`.
-
-The model is a seed folder written by `xlm-swcm-convert` or any saved XLM-SWCM model. Every `--eval_steps` the held-out
-pairs are translated and scored with the script-aware ROUGE-L and chrF of `xlm_swcm.metrics`. Checkpoints are the
-Trainer's (`--resume_from_checkpoint PATH`, or `last`: the newest in `--output_dir`); the final model, tokenizer and
-generation config go to `--output_dir` with `train_results.json` and `eval_results.json`. `--target_lang bo` starts
-the labels with `<bo>` and forces generation to start with it (`xlm_swcm.data.tokenize_pairs`).
-
-The options are `TrainOptions` plus every `Seq2SeqTrainingArguments` field; `TrainingArguments` changes a few of
-transformers' defaults, each for the reason given in its help. The command runs as it is under `torchrun` and
-`accelerate launch` (docs/distributed.md). `xlm-swcm-finetune` is `xlm-swcm-train --objective translate` that also
-takes its earlier spellings (`MODEL DATA` positional, `--epochs`, `--batch-size`, `--resume`, ...).
-
-Example:
-
-```bash
-xlm-swcm-train --model seed --data pairs.jsonl --target_lang bo --output_dir ft
-xlm-swcm-train --objective denoise+translate --model seed --data pairs.jsonl --text_files bo.txt zh.txt \
-    --target_lang bo --max_steps 100000 --output_dir cpt
-```
-
-```python
->>> from xlm_swcm.training import TrainingArguments, TrainOptions, train
->>> options = TrainOptions(model="seed", data="pairs.jsonl", target_lang="bo")
->>> trainer = train(options, TrainingArguments(output_dir="ft", max_steps=200))  # doctest: +SKIP
-```
+"""`xlm-swcm-train`: fine-tunes XLM-SWCM on translation pairs, or continues its pretraining (mBART denoising of
+monolingual text mixed with the pairs), with `transformers.Seq2SeqTrainer`. The options are `TrainOptions` and
+`TrainingArguments` (`--help`); use: README.md, "Use it like any transformers model"; torchrun, FSDP, DeepSpeed:
+docs/distributed.md. `xlm-swcm-finetune` is `--objective translate` with its earlier spellings (`finetune_main`).
 """
 
 import csv
@@ -71,6 +42,7 @@ from .data import (
     mix_translation_pairs,
     tokenize_pairs,
 )
+from .errors import XLMSWCMError
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .outputs import check_output
@@ -99,10 +71,9 @@ _DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv
 ROW_LANGUAGE = "target_lang"  # optional column of the pairs: each row's target language
 # Split names tried, in order, for evaluation when the data comes with splits and no --eval_data is given.
 _EVAL_SPLITS = ("validation", "dev", "valid", "test")
+_JSON_LINE = 'each line must be one {"source": ..., "target": ...} object.'
 
-
-class TrainingError(Exception):
-    """A problem with the inputs of a training run, with a message that says what to do."""
+TrainingError = XLMSWCMError  # this module's error before the library had one
 
 
 def _option(default: Any, help: str) -> Any:
@@ -114,20 +85,12 @@ def _option(default: Any, help: str) -> Any:
 class TrainOptions:
     """What to train and on what; how (steps, batch size, ...) is in `TrainingArguments`.
 
-    Example:
-    ```python
     >>> TrainOptions(model="seed", data="pairs.jsonl", target_lang="bo").objective
     'translate'
-
-    ```
     """
 
-    model: str = _option(
-        MISSING, "checkpoint folder (from xlm-swcm-convert or save_pretrained) or cached Hub id"
-    )
-    data: str = _option(
-        MISSING, "pairs: JSON-lines/JSON/CSV/TSV/Parquet file, save_to_disk folder or dataset name"
-    )
+    model: str = _option(MISSING, "checkpoint folder (xlm-swcm-convert or save_pretrained) or cached Hub id")
+    data: str = _option(MISSING, "pairs: JSONL/JSON/CSV/TSV/Parquet file, save_to_disk folder, dataset name")
     objective: Literal["translate", "denoise+translate"] = _option(
         "translate",
         "translate: fine-tune on the pairs; denoise+translate: continued pretraining, mBART denoising of "
@@ -158,29 +121,19 @@ class TrainOptions:
 class TrainingArguments(Seq2SeqTrainingArguments):
     """`Seq2SeqTrainingArguments` with the defaults of `xlm-swcm-train` where they differ from transformers'.
 
-    Example:
-    ```python
     >>> TrainingArguments(output_dir="ft", eval_steps=100).save_steps  # checkpoints where the scores are
     100
-
-    ```
     """
 
-    weight_decay: float = _option(
-        0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning uses 0.01)"
-    )
-    eval_strategy: IntervalStrategy | str = _option(
-        "steps", "when to evaluate: no, steps or epoch (transformers: no)"
-    )
+    weight_decay: float = _option(0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning: 0.01)")
+    eval_strategy: IntervalStrategy | str = _option("steps", "evaluate: no, steps, epoch (transformers: no)")
     eval_steps: float | None = _option(500, "evaluate every N steps")
     save_steps: float | None = _option(
         None, "save a checkpoint every N steps; unset: every --eval_steps, so each is scored"
     )
     save_total_limit: int | None = _option(2, "checkpoints kept (transformers: all)")
     logging_steps: float = _option(50, "log the loss every N steps (transformers: 500)")
-    predict_with_generate: bool = _option(
-        True, "score generated translations with ROUGE-L and chrF (transformers: no)"
-    )
+    predict_with_generate: bool = _option(True, "score generated text: ROUGE-L and chrF (transformers: no)")
 
     def __post_init__(self) -> None:
         if self.save_steps is None:
@@ -279,16 +232,9 @@ def load_checkpoint(
 
 
 def check_text_file(path: str | os.PathLike, what: str, json_lines: bool = False) -> int:
-    """Reads `path` once, line by line, and refuses (naming the file, the 1-based line and the fix) bytes that are
-    not UTF-8 and, with `json_lines`, a non-blank line that is not one JSON object; returns the non-blank lines.
-    Each line is decoded on its own, so the line number is exact and memory stays flat on a file of any size.
-
-    Example:
-    ```python
-    >>> check_text_file("bo.txt", "--text_files")  # doctest: +SKIP
-    120000
-    ```
-    """
+    """Reads `path` once, line by line (flat memory, exact line numbers), and refuses bytes that are not UTF-8 and,
+    with `json_lines`, a non-blank line that is not one JSON object, naming the file, the 1-based line and the fix.
+    Returns the number of non-blank lines."""
     path = Path(path)
     count = 0
     with path.open("rb") as handle:
@@ -300,50 +246,51 @@ def check_text_file(path: str | os.PathLike, what: str, json_lines: bool = False
                     f"{what} {path}, line {number}: not UTF-8 text (byte 0x{raw[error.start]:02x}): save the file as "
                     "UTF-8 (an editor's Save As, encoding UTF-8; or `iconv -f cp1252 -t utf-8 FILE > NEW_FILE`)."
                 ) from error
-            if not line.strip():
-                continue
-            count += 1
-            if json_lines:
-                try:
-                    row = json.loads(line)
-                except ValueError as error:
-                    reason = getattr(error, "msg", str(error))
-                    raise TrainingError(
-                        f"{what} {path}, line {number}: not valid JSON ({reason}); each line must be one "
-                        '{"source": ..., "target": ...} object.'
-                    ) from error
-                if not isinstance(row, dict):
-                    raise TrainingError(
-                        f"{what} {path}, line {number}: a JSON {type(row).__name__}, not an object; each line must be "
-                        'one {"source": ..., "target": ...} object.'
-                    )
+            if line.strip():
+                count += 1
+                if json_lines:
+                    _check_json_object(line, f"{what} {path}, line {number}")
     return count
 
 
+def _check_json_object(line: str, where: str) -> None:
+    try:
+        row = json.loads(line)
+    except ValueError as error:
+        reason = getattr(error, "msg", str(error))
+        raise TrainingError(f"{where}: not valid JSON ({reason}); {_JSON_LINE}") from error
+    if not isinstance(row, dict):
+        raise TrainingError(f"{where}: a JSON {type(row).__name__}, not an object; {_JSON_LINE}")
+
+
+def _load_file(spec: str, what: str) -> Any:
+    """A data file as a `datasets.Dataset`; a text file is checked first (`check_text_file`), so that encoding
+    errors and broken JSON lines are named by file and line, not left to the builder's generic errors."""
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    builder = _DATA_BUILDERS.get(suffix)
+    if builder is None:
+        raise TrainingError(
+            f"Cannot read {spec}: use a .jsonl/.json, .csv/.tsv or .parquet file (one pair per row)."
+        )
+    if path.stat().st_size == 0 or (
+        builder != "parquet" and not check_text_file(path, what, suffix == ".jsonl")
+    ):
+        raise TrainingError(f"{spec} is empty: it must hold one source/target pair per row.")
+    kwargs = {"delimiter": "\t"} if suffix == ".tsv" else {}
+    return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+
+
 def _load_any(spec: str | os.PathLike, what: str = "--data") -> Any:
-    """A `datasets.Dataset` or `DatasetDict` from a data file, a saved dataset folder or a (cached) dataset name.
-    A text file (JSON lines, JSON, CSV, TSV) is checked first (`check_text_file`): its encoding errors and broken
-    JSON lines are named by file and line, not left to the `datasets` builder's generic errors."""
+    """A `datasets.Dataset` or `DatasetDict` from a data file, a saved dataset folder or a (cached) dataset name."""
     spec = str(spec)
     path = Path(spec)
     try:
         if path.is_file():
-            suffix = path.suffix.lower()
-            builder = _DATA_BUILDERS.get(suffix)
-            if builder is None:
-                raise TrainingError(
-                    f"Cannot read {spec}: use a .jsonl/.json, .csv/.tsv or .parquet file (one pair per row)."
-                )
-            if path.stat().st_size == 0 or (
-                builder != "parquet" and not check_text_file(path, what, suffix == ".jsonl")
-            ):
-                raise TrainingError(f"{spec} is empty: it must hold one source/target pair per row.")
-            kwargs = {"delimiter": "\t"} if suffix == ".tsv" else {}
-            return datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+            return _load_file(spec, what)
         if path.is_dir():
-            if any(
-                (path / name).is_file() for name in ("dataset_dict.json", "dataset_info.json", "state.json")
-            ):
+            saved = ("dataset_dict.json", "dataset_info.json", "state.json")
+            if any((path / name).is_file() for name in saved):
                 return datasets.load_from_disk(str(path))
             return datasets.load_dataset(str(path))
         if path.suffix.lower() in _DATA_BUILDERS or path.is_absolute() or spec.startswith("."):
@@ -402,6 +349,33 @@ def _column_keys(dataset: Any, column: str) -> tuple[str, str | None]:
     )
 
 
+def _pairs_only(dataset: Any, where: str, source_column: str, target_column: str) -> Any:
+    """`dataset` reduced to string `source` and `target` columns (and `target_lang`, empty -> None); a row without
+    text is refused with its place in the file."""
+    if len(dataset) == 0:
+        raise TrainingError(f"{where} has no rows.")
+    columns = {"source": source_column, "target": target_column}
+    keys = {name: _column_keys(dataset, column) for name, column in columns.items()}
+
+    def select(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        out = {}
+        for name, (base, key) in keys.items():
+            out[name] = batch[base] if key is None else [row[key] if row else None for row in batch[base]]
+            for index, value in zip(indices, out[name], strict=True):
+                if not isinstance(value, str):
+                    raise TrainingError(
+                        f"{where}, {_row_place(where, index)}: column {columns[name]!r} holds {value!r}, not a "
+                        "string. Drop or fix rows without text."
+                    )
+        if ROW_LANGUAGE in batch:  # optional per-row target language (multilingual data)
+            out[ROW_LANGUAGE] = [lang or None for lang in batch[ROW_LANGUAGE]]
+        return out
+
+    return dataset.map(
+        select, batched=True, with_indices=True, remove_columns=dataset.column_names, desc="Reading pairs"
+    )
+
+
 def load_pairs(
     data: str | os.PathLike,
     source_column: str = "source",
@@ -414,85 +388,44 @@ def load_pairs(
     the data has one (each row's target language, for data with several; empty or null: `--target_lang`).
 
     The eval split is `eval_data` if given, else a `validation`/`dev`/`valid`/`test` split of `data`, else
-    `eval_fraction` of the rows (at least one) split off with `seed`, else (`eval_fraction=0`) None.
-
-    Example:
-    ```python
-    >>> train, evaluation = load_pairs("pairs.jsonl", "en", "ug")  # doctest: +SKIP
-    >>> train.column_names  # doctest: +SKIP
-    ['source', 'target']
-    ```
-    """
+    `eval_fraction` of the rows (at least one) split off with `seed`, else (`eval_fraction=0`) None."""
     loaded = _load_any(data)
-    evaluation = None
+    train, evaluation = loaded, None
     if isinstance(loaded, datasets.DatasetDict):
         if "train" not in loaded:
             raise TrainingError(f"{data} has no 'train' split (splits: {list(loaded)}).")
         train = loaded["train"]
         evaluation = next((loaded[name] for name in _EVAL_SPLITS if name in loaded), None)
-    else:
-        train = loaded
     if eval_data is not None:
         evaluation = _load_any(eval_data, "--eval_data")
         if isinstance(evaluation, datasets.DatasetDict):
-            name = next((n for n in _EVAL_SPLITS + ("train",) if n in evaluation), None)
+            name = next((name for name in (*_EVAL_SPLITS, "train") if name in evaluation), None)
             if name is None:
                 raise TrainingError(f"{eval_data} has none of the splits {_EVAL_SPLITS}.")
             evaluation = evaluation[name]
-
-    def pairs_only(dataset: Any, where: str) -> Any:
-        if len(dataset) == 0:
-            raise TrainingError(f"{where} has no rows.")
-        keys = [_column_keys(dataset, source_column), _column_keys(dataset, target_column)]
-
-        def select(batch: dict[str, list], indices: list[int]) -> dict[str, list[str]]:
-            out = {}
-            for name, column, (base, key) in zip(
-                ("source", "target"), (source_column, target_column), keys, strict=True
-            ):
-                values = batch[base] if key is None else [row[key] if row else None for row in batch[base]]
-                for index, value in zip(indices, values, strict=True):
-                    if not isinstance(value, str):
-                        raise TrainingError(
-                            f"{where}, {_row_place(where, index)}: column {column!r} holds {value!r}, not a string. "
-                            "Drop or fix rows without text."
-                        )
-                out[name] = values
-            if ROW_LANGUAGE in batch:  # optional per-row target language (multilingual data)
-                out[ROW_LANGUAGE] = [lang or None for lang in batch[ROW_LANGUAGE]]
-            return out
-
-        return dataset.map(
-            select, batched=True, with_indices=True, remove_columns=dataset.column_names, desc="Reading pairs"
-        )
-
-    train = pairs_only(train, str(data))
+    train = _pairs_only(train, str(data), source_column, target_column)
     if evaluation is not None:
-        evaluation = pairs_only(evaluation, str(eval_data or data))
-    elif eval_fraction > 0:
-        if len(train) < 2:
-            raise TrainingError(
-                f"{data} has {len(train)} row: need at least 2 to split off an evaluation set, or pass --eval_data."
-            )
-        if not 0.0 < eval_fraction < 1.0:
-            raise TrainingError(f"--eval_fraction must be between 0 and 1, got {eval_fraction}.")
-        size = max(1, int(round(eval_fraction * len(train))))
-        split = train.train_test_split(test_size=size, seed=seed, shuffle=True)
-        train, evaluation = split["train"], split["test"]
-    return train, evaluation
+        return train, _pairs_only(evaluation, str(eval_data or data), source_column, target_column)
+    if eval_fraction <= 0:
+        return train, None
+    if len(train) < 2:
+        raise TrainingError(
+            f"{data} has {len(train)} row: need at least 2 to split off an evaluation set, or pass --eval_data."
+        )
+    if not 0.0 < eval_fraction < 1.0:
+        raise TrainingError(f"--eval_fraction must be between 0 and 1, got {eval_fraction}.")
+    split = train.train_test_split(test_size=max(1, round(eval_fraction * len(train))), seed=seed)
+    return split["train"], split["test"]
 
 
 def _fast_vocabulary(source: str) -> Any | None:
     """The `tokenizers.Tokenizer` of the tokenizer.json at `source` (the file, or in the folder), or None. It loads
-    in a fraction of the time of transformers' tokenizer, which parses the file in Python several times (XLM-R's
-    250k pieces, on a busy 2-core machine: 2 s here, 6-9 s there), so a mistyped language code is refused in about
-    the time `--help` takes; the full tokenizer, loaded next, checks again."""
+    in a fraction of the time of transformers' tokenizer (XLM-R's 250k pieces on a busy 2-core machine: 2 s, not
+    6-9 s), so that a mistyped language code is refused at once; the full tokenizer, loaded next, checks again."""
     path = Path(source)
     file = path if path.is_file() else path / "tokenizer.json"
-    if not file.is_file():
-        return None
     try:
-        return Tokenizer.from_file(str(file))
+        return Tokenizer.from_file(str(file)) if file.is_file() else None
     except Exception:  # not a tokenizer.json after all: the full load says what it is
         return None
 
@@ -507,23 +440,29 @@ def _language_lookup(tokenizer: Any) -> tuple[Callable[[str], bool], list[str]]:
             return tokenizer.token_to_id(token) is not None
     else:
         added = [str(t) for t in getattr(tokenizer, "extra_special_tokens", None) or []]
-        unk = tokenizer.unk_token_id
 
         def has(token: str) -> bool:
             token_id = tokenizer.convert_tokens_to_ids(token)
-            return token_id is not None and token_id != unk
+            return token_id is not None and token_id != tokenizer.unk_token_id
 
-    known = [token for token in added if token.strip("<>/").lower() not in SPECIAL_TOKEN_ROLES]
-    return has, known
+    return has, [token for token in added if token.strip("<>/").lower() not in SPECIAL_TOKEN_ROLES]
+
+
+def _is_language_code(lang: str) -> bool:
+    """False for a special token's name (`unk`, `pad`) or what is not a code at all."""
+    try:
+        check_language_codes(None, [lang])
+    except ValueError:
+        return False
+    return True
 
 
 def _check_languages(
     tokenizer: Any, source_lang: str | None, target_lang: str | None, pairs: Sequence[Any]
 ) -> set[str | None]:
     """Refuses a --source_lang/--target_lang, or a `target_lang` of the rows, whose token the tokenizer lacks or
-    that names a special token (`pad`: every translation would start with <pad>). A typo such as `--target_lang xx`
-    once trained a whole run without any language token, its one warning lost among the progress bars. Returns the
-    target languages the rows use (a row without one uses `target_lang`)."""
+    that names a special token (`pad`: every translation would start with <pad>); a typo once trained a whole run
+    without a language token. Returns the target languages the rows use (a row without one: `target_lang`)."""
     has, known = _language_lookup(tokenizer)
     tokens = f"its language tokens are {', '.join(known)}" if known else "it has no language tokens"
     for option, lang in (("--source_lang", source_lang), ("--target_lang", target_lang)):
@@ -538,21 +477,13 @@ def _check_languages(
                 f"{option} {lang}: the tokenizer has no {language_token(lang)} token ({tokens}). Fix the code, leave "
                 f"the option out, or add the token when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`)."
             )
-    used: set[str | None] = set()
-    for dataset in pairs:
-        if dataset is None:
-            continue
-        rows = dataset[ROW_LANGUAGE] if ROW_LANGUAGE in dataset.column_names else [None]
-        used |= {lang or target_lang for lang in rows}
-
-    def named(lang: str) -> bool:  # a special token's name (`unk`), or not a code at all
-        try:
-            check_language_codes(None, [lang])
-        except ValueError:
-            return True
-        return False
-
-    special = sorted(str(lang) for lang in used if lang is not None and named(lang))
+    used = {
+        lang or target_lang
+        for dataset in pairs
+        if dataset is not None
+        for lang in (dataset[ROW_LANGUAGE] if ROW_LANGUAGE in dataset.column_names else [None])
+    }
+    special = sorted(str(lang) for lang in used if lang is not None and not _is_language_code(lang))
     if special:
         raise TrainingError(
             f"Rows ask for target languages {special}, which name special tokens or are not language codes: fix "
@@ -589,15 +520,7 @@ def _tokenize(
 
 def build_compute_metrics(tokenizer: Any) -> Callable[[Any], dict[str, float]]:
     """A `compute_metrics` for `Seq2SeqTrainer(predict_with_generate=True)`: script-aware ROUGE-L (F1, precision,
-    recall) and corpus chrF from `xlm_swcm.metrics`, plus the mean generated length in tokens (`gen_len`).
-
-    Example:
-    ```python
-    >>> trainer = Seq2SeqTrainer(..., compute_metrics=build_compute_metrics(tokenizer))  # doctest: +SKIP
-    >>> trainer.evaluate()["eval_chrf"]  # doctest: +SKIP
-    12.5
-    ```
-    """
+    recall) and corpus chrF from `xlm_swcm.metrics`, plus the mean generated length in tokens (`gen_len`)."""
     metric = evaluate.load(METRIC_PATH)
     pad = tokenizer.pad_token_id
 
@@ -621,47 +544,30 @@ def build_compute_metrics(tokenizer: Any) -> Callable[[Any], dict[str, float]]:
 def format_eval_table(log_history: Sequence[dict[str, Any]]) -> str:
     """The evaluations of a run (Trainer `log_history`) as a text table, one row per evaluation.
 
-    Example:
-    ```python
     >>> print(format_eval_table([{"step": 10, "eval_loss": 3.2, "eval_rougeL": 0.1, "eval_chrf": 9.5}]))
     step | eval_loss | rougeL | chrF | gen_len
     -----+-----------+--------+------+--------
       10 |    3.2000 | 0.1000 | 9.50 |       -
-
-    ```
     """
     rows = [entry for entry in log_history if "eval_loss" in entry or "eval_chrf" in entry]
-    columns = [
-        ("step", "step", "{:d}"),
-        ("eval_loss", "eval_loss", "{:.4f}"),
-        ("rougeL", "eval_rougeL", "{:.4f}"),
-    ]
-    columns += [("chrF", "eval_chrf", "{:.2f}"), ("gen_len", "eval_gen_len", "{:.1f}")]
-    cells = [[title for title, _, _ in columns]]
-    cells += [[fmt.format(entry[key]) if key in entry else "-" for _, key, fmt in columns] for entry in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    titles = ["step", "eval_loss", "rougeL", "chrF", "gen_len"]
+    keys = ["step", "eval_loss", "eval_rougeL", "eval_chrf", "eval_gen_len"]
+    formats = dict(zip(keys, ["{:d}", "{:.4f}", "{:.4f}", "{:.2f}", "{:.1f}"], strict=True))
+    cells = [titles] + [[formats[k].format(entry[k]) if k in entry else "-" for k in keys] for entry in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(titles))]
     lines = [" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
 def check_fsdp_sharing(trainer: Any, config: Any) -> None:
-    """Refuses FSDP layer-wise wrapping of a `weight_sharing="tie"` model, which breaks its parameter sharing.
-
-    In tie mode encoder layer i and the decoder layer built from it hold the SAME tensors; one FSDP unit per layer
-    fails or, worse, silently unties them (docs/distributed.md, "Tie mode and FSDP"). One unit for the whole model
-    (`fsdp_auto_wrap_policy: NO_WRAP`) keeps the ties and is allowed.
-
-    Example:
-    ```python
-    >>> check_fsdp_sharing(trainer, model.config)  # doctest: +SKIP
-    ```
-    """
+    """Refuses FSDP layer-wise wrapping of a `weight_sharing="tie"` model: encoder layer i and the decoder layer
+    built from it hold the same tensors, and one FSDP unit per layer fails or silently unties them
+    (docs/distributed.md, "Tie mode and FSDP"). One unit for the whole model (`NO_WRAP`) keeps the ties."""
     if getattr(config, "weight_sharing", "copy") != "tie" or not getattr(trainer, "is_fsdp_enabled", False):
         return
     plugin = getattr(getattr(trainer, "accelerator", None), "state", None)
-    plugin = getattr(plugin, "fsdp_plugin", None)
-    if getattr(plugin, "auto_wrap_policy", None) is None:
+    if getattr(getattr(plugin, "fsdp_plugin", None), "auto_wrap_policy", None) is None:
         return
     raise TrainingError(
         "This checkpoint uses weight_sharing='tie' (encoder and decoder layers share tensors), and FSDP is set to "
@@ -671,23 +577,19 @@ def check_fsdp_sharing(trainer: Any, config: Any) -> None:
     )
 
 
-def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: int) -> Any:
-    """The non-blank lines of plain-text `files` as a streamed `datasets.IterableDataset` of `input_ids`, read lazily
-    as training consumes them (a 10 GB file is never held in memory).
-
-    Example:
-    ```python
-    >>> documents = stream_text(["bo.txt"], tokenizer, max_length=256)  # doctest: +SKIP
-    >>> next(iter(documents))["input_ids"][:3]  # doctest: +SKIP
-    [0, 4117, 67]
-    ```
-    """
-    files = [str(name) for name in files]
+def _check_text_files_exist(files: Sequence[str]) -> None:
     missing = [name for name in files if not Path(name).is_file()]
     if missing:
         raise TrainingError(
             f"Text file(s) {missing} do not exist: give plain-text files, one document a line."
         )
+
+
+def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: int) -> Any:
+    """The non-blank lines of plain-text `files` as a streamed `datasets.IterableDataset` of `input_ids`, read lazily
+    as training consumes them (a 10 GB file is never held in memory)."""
+    files = [str(name) for name in files]
+    _check_text_files_exist(files)
     text = datasets.load_dataset("text", data_files=files, split="train", streaming=True)
     text = text.filter(lambda row: bool(row["text"].strip()))
     return text.map(
@@ -704,27 +606,17 @@ def stream_text(files: Sequence[str | os.PathLike], tokenizer: Any, max_length: 
 def build_trainer(
     model: Any, args: TrainingArguments, train_dataset: Any, **trainer_kwargs: Any
 ) -> Seq2SeqTrainer:
-    """The `Seq2SeqTrainer` that `train` runs, for a model and data the caller built (`experiments/ablation.py`):
-    `trainer_kwargs` go to `Seq2SeqTrainer` (`data_collator`, `eval_dataset`, `optimizers`, `callbacks`, ...). Refuses
-    FSDP layer-wise wrapping of a tie-mode model (`check_fsdp_sharing`).
-
-    Example:
-    ```python
-    >>> args = TrainingArguments(output_dir="out", max_steps=100, eval_strategy="no")
-    >>> trainer = build_trainer(model, args, train_data, data_collator=collator)  # doctest: +SKIP
-    >>> trainer.train()  # doctest: +SKIP
-    ```
-    """
+    """The `Seq2SeqTrainer` that `train` runs, also for a model and data the caller built (`experiments/ablation.py`):
+    `trainer_kwargs` go to `Seq2SeqTrainer`. Refuses FSDP layer-wise wrapping of a tie-mode model."""
     trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_dataset, **trainer_kwargs)
     check_fsdp_sharing(trainer, model.config)
     return trainer
 
 
-def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None:
-    """Refuses options that cannot work, from the options alone (milliseconds: no file is read); returns the
-    checkpoint to resume from (`last` resolved)."""
-    output_dir = Path(args.output_dir)
-    resume = args.resume_from_checkpoint
+def _check_resume(args: TrainingArguments, overwrite: bool) -> str | None:
+    """The checkpoint to resume from (`last`: the newest in --output_dir) or None; refuses a non-empty --output_dir
+    that is neither resumed nor overwritten."""
+    output_dir, resume = Path(args.output_dir), args.resume_from_checkpoint
     if resume == "last":
         resume = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
         if resume is None:
@@ -734,25 +626,15 @@ def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None
             f"--resume_from_checkpoint {resume} is not a folder: give a checkpoint-* folder, or `last` for the "
             "newest one in --output_dir."
         )
-    elif (
-        resume is None
-        and output_dir.is_dir()
-        and any(output_dir.iterdir())
-        and not options.overwrite_output_dir
-    ):
+    elif resume is None and not overwrite and output_dir.is_dir() and any(output_dir.iterdir()):
         raise TrainingError(
             f"{output_dir} already exists and is not empty: choose another --output_dir, pass "
             "--overwrite_output_dir to write into it, or --resume_from_checkpoint last to continue its last checkpoint."
         )
-    # The Trainer writes the model into --output_dir and deletes old checkpoint-* folders there: no input may live in it.
-    inputs = [("--model", options.model), ("--tokenizer", options.tokenizer), ("--data", options.data)]
-    inputs += [("--eval_data", options.eval_data)] + [("--text_files", f) for f in options.text_files or []]
-    for name, path in inputs:
-        if isinstance(path, str | os.PathLike):
-            check_output(output_dir, {name: path})
-    denoise = options.objective == "denoise+translate"
-    if denoise and not options.text_files:
-        raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")
+    return resume
+
+
+def _check_steps(args: TrainingArguments, denoise: bool) -> None:
     # transformers reads max_steps -1 (its default) as "not set": 0 or another negative number is a mistake, which
     # it would run as 0 steps (a "trained" copy of the seed) or as epochs
     if args.max_steps == 0 or args.max_steps < -1:
@@ -765,6 +647,21 @@ def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None
         )
     if args.max_steps < 0 and not args.num_train_epochs > 0:
         raise TrainingError(f"--num_train_epochs must be more than 0, got {args.num_train_epochs}.")
+
+
+def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None:
+    """Refuses options that cannot work, from the options alone (no file is read); returns the checkpoint to resume
+    from (`_check_resume`)."""
+    resume = _check_resume(args, options.overwrite_output_dir)
+    # The Trainer writes the model into --output_dir and deletes old checkpoint-* folders there: no input may live in it.
+    inputs = {"--model": options.model, "--tokenizer": options.tokenizer, "--data": options.data}
+    check_output(args.output_dir, {**inputs, "--eval_data": options.eval_data})
+    for name in options.text_files or []:
+        check_output(args.output_dir, {"--text_files": name})
+    denoise = options.objective == "denoise+translate"
+    if denoise and not options.text_files:
+        raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")
+    _check_steps(args, denoise)
     if options.text_files and not denoise:
         raise TrainingError("--text_files are only read by --objective denoise+translate.")
     if options.max_length < 3:
@@ -793,31 +690,15 @@ def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None
     return resume
 
 
-def train(
-    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
-) -> Seq2SeqTrainer:
-    """Trains `options.model` as `options.objective` says; saves model + tokenizer to `args.output_dir` and returns
-    the `Seq2SeqTrainer` (`trainer.model` is the trained model, `trainer.state.log_history` its losses and scores).
-
-    Example:
-    ```python
-    >>> options = TrainOptions(model="seed", data="pairs.jsonl", objective="denoise+translate", text_files=["bo.txt"])
-    >>> trainer = train(options, TrainingArguments(output_dir="cpt", max_steps=1000))  # doctest: +SKIP
-    ```
-    """
-    output_dir = Path(args.output_dir)
-    resume = _check_options(options, args)
-    denoise = options.objective == "denoise+translate"
-    # Then the inputs, each read before the model loads (seconds; a refusal must not wait for it), cheapest first:
-    # the model's config and files, the text files, the pairs, the language codes, the tokenizer.
+def _check_inputs(
+    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None]
+) -> tuple[Any, int]:
+    """The checks that read the inputs but load no weights: the model's config and files, the text files (read in
+    full: an encoding error deep in a large file would otherwise stop training hours in). Returns the config and
+    the --max_length that fits the model's positions (--generation_max_length is capped too)."""
     config = _load_config(options.model)
-    missing = [name for name in options.text_files or [] if not Path(name).is_file()]
-    if missing:
-        raise TrainingError(
-            f"Text file(s) {missing} do not exist: give plain-text files, one document a line."
-        )
+    _check_text_files_exist(options.text_files or [])
     for name in options.text_files or []:
-        # read once in full: an encoding error deep in a large file would otherwise stop training hours in
         if not check_text_file(name, "--text_files"):
             raise TrainingError(
                 f"--text_files {name} is empty (no non-blank line): give plain-text files, one document or "
@@ -828,60 +709,93 @@ def train(
         log(f"--max_length {options.max_length} is more than the model's {limit} positions: using {limit}.")
     max_length = min(options.max_length, limit)
     args.generation_max_length = min(args.generation_max_length or max_length, limit)
+    return config, max_length
 
-    evaluating = args.eval_strategy != IntervalStrategy.NO
+
+def _load_data(
+    options: TrainOptions, args: TrainingArguments, config: Any, max_length: int
+) -> tuple[Any, Any, Any, set[str | None]]:
+    """The tokenizer, the tokenized train and eval pairs (eval: None when nothing is evaluated) and the target
+    languages of the rows. Language codes are checked in tokenizer.json first, before the slower full load."""
     # without evaluation no pairs are held out (a validation split of --data is then read but not used)
+    evaluating = args.eval_strategy != IntervalStrategy.NO
     held_out = (options.eval_data, options.eval_fraction) if evaluating else (None, 0.0)
-    train_pairs, eval_pairs = load_pairs(
-        options.data, options.source_column, options.target_column, *held_out, args.seed
-    )
-    if options.max_train_samples is not None:
-        train_pairs = train_pairs.select(range(min(options.max_train_samples, len(train_pairs))))
-    if options.max_eval_samples is not None and eval_pairs is not None:
-        eval_pairs = eval_pairs.select(range(min(options.max_eval_samples, len(eval_pairs))))
-    pairs = [train_pairs, eval_pairs]
-    tokenizer_source = options.tokenizer or options.model
-    vocabulary = _fast_vocabulary(tokenizer_source)
+    pairs = list(load_pairs(options.data, options.source_column, options.target_column, *held_out, args.seed))
+    for index, limit in enumerate((options.max_train_samples, options.max_eval_samples)):
+        if limit is not None and pairs[index] is not None:
+            pairs[index] = pairs[index].select(range(min(limit, len(pairs[index]))))
+    codes = options.source_lang, options.target_lang
+    vocabulary = _fast_vocabulary(options.tokenizer or options.model)
     if vocabulary is not None:
-        _check_languages(vocabulary, options.source_lang, options.target_lang, pairs)
-    tokenizer = _load_tokenizer(tokenizer_source, config)
-    row_langs = _check_languages(tokenizer, options.source_lang, options.target_lang, pairs)
-    source_lang, target_lang = options.source_lang or None, options.target_lang or None
-    train_data = _tokenize(train_pairs, tokenizer, max_length, source_lang, target_lang)
-    eval_data = (
-        None if eval_pairs is None else _tokenize(eval_pairs, tokenizer, max_length, source_lang, target_lang)
+        _check_languages(vocabulary, *codes, pairs)
+    tokenizer = _load_tokenizer(options.tokenizer or options.model, config)
+    row_langs = _check_languages(tokenizer, *codes, pairs)
+    codes = tuple(code or None for code in codes)  # an empty code: no language token
+    train_data, eval_data = (p if p is None else _tokenize(p, tokenizer, max_length, *codes) for p in pairs)
+    return tokenizer, train_data, eval_data, row_langs
+
+
+def _objective_data(
+    options: TrainOptions, args: TrainingArguments, model: Any, tokenizer: Any, pairs: Any, max_length: int
+) -> tuple[Any, Any]:
+    """The training data and the collator of `options.objective`: the tokenized pairs, or the text files streamed,
+    noised and mixed with the pairs (denoise+translate)."""
+    if options.objective != "denoise+translate":
+        return pairs, DataCollatorForSeq2Seq(tokenizer, model=model)
+    # Both sides cycle until each has been read once: one pass over the text, the pairs repeated as needed. A
+    # stream gets no sampler from the Trainer: the pairs are shuffled, and a buffer mixes neighbouring lines.
+    data = mix_translation_pairs(
+        stream_text(options.text_files, tokenizer, max_length),
+        pairs.shuffle(seed=args.seed),
+        translation_probability=options.translation_probability,
+        seed=args.seed,
+        stopping_strategy="all_exhausted",
+    ).shuffle(seed=args.seed, buffer_size=10_000)
+    # Each rank reads the stream, keeps its own examples of every global batch (accelerate's IterableDatasetShard)
+    # and collates them. accelerate's default for a stream, the main process collating every rank's batch and
+    # concatenating them, fails on their different padding.
+    if args.accelerator_config.dispatch_batches is None:
+        args.accelerator_config.dispatch_batches = False
+    return data, DataCollatorForMixedPretraining(
+        tokenizer, model=model, max_length=max_length, seed=args.seed
     )
 
+
+def _final_evaluation(trainer: Seq2SeqTrainer, log: Callable[[str], None]) -> None:
+    """Scores the final weights into eval_results.json and logs the table of every evaluation of the run."""
+    last = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)
+    if last is not None and last.get("step") == trainer.state.global_step:
+        # The periodic evaluation already scored the final weights: reuse it rather than generate again.
+        metrics = {key: value for key, value in last.items() if key.startswith("eval_") or key == "epoch"}
+    else:
+        metrics = trainer.evaluate()
+    trainer.log_metrics("eval", metrics)
+    trainer.save_metrics("eval", metrics)
+    if trainer.is_world_process_zero():
+        log("\nevaluations (ROUGE-L F1 and chrF on the generated translations, script-aware):")
+        log(format_eval_table(trainer.state.log_history))
+        log(f"\nsaved the trained model to {Path(trainer.args.output_dir)}")
+
+
+def train(
+    options: TrainOptions, args: TrainingArguments, log: Callable[[str], None] = print
+) -> Seq2SeqTrainer:
+    """Trains `options.model` as `options.objective` says, every input checked before the model loads. Saves the
+    model, tokenizer, generation config and `train_results.json` (and `eval_results.json`) to `args.output_dir`;
+    returns the `Seq2SeqTrainer` (`trainer.state.log_history`: its losses and scores)."""
+    resume = _check_options(options, args)
+    config, max_length = _check_inputs(options, args, log)
+    tokenizer, train_pairs, eval_data, row_langs = _load_data(options, args, config, max_length)
     set_seed(args.seed)
     model = _load_model(options.model)
-
     # Saved with the model, so that generate() on the result starts with the language token and stops in time.
     model.generation_config.max_length = args.generation_max_length
     model.generation_config.num_beams = args.generation_num_beams or 1
+    # several target languages: the model generates the language token itself (each label starts with it)
     if len(row_langs) == 1 and None not in row_langs:
         model.generation_config.forced_bos_token_id = language_token_id(tokenizer, row_langs.pop())
-    # several target languages: the model generates the language token itself (each label starts with it)
-
-    if denoise:
-        # Both sides cycle until each has been read once: one pass over the text, the pairs repeated as needed. A
-        # stream gets no sampler from the Trainer: the pairs are shuffled, and a buffer mixes neighbouring lines.
-        train_data = mix_translation_pairs(
-            stream_text(options.text_files, tokenizer, max_length),
-            train_data.shuffle(seed=args.seed),
-            translation_probability=options.translation_probability,
-            seed=args.seed,
-            stopping_strategy="all_exhausted",
-        ).shuffle(seed=args.seed, buffer_size=10_000)
-        collator = DataCollatorForMixedPretraining(
-            tokenizer, model=model, max_length=max_length, seed=args.seed
-        )
-        # Each rank reads the stream, keeps its own examples of every global batch (accelerate's IterableDatasetShard)
-        # and collates them. accelerate's default for a stream, the main process collating every rank's batch and
-        # concatenating them, fails on their different padding.
-        if args.accelerator_config.dispatch_batches is None:
-            args.accelerator_config.dispatch_batches = False
-    else:
-        collator = DataCollatorForSeq2Seq(tokenizer, model=model)
+    train_data, collator = _objective_data(options, args, model, tokenizer, train_pairs, max_length)
+    scored = eval_data is not None and args.predict_with_generate
     trainer = build_trainer(
         model,
         args,
@@ -889,13 +803,10 @@ def train(
         eval_dataset=eval_data,
         data_collator=collator,
         processing_class=tokenizer,
-        compute_metrics=build_compute_metrics(tokenizer)
-        if eval_data is not None and args.predict_with_generate
-        else None,
+        compute_metrics=build_compute_metrics(tokenizer) if scored else None,
     )
-    main_process = trainer.is_world_process_zero()
-    if main_process:
-        text = f" and the lines of {options.text_files}" if denoise else ""
+    if trainer.is_world_process_zero():
+        text = f" and the lines of {options.text_files}" if options.text_files else ""
         log(
             f"{options.objective}: {options.model} ({model.num_parameters():,} parameters), {len(train_pairs)} pairs{text}"
         )
@@ -904,23 +815,8 @@ def train(
     trainer.log_metrics("train", result.metrics)
     trainer.save_metrics("train", result.metrics)
     trainer.save_state()
-    if eval_data is None:
-        return trainer
-
-    last = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)
-    if last is not None and last.get("step") == trainer.state.global_step:
-        # The periodic evaluation already scored the final weights: reuse it rather than generate again.
-        eval_metrics = {
-            key: value for key, value in last.items() if key.startswith("eval_") or key == "epoch"
-        }
-    else:
-        eval_metrics = trainer.evaluate()
-    trainer.log_metrics("eval", eval_metrics)
-    trainer.save_metrics("eval", eval_metrics)
-    if main_process:
-        log("\nevaluations (ROUGE-L F1 and chrF on the generated translations, script-aware):")
-        log(format_eval_table(trainer.state.log_history))
-        log(f"\nsaved the trained model to {output_dir}")
+    if eval_data is not None:
+        _final_evaluation(trainer, log)
     return trainer
 
 
@@ -971,10 +867,10 @@ def main(argv: Sequence[str] | None = None, parser: HfArgumentParser | None = No
         if args.disable_tqdm:
             hf_logging.disable_progress_bar()
         train(options, args)
-    except (TrainingError, ValueError) as error:
+    except ValueError as error:  # XLMSWCMError, and transformers' checks of the arguments
         message = " ".join(str(error).split())  # one line, whatever the message (transformers' span several)
         print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return 2
+        return getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; continue with --resume_from_checkpoint last.", file=sys.stderr)
         return 130
@@ -1002,14 +898,7 @@ _FINETUNE_SPELLINGS = {
 
 def finetune_main(argv: Sequence[str] | None = None) -> int:
     """Console entry point `xlm-swcm-finetune`: `xlm-swcm-train --objective translate`, which also takes the model
-    and the data as positional arguments and the spellings of `_FINETUNE_SPELLINGS`.
-
-    Example:
-    ```python
-    >>> finetune_main(["seed", "pairs.jsonl", "-o", "ft", "--epochs", "3", "--batch-size", "16"])  # doctest: +SKIP
-    0
-    ```
-    """
+    and the data as positional arguments and the spellings of `_FINETUNE_SPELLINGS`."""
     renamed = []
     for arg in sys.argv[1:] if argv is None else argv:
         name, equals, value = arg.partition("=")
