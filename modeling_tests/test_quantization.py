@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from xlm_swcm import XLMSWCMForConditionalGeneration, quantize_for_cpu
-from xlm_swcm.cpu_decoding import RowBlocks, apply_linear
+from xlm_swcm.cpu_decoding import RowBlocks, linear_rows
 from xlm_swcm.quantization import PackedBF16Linear
 
 INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear
@@ -89,14 +89,14 @@ def test_row_blocks_run_only_the_asked_block():
     x = torch.randn(2, 3, 8)
     with torch.no_grad():
         expected = linear(x)
-        torch.testing.assert_close(apply_linear(blocks, x), expected)
+        torch.testing.assert_close(blocks(x), expected)
         assert calls == [0, 1]
         calls.clear()
-        torch.testing.assert_close(apply_linear(blocks, x, slice(None, 8)), expected[..., :8])
-        torch.testing.assert_close(apply_linear(blocks, x, slice(8, None)), expected[..., 8:])
+        torch.testing.assert_close(linear_rows(blocks, x, slice(None, 8)), expected[..., :8])
+        torch.testing.assert_close(linear_rows(blocks, x, slice(8, None)), expected[..., 8:])
         assert calls == [0, 1]  # one block each, not both blocks twice
         calls.clear()
-        torch.testing.assert_close(apply_linear(blocks, x, slice(4, 12)), expected[..., 4:12])  # spans blocks
+        torch.testing.assert_close(linear_rows(blocks, x, slice(4, 12)), expected[..., 4:12])  # spans blocks
         assert calls == [0, 1]
 
 
