@@ -86,9 +86,8 @@ def layer_norm(config: XLMSWCMConfig) -> nn.LayerNorm:
 
 
 class XLMSWCMEmbeddings(nn.Module):
-    """Word + position + token-type embeddings, then LayerNorm and dropout: XLM-R's embedding block (a pre-LayerNorm
-    encoder, `encoder_layer_norm="pre"`, has no LayerNorm here: `LayerNorm` is an `nn.Identity`). The decoder owns a
-    second instance whose parameters are tied to the encoder's (see `XLMSWCMModel`)."""
+    """XLM-R's embedding block: word + position + token-type embeddings, LayerNorm (an `nn.Identity` for a
+    pre-LayerNorm encoder) and dropout. The decoder's instance is tied to the encoder's."""
 
     def __init__(self, config: XLMSWCMConfig):
         super().__init__()
@@ -174,12 +173,9 @@ class XLMSWCMEmbeddings(nn.Module):
 
 
 class XLMSWCMAttention(nn.Module):
-    """Multi-head attention with one fused Q/K/V projection (`qkv`, rows ordered Q, K, V) and an output projection.
-
-    Self-attention projects all three from `hidden_states`. Cross-attention (`is_cross_attention=True`) takes Q from
-    `hidden_states` and K/V from `key_value_states` through slices of the same weight, so that one layout serves the
-    encoder, the decoder's self-attention and its cross-attention, and tie mode can share the very same tensor.
-    """
+    """Multi-head attention with one fused Q/K/V projection (`qkv`, rows Q, K, V) and an output projection.
+    Cross-attention (`key_value_states` given) takes Q and K/V from row slices of the same weight, so that one layout
+    serves the encoder and both decoder attentions, and tie mode can share the very same tensor."""
 
     def __init__(self, config: XLMSWCMConfig, layer_idx: int | None = None, is_causal: bool = False):
         super().__init__()
@@ -254,9 +250,8 @@ class XLMSWCMFeedForward(nn.Module):
 
 
 class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
-    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x)). With `encoder_layer_norm="pre"` (XLM-R
-    XL/XXL) pre-LayerNorm: x = x + attn(LN(x)); x = x + ffn(LN(x)); `attention_layer_norm` and `ffn_layer_norm` are
-    then the LayerNorms in front of the attention and the FFN."""
+    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x)); with `encoder_layer_norm="pre"` (XLM-R
+    XL/XXL): x = x + attn(LN(x)); x = x + ffn(LN(x))."""
 
     def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
@@ -416,9 +411,8 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
 
 
 class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
-    """The XLM-R encoder: embeddings and `num_hidden_layers` post-LayerNorm layers; numerically the same function as
-    `transformers.XLMRobertaModel` (without pooler) for the same weights. With `encoder_layer_norm="pre"`:
-    pre-LayerNorm layers and a final LayerNorm (`layer_norm`), the function of `transformers.XLMRobertaXLModel`."""
+    """The XLM-R encoder, the function of `XLMRobertaModel` without pooler (with `encoder_layer_norm="pre"`, of
+    `XLMRobertaXLModel`: pre-LayerNorm layers and a final `layer_norm`)."""
 
     _can_record_outputs = {"hidden_states": XLMSWCMEncoderLayer, "attentions": XLMSWCMAttention}
 
@@ -548,13 +542,8 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
 
 
 class XLMSWCMModel(XLMSWCMPreTrainedModel):
-    """Encoder and decoder without the LM head.
-
-    Parameter sharing goes through transformers' tying (`_tied_weights_keys`, target -> source), so save/load,
-    `from_pretrained` and `push_to_hub` keep it: the decoder's embeddings are always the encoder's, and with
-    `weight_sharing="tie"` each custom decoder layer's attention (self and cross) and FFNs (1 and 2) are the parameters
-    of its encoder layer.
-    """
+    """Encoder and decoder without the LM head. Parameter sharing (`sharing_map`) goes through transformers' tying,
+    so save/load and `push_to_hub` keep it."""
 
     _structural_tied_weights = True
 
@@ -587,20 +576,6 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
         use_cache: bool | None = None,
         **kwargs,
     ) -> Seq2SeqModelOutput:
-        r"""
-        Example:
-
-        ```python
-        >>> import torch
-        >>> from xlm_swcm import XLMSWCMConfig, XLMSWCMModel
-        >>> model = XLMSWCMModel(XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
-        ...                                    num_attention_heads=4, intermediate_size=37))
-        >>> out = model(input_ids=torch.tensor([[0, 5, 6, 2]]), decoder_input_ids=torch.tensor([[2, 7]]))
-        >>> tuple(out.last_hidden_state.shape)
-        (1, 2, 32)
-
-        ```
-        """
         if encoder_outputs is None:
             encoder_outputs = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **kwargs
