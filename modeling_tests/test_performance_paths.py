@@ -5,6 +5,8 @@ path computes.
 """
 
 import collections
+import copy
+import functools
 
 import pytest
 import torch
@@ -137,14 +139,39 @@ def test_plain_linear_beyond_32_rows_with_gradients_bf16_and_strided_weights(fas
 
 
 def test_hooked_linear_keeps_its_own_forward(fast_everywhere, calls):
-    # A hook (or a wrapper such as LoRA) must still run: apply_linear only takes over plain, unhooked nn.Linear.
-    layer = torch.nn.Linear(48, 64)
+    # A hook (or a wrapper such as LoRA) must still run: linear_rows computes a row slice itself only for an
+    # unhooked nn.Linear, and the decoding forward runs inside the module call, between its hooks.
+    layer = decoding.use_decoding_linear(torch.nn.Linear(48, 64))
     seen = []
     layer.register_forward_hook(lambda module, args, output: seen.append(output.shape))
     x = torch.randn(1, 48)
     with torch.no_grad():
-        torch.testing.assert_close(decoding.apply_linear(layer, x), x @ layer.weight.t() + layer.bias)
-    assert seen == [torch.Size([1, 64])] and calls == {"bmm": [], "onednn": []}
+        expected = x @ layer.weight.t() + layer.bias
+        torch.testing.assert_close(decoding.linear_rows(layer, x, slice(16, None)), expected[:, 16:])
+        torch.testing.assert_close(layer(x), expected)
+    assert seen == [torch.Size([1, 64])] * 2 and len(calls["bmm"]) == 2
+
+
+def test_decoding_forward_keeps_plain_linears_and_their_names(fast_everywhere, calls):
+    """The model's projections stay exact `nn.Linear` modules with their parameter names (quantize_dynamic, PEFT and
+    checkpoints see plain linears); only their forward is `decoding_forward`, kept by a deep copy. A forward that
+    someone else replaced (accelerate's offloading hooks) is left alone."""
+    model = tiny_model()
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(type(m) is torch.nn.Linear for m in linears)
+    assert all(m.forward.func is decoding.decoding_forward and m.forward.args == (m,) for m in linears)
+    copied = copy.deepcopy(model)
+    assert copied.lm_head.forward.args == (copied.lm_head,)
+    assert list(copied.state_dict()) == list(model.state_dict())
+    assert "model.decoder.layers.0.cross_attn.qkv.weight" in model.state_dict()
+    layer = torch.nn.Linear(48, 64)
+    layer.forward = own = functools.partial(torch.nn.Linear.forward, layer)
+    assert decoding.use_decoding_linear(layer).forward is own
+    with torch.no_grad():  # its rows are computed through its own forward, whole, then sliced
+        torch.testing.assert_close(
+            decoding.linear_rows(layer, torch.ones(1, 48), slice(8)), own(torch.ones(1, 48))[:, :8]
+        )
+    assert calls == {"bmm": [], "onednn": []}
 
 
 @pytest.mark.parametrize("num_beams", [1, 3])  # 3 sequences x 1 beam: split path; x 3 beams: 9 rows, oneDNN

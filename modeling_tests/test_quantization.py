@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from xlm_swcm import XLMSWCMForConditionalGeneration, quantize_for_cpu
-from xlm_swcm.cpu_decoding import RowBlocks, apply_linear
+from xlm_swcm.cpu_decoding import RowBlocks, linear_rows
+from xlm_swcm.errors import XLMSWCMError
 from xlm_swcm.quantization import PackedBF16Linear
 
 INT8_LINEAR = torch.ao.nn.quantized.dynamic.Linear
@@ -89,14 +90,14 @@ def test_row_blocks_run_only_the_asked_block():
     x = torch.randn(2, 3, 8)
     with torch.no_grad():
         expected = linear(x)
-        torch.testing.assert_close(apply_linear(blocks, x), expected)
+        torch.testing.assert_close(blocks(x), expected)
         assert calls == [0, 1]
         calls.clear()
-        torch.testing.assert_close(apply_linear(blocks, x, slice(None, 8)), expected[..., :8])
-        torch.testing.assert_close(apply_linear(blocks, x, slice(8, None)), expected[..., 8:])
+        torch.testing.assert_close(linear_rows(blocks, x, slice(None, 8)), expected[..., :8])
+        torch.testing.assert_close(linear_rows(blocks, x, slice(8, None)), expected[..., 8:])
         assert calls == [0, 1]  # one block each, not both blocks twice
         calls.clear()
-        torch.testing.assert_close(apply_linear(blocks, x, slice(4, 12)), expected[..., 4:12])  # spans blocks
+        torch.testing.assert_close(linear_rows(blocks, x, slice(4, 12)), expected[..., 4:12])  # spans blocks
         assert calls == [0, 1]
 
 
@@ -176,7 +177,7 @@ def test_bf16_prepacked_tie_mode_shares_modules_and_refuses_saving():
     decoder_layer = model.model.decoder.layers[0]  # tied to encoder layer 0: one packed module each
     assert decoder_layer.self_attn.qkv is encoder_attention.qkv is decoder_layer.cross_attn.qkv
     assert decoder_layer.ffn2.fc1 is decoder_layer.ffn1.fc1 is model.model.encoder.layers[0].ffn.fc1
-    with pytest.raises(RuntimeError, match="cannot be saved"):
+    with pytest.raises(XLMSWCMError, match="cannot be saved"):
         model.state_dict()
     clone = copy.deepcopy(model)  # shares the (read-only) packed weights
     assert clone.lm_head.packed_weight is model.lm_head.packed_weight
@@ -191,5 +192,5 @@ def test_bf16_without_onednn_bf16_is_a_plain_cast(monkeypatch):
 
 
 def test_unknown_dtype_is_refused():
-    with pytest.raises(ValueError, match="int8"):
+    with pytest.raises(XLMSWCMError, match="int8"):
         quantize_for_cpu(tiny_model(), "int4")

@@ -14,15 +14,10 @@ Importing the package registers the model with the Auto classes:
 
 from transformers import AutoConfig, AutoModel, AutoModelForSeq2SeqLM
 
+from . import modeling_xlm_swcm
 from .configuration_xlm_swcm import XLMSWCMConfig
-from .modeling_xlm_swcm import (
-    XLMSWCMDecoder,
-    XLMSWCMEncoder,
-    XLMSWCMForConditionalGeneration,
-    XLMSWCMModel,
-    XLMSWCMPreTrainedModel,
-    shift_tokens_right,
-)
+from .modeling_xlm_swcm import *  # noqa: F403  (its __all__: the model classes and shift_tokens_right)
+from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration, XLMSWCMModel
 from .pipelines import Seq2SeqGenerationPipeline
 from .quantization import quantize_for_cpu
 
@@ -30,8 +25,8 @@ __version__ = "0.1.0"
 
 
 def _build_seed(*args, **kwargs):
-    """`XLMSWCMForConditionalGeneration.from_encoder`'s builder: `xlm_swcm.conversion.build_seed`, imported on first
-    use (importing it here would run conversion twice under `python -m xlm_swcm.conversion`)."""
+    """`from_encoder`'s builder, `conversion.build_seed`, imported on first use (imported here, it would run twice
+    under `python -m xlm_swcm.conversion`)."""
     from .conversion import build_seed
 
     return build_seed(*args, **kwargs)
@@ -49,14 +44,4 @@ XLMSWCMConfig.register_for_auto_class()
 XLMSWCMModel.register_for_auto_class("AutoModel")
 XLMSWCMForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
 
-__all__ = [
-    "XLMSWCMConfig",
-    "XLMSWCMPreTrainedModel",
-    "XLMSWCMModel",
-    "XLMSWCMForConditionalGeneration",
-    "XLMSWCMEncoder",
-    "XLMSWCMDecoder",
-    "shift_tokens_right",
-    "Seq2SeqGenerationPipeline",
-    "quantize_for_cpu",
-]
+__all__ = ["XLMSWCMConfig", *modeling_xlm_swcm.__all__, "Seq2SeqGenerationPipeline", "quantize_for_cpu"]

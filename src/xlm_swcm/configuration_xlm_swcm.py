@@ -12,6 +12,12 @@ from transformers import PretrainedConfig, XLMRobertaConfig
 WEIGHT_SHARING_MODES = ("copy", "tie")
 POSITION_STYLES = ("roberta", "bert")
 ENCODER_LAYER_NORMS = ("post", "pre")
+# The values each choice argument takes, in the order they are checked.
+CHOICES = {
+    "weight_sharing": WEIGHT_SHARING_MODES,
+    "encoder_layer_norm": ENCODER_LAYER_NORMS,
+    "position_style": POSITION_STYLES,
+}
 _LAYOUT_FIELDS = ("num_hidden_layers", "insert_every", "trailing_normal_layer")
 # XLMRobertaConfig fields the model never reads (it has no classification head, and its decoder is its own): saved
 # only when set to something else than their default, so that a saved config holds what the model uses.
@@ -110,15 +116,9 @@ class XLMSWCMConfig(XLMRobertaConfig):
 
     def get_text_config(self, decoder: bool | None = None, encoder: bool | None = None) -> PretrainedConfig:
         """The config seen from one end of the model; `decoder=True` gives the decoder view that transformers sizes
-        key/value caches from (`DynamicCache(config=...)`, `StaticCache`, `generate(cache_implementation=...)`).
-
-        The base class builds that view by copying the config and setting `num_hidden_layers = decoder_layers`. Here
-        `num_hidden_layers` is the encoder's and the layout is derived from it, so that would grow the decoder again
-        (12 layers, X=3: 15 decoder layers -> 19). The view instead keeps the real layout frozen, so that
-        `num_hidden_layers`, `decoder_layers` and `decoder_layer_types` all describe the decoder, and asking a view
-        for its decoder view returns it unchanged.
-
-        Example:
+        key/value caches from. The base class would set `num_hidden_layers = decoder_layers` on a copy, from which
+        the layout would grow the decoder again (12 layers, X=3: 15 -> 19); this view keeps the layout frozen, so
+        that `num_hidden_layers`, `decoder_layers` and `decoder_layer_types` all describe the decoder.
 
         ```python
         >>> config = XLMSWCMConfig(num_hidden_layers=2, insert_every=1)
@@ -161,16 +161,9 @@ class XLMSWCMConfig(XLMRobertaConfig):
                 f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
                 f"({self.num_attention_heads})."
             )
-        if self.weight_sharing not in WEIGHT_SHARING_MODES:
-            raise ValueError(
-                f"weight_sharing must be one of {WEIGHT_SHARING_MODES}, got {self.weight_sharing!r}."
-            )
-        if self.encoder_layer_norm not in ENCODER_LAYER_NORMS:
-            raise ValueError(
-                f"encoder_layer_norm must be one of {ENCODER_LAYER_NORMS}, got {self.encoder_layer_norm!r}."
-            )
-        if self.position_style not in POSITION_STYLES:
-            raise ValueError(f"position_style must be one of {POSITION_STYLES}, got {self.position_style!r}.")
+        for name, choices in CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}.")
 
     def _validate_start_token(self):
         if self.decoder_start_token_id is not None and self.decoder_start_token_id == self.pad_token_id:
@@ -208,11 +201,8 @@ class XLMSWCMConfig(XLMRobertaConfig):
 
     @classmethod
     def from_encoder_config(cls, encoder_config: PretrainedConfig, **kwargs) -> "XLMSWCMConfig":
-        """Builds a config from an `XLMRobertaConfig`, `XLMRobertaXLConfig` (pre-LayerNorm), `RobertaConfig` or
-        `BertConfig` (or any config with the same fields); `kwargs` set the decoder arguments or override encoder
-        ones.
-
-        Example:
+        """A config from an `XLMRobertaConfig`, `XLMRobertaXLConfig` (pre-LayerNorm), `RobertaConfig` or
+        `BertConfig`; `kwargs` set the decoder arguments or override encoder ones.
 
         ```python
         >>> from transformers import XLMRobertaConfig

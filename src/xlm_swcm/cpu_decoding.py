@@ -1,9 +1,10 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
-"""The CPU decoding fast path of `modeling_xlm_swcm`: linear layers computed for the few rows of a decoding step.
+"""CPU decoding kernels for the linear layers of `modeling_xlm_swcm`: products with the few rows of a decoding step.
 
-`save_pretrained` copies this file next to the weights with the modeling file that imports it (relatively), for
-`trust_remote_code=True`: like that file it imports only torch and transformers.
+Copied next to the weights with the modeling file (trust_remote_code), so it imports only torch and transformers.
 """
+
+import functools
 
 import torch
 from torch import nn
@@ -22,13 +23,9 @@ def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     """`nn.functional.linear(x, weight, bias)`, faster on CPU for the few rows (batch x one token) of decoding.
 
     Such a product reads the whole weight for little arithmetic. Measured with fp32 on 2 cores (AMD EPYC), for the
-    250002 x 768 LM head: at 1 row `linear` takes 59 ms because MKL runs a matrix-vector product on one thread,
-    and one core reads half the machine's bandwidth; one `bmm` over one block of the weight's rows per thread
-    takes 27 ms. At 8 rows MKL's small-matrix kernel takes 117 ms and oneDNN's 44 ms. Both read the weight in
-    place: no copy, same layout. fp32 only: bf16 `linear` already goes through oneDNN, whose speed for few rows comes
-    from a prepacked weight (`PackedBF16Linear`, made by `xlm_swcm.quantize_for_cpu(model, "bf16")`), not from here.
-
-    Example:
+    250002 x 768 LM head: at 1 row `linear` takes 59 ms (MKL's matrix-vector product runs on one thread); one `bmm`
+    over one block of the weight's rows per thread takes 27 ms. At 8 rows MKL's small-matrix kernel takes 117 ms and
+    oneDNN's 44 ms. Both read the weight in place. fp32 only: bf16 `linear` already goes through oneDNN.
 
     ```python
     >>> weight, x = torch.randn(1024, 512), torch.randn(1, 512)
@@ -62,22 +59,38 @@ def decoding_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     return out.view(*x.shape[:-1], out_features)
 
 
-def is_plain_linear(module: nn.Module) -> bool:
-    """Whether `module` is an unwrapped `nn.Linear` whose forward is exactly `linear(x, weight, bias)`: not a
-    subclass, no hooks, no patched forward. Only then may its weight be read directly."""
-    return type(module) is nn.Linear and not (
-        module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__
+def decoding_forward(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """The forward that `use_decoding_linear` gives an `nn.Linear`: `decoding_linear` on its own weight and bias."""
+    return decoding_linear(x, linear.weight, linear.bias)
+
+
+def has_decoding_forward(module: nn.Module) -> bool:
+    """Whether `module` is an `nn.Linear` whose forward is `linear(x, weight, bias)`, its own or `decoding_forward`:
+    not a subclass, no forward replaced by someone else (accelerate's offloading, for one)."""
+    forward = module.__dict__.get("forward")
+    return type(module) is nn.Linear and (
+        forward is None or getattr(forward, "func", None) is decoding_forward
     )
+
+
+def use_decoding_linear(model: nn.Module) -> nn.Module:
+    """Gives every plain `nn.Linear` of `model` the forward `decoding_forward`, in place; returns `model`.
+
+    The modules keep their type and parameters (torch's `quantize_dynamic`, PEFT, `state_dict` and hooks see plain
+    linears); only the instance's `forward` changes, a `functools.partial` that follows the module through
+    `copy.deepcopy`."""
+    for module in model.modules():
+        if has_decoding_forward(module) and "forward" not in module.__dict__:
+            module.forward = functools.partial(decoding_forward, module)
+    return model
 
 
 class RowBlocks(nn.Module):
     """One linear layer split by output rows into consecutive blocks, each its own module (e.g. an int8 linear).
 
-    `forward` concatenates every block's output, like the unsplit layer. `apply_linear` runs only the block that a
-    row slice asks for: the cross-attention's Q (or K/V) half of a fused `qkv` then reads only that half's weights,
-    which a packed (quantised) weight cannot otherwise offer. `xlm_swcm.quantization` builds these.
-
-    Example:
+    `forward` concatenates every block's output, like the unsplit layer; `linear_rows` runs only the block that a
+    row slice asks for (the cross-attention's Q or K/V part of a quantised `qkv`). `xlm_swcm.quantization` builds
+    these.
 
     ```python
     >>> blocks = RowBlocks([nn.Linear(4, 2), nn.Linear(4, 4)])
@@ -111,21 +124,15 @@ class RowBlocks(nn.Module):
         return torch.cat([block(x) for block in self.blocks], dim=-1)
 
 
-def apply_linear(module: nn.Module, x: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
-    """`module(x)[..., rows]` (all outputs when `rows` is None).
+def linear_rows(module: nn.Module, x: torch.Tensor, rows: slice) -> torch.Tensor:
+    """`module(x)[..., rows]`, computing only those output rows where the module allows it.
 
-    For a plain `nn.Linear` this goes through `decoding_linear` and computes only the selected output rows (a slice
-    of a row-major weight is a contiguous view); for `RowBlocks` only the block that holds those rows runs. Any
-    other module (PEFT LoRA layers, dynamically quantised linears, accelerate-hooked or otherwise wrapped modules)
-    runs its own forward on every output and the result is sliced: its `weight` may be a method, a packed tensor or
-    miss an adapter's delta.
-    """
-    if rows is not None and isinstance(module, RowBlocks) and (block := module.block(rows)) is not None:
-        return apply_linear(block, x)
-    if is_plain_linear(module):
-        weight, bias = module.weight, module.bias
-        if rows is not None:
-            weight, bias = weight[rows], bias[rows] if bias is not None else None
-        return decoding_linear(x, weight, bias)
-    output = module(x)
-    return output if rows is None else output[..., rows]
+    An unhooked plain `nn.Linear` multiplies by its weight's rows (a contiguous view of a row-major weight), through
+    `decoding_linear` when it has `decoding_forward`; `RowBlocks` runs the one block holding the rows. Any other module
+    (PEFT LoRA, int8, hooked or wrapped) runs whole and is sliced: its `weight` may miss an adapter's delta."""
+    if isinstance(module, RowBlocks) and (block := module.block(rows)) is not None:
+        return block(x)
+    if has_decoding_forward(module) and not (module._forward_hooks or module._forward_pre_hooks):
+        linear = decoding_linear if "forward" in module.__dict__ else nn.functional.linear
+        return linear(x, module.weight[rows], None if module.bias is None else module.bias[rows])
+    return module(x)[..., rows]

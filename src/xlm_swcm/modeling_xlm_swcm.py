@@ -1,9 +1,8 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
 """PyTorch XLM-SWCM: an XLM-R-family encoder and a decoder that starts from the encoder's weights.
 
-This file is copied next to the weights by `save_pretrained` so that `trust_remote_code=True` works without the
-package installed: it may import only the standard library, torch, transformers and (with single-dot relative
-imports, which `save_pretrained` copies too) `configuration_xlm_swcm` and `cpu_decoding`.
+`save_pretrained` copies this file next to the weights (trust_remote_code) with the files it imports relatively, so it
+imports only the standard library, torch, transformers, `configuration_xlm_swcm` and `cpu_decoding`.
 """
 
 import warnings
@@ -29,7 +28,7 @@ from transformers.utils.generic import can_return_tuple, merge_with_config_defau
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_xlm_swcm import XLMSWCMConfig
-from .cpu_decoding import apply_linear
+from .cpu_decoding import linear_rows, use_decoding_linear
 
 
 def shift_tokens_right(
@@ -82,10 +81,13 @@ def check_token_ids(input_ids: torch.Tensor, vocab_size: int):
         )
 
 
+def layer_norm(config: XLMSWCMConfig) -> nn.LayerNorm:
+    return nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+
 class XLMSWCMEmbeddings(nn.Module):
-    """Word + position + token-type embeddings, then LayerNorm and dropout: XLM-R's embedding block (a pre-LayerNorm
-    encoder, `encoder_layer_norm="pre"`, has no LayerNorm here: `LayerNorm` is an `nn.Identity`). The decoder owns a
-    second instance whose parameters are tied to the encoder's (see `XLMSWCMModel`)."""
+    """XLM-R's embedding block: word + position + token-type embeddings, LayerNorm (an `nn.Identity` for a
+    pre-LayerNorm encoder) and dropout. The decoder's instance is tied to the encoder's."""
 
     def __init__(self, config: XLMSWCMConfig):
         super().__init__()
@@ -98,11 +100,7 @@ class XLMSWCMEmbeddings(nn.Module):
             config.max_position_embeddings, config.hidden_size, padding_idx=position_padding
         )
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = (
-            nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-            if config.encoder_layer_norm == "post"
-            else nn.Identity()
-        )
+        self.LayerNorm = layer_norm(config) if config.encoder_layer_norm == "post" else nn.Identity()
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -175,12 +173,9 @@ class XLMSWCMEmbeddings(nn.Module):
 
 
 class XLMSWCMAttention(nn.Module):
-    """Multi-head attention with one fused Q/K/V projection (`qkv`, rows ordered Q, K, V) and an output projection.
-
-    Self-attention projects all three from `hidden_states`. Cross-attention (`is_cross_attention=True`) takes Q from
-    `hidden_states` and K/V from `key_value_states` through slices of the same weight, so that one layout serves the
-    encoder, the decoder's self-attention and its cross-attention, and tie mode can share the very same tensor.
-    """
+    """Multi-head attention with one fused Q/K/V projection (`qkv`, rows Q, K, V) and an output projection.
+    Cross-attention (`key_value_states` given) takes Q and K/V from row slices of the same weight, so that one layout
+    serves the encoder and both decoder attentions, and tie mode can share the very same tensor."""
 
     def __init__(self, config: XLMSWCMConfig, layer_idx: int | None = None, is_causal: bool = False):
         super().__init__()
@@ -205,21 +200,21 @@ class XLMSWCMAttention(nn.Module):
         batch, length = hidden_states.shape[:2]
         heads = (batch, -1, self.config.num_attention_heads, self.head_dim)
         if key_value_states is None:
-            qkv = apply_linear(self.qkv, hidden_states).view(batch, length, 3, *heads[2:])
+            qkv = self.qkv(hidden_states).view(batch, length, 3, *heads[2:])
             query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (batch, heads, length, head_dim)
             if cache is not None:
                 self_cache = cache.self_attention_cache if isinstance(cache, EncoderDecoderCache) else cache
                 key, value = self_cache.update(key, value, self.layer_idx)
         else:
             # Q from the decoder states, K/V from the source: the two halves of the same fused projection.
-            query = apply_linear(self.qkv, hidden_states, slice(None, self.hidden_size))
+            query = linear_rows(self.qkv, hidden_states, slice(None, self.hidden_size))
             query = query.reshape(heads).transpose(1, 2)
             if cache is not None and cache.is_updated.get(self.layer_idx):
                 # The source does not change while decoding: its K/V were projected at the first step.
                 layer = cache.cross_attention_cache.layers[self.layer_idx]
                 key, value = layer.keys, layer.values
             else:
-                kv = apply_linear(self.qkv, key_value_states, slice(self.hidden_size, None))
+                kv = linear_rows(self.qkv, key_value_states, slice(self.hidden_size, None))
                 key, value = kv.reshape(batch, -1, 2, *heads[2:]).permute(2, 0, 3, 1, 4).unbind(0)
                 if cache is not None:
                     key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
@@ -238,7 +233,7 @@ class XLMSWCMAttention(nn.Module):
             scaling=self.scaling,
             **kwargs,
         )
-        return apply_linear(self.o_proj, output.reshape(batch, length, -1)), weights
+        return self.o_proj(output.reshape(batch, length, -1)), weights
 
 
 class XLMSWCMFeedForward(nn.Module):
@@ -251,21 +246,20 @@ class XLMSWCMFeedForward(nn.Module):
         self.act = ACT2FN[config.hidden_act]
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return apply_linear(self.fc2, self.act(apply_linear(self.fc1, hidden_states)))
+        return self.fc2(self.act(self.fc1(hidden_states)))
 
 
 class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
-    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x)). With `encoder_layer_norm="pre"` (XLM-R
-    XL/XXL) pre-LayerNorm: x = x + attn(LN(x)); x = x + ffn(LN(x)); `attention_layer_norm` and `ffn_layer_norm` are
-    then the LayerNorms in front of the attention and the FFN."""
+    """XLM-R layer, post-LayerNorm: x = LN(x + attn(x)); x = LN(x + ffn(x)); with `encoder_layer_norm="pre"` (XLM-R
+    XL/XXL): x = x + attn(LN(x)); x = x + ffn(LN(x))."""
 
     def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
         self.pre_layer_norm = config.encoder_layer_norm == "pre"
         self.attention = XLMSWCMAttention(config, layer_idx)
-        self.attention_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.attention_layer_norm = layer_norm(config)
         self.ffn = XLMSWCMFeedForward(config)
-        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn_layer_norm = layer_norm(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs):
@@ -281,45 +275,48 @@ class XLMSWCMEncoderLayer(GradientCheckpointingLayer):
 
 
 class XLMSWCMDecoderLayer(GradientCheckpointingLayer):
-    """Base of the two decoder layer kinds (`config.decoder_layer_types` gives each layer's): every sublayer is
-    pre-LayerNorm with its own residual, x = x + dropout(sublayer(LN(x))), and sublayer `name` has the LayerNorm
-    `name_layer_norm`. No layer is an instance of this class itself; output recording matches it by isinstance."""
+    """Base of the two decoder layer kinds (`config.decoder_layer_types`): every sublayer is pre-LayerNorm with its
+    own residual, x = x + dropout(sublayer(LN(x))). Output recording matches this class by isinstance."""
 
-    def self_attention_block(self, hidden_states, attention_mask, cache, **kwargs) -> torch.Tensor:
+    def self_attention(self, hidden_states, attention_mask, cache, **kwargs) -> torch.Tensor:
         output, _ = self.self_attn(
             self.self_attn_layer_norm(hidden_states), attention_mask, cache=cache, **kwargs
         )
         return hidden_states + self.dropout(output)
 
-    def cross_attention_block(
-        self, hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
+    def cross_attention(
+        self, hidden_states, encoder_hidden_states, encoder_mask, cache, **kwargs
     ) -> torch.Tensor:
         output, _ = self.cross_attn(
             self.cross_attn_layer_norm(hidden_states),
-            encoder_attention_mask,
+            encoder_mask,
             key_value_states=encoder_hidden_states,
             cache=cache,
             **kwargs,
         )
         return hidden_states + self.dropout(output)
 
+    def feed_forward(
+        self, ffn: nn.Module, layer_norm: nn.LayerNorm, hidden_states: torch.Tensor
+    ) -> torch.Tensor:
+        return hidden_states + self.dropout(ffn(layer_norm(hidden_states)))
+
 
 class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
-    """A decoder layer built from one encoder layer: self-attention -> FFN1 -> cross-attention -> FFN2. Both
-    attentions start from the encoder layer's attention, FFN1 and FFN2 from its feed-forward block
-    (`custom_layer_mapping`)."""
+    """A decoder layer built from one encoder layer (`custom_layer_mapping`): self-attention -> FFN1 ->
+    cross-attention -> FFN2; both attentions start from the encoder layer's attention, both FFNs from its FFN."""
 
     def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
         # Creation order is the sublayer order: it fixes the random initialisation and the state_dict order.
         self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
-        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.self_attn_layer_norm = layer_norm(config)
         self.ffn1 = XLMSWCMFeedForward(config)
-        self.ffn1_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn1_layer_norm = layer_norm(config)
         self.cross_attn = XLMSWCMAttention(config, layer_idx)
-        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.cross_attn_layer_norm = layer_norm(config)
         self.ffn2 = XLMSWCMFeedForward(config)
-        self.ffn2_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn2_layer_norm = layer_norm(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -331,12 +328,12 @@ class XLMSWCMCustomDecoderLayer(XLMSWCMDecoderLayer):
         cache: EncoderDecoderCache | None = None,
         **kwargs,
     ) -> torch.Tensor:
-        hidden_states = self.self_attention_block(hidden_states, attention_mask, cache, **kwargs)
-        hidden_states = hidden_states + self.dropout(self.ffn1(self.ffn1_layer_norm(hidden_states)))
-        hidden_states = self.cross_attention_block(
+        hidden_states = self.self_attention(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = self.feed_forward(self.ffn1, self.ffn1_layer_norm, hidden_states)
+        hidden_states = self.cross_attention(
             hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
         )
-        return hidden_states + self.dropout(self.ffn2(self.ffn2_layer_norm(hidden_states)))
+        return self.feed_forward(self.ffn2, self.ffn2_layer_norm, hidden_states)
 
 
 class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
@@ -345,11 +342,11 @@ class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
     def __init__(self, config: XLMSWCMConfig, layer_idx: int):
         super().__init__()
         self.self_attn = XLMSWCMAttention(config, layer_idx, is_causal=True)
-        self.self_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.self_attn_layer_norm = layer_norm(config)
         self.cross_attn = XLMSWCMAttention(config, layer_idx)
-        self.cross_attn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.cross_attn_layer_norm = layer_norm(config)
         self.ffn = XLMSWCMFeedForward(config)
-        self.ffn_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.ffn_layer_norm = layer_norm(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(
@@ -361,11 +358,11 @@ class XLMSWCMNormalDecoderLayer(XLMSWCMDecoderLayer):
         cache: EncoderDecoderCache | None = None,
         **kwargs,
     ) -> torch.Tensor:
-        hidden_states = self.self_attention_block(hidden_states, attention_mask, cache, **kwargs)
-        hidden_states = self.cross_attention_block(
+        hidden_states = self.self_attention(hidden_states, attention_mask, cache, **kwargs)
+        hidden_states = self.cross_attention(
             hidden_states, encoder_hidden_states, encoder_attention_mask, cache, **kwargs
         )
-        return hidden_states + self.dropout(self.ffn(self.ffn_layer_norm(hidden_states)))
+        return self.feed_forward(self.ffn, self.ffn_layer_norm, hidden_states)
 
 
 # The layer class of each `config.decoder_layer_types` kind.
@@ -401,6 +398,10 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding):
         self.embeddings.word_embeddings = value
 
+    def post_init(self):
+        super().post_init()
+        use_decoding_linear(self)  # CPU kernels for the few rows of a decoding step (cpu_decoding)
+
     def init_weights(self):
         # `post_init` has just merged the children's tied keys into ours: in tie mode the decoder's own keys
         # (cross-attention -> its self-attention) overwrite the model's (cross-attention -> encoder), which would
@@ -410,9 +411,8 @@ class XLMSWCMPreTrainedModel(PreTrainedModel):
 
 
 class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
-    """The XLM-R encoder: embeddings and `num_hidden_layers` post-LayerNorm layers; numerically the same function as
-    `transformers.XLMRobertaModel` (without pooler) for the same weights. With `encoder_layer_norm="pre"`:
-    pre-LayerNorm layers and a final LayerNorm (`layer_norm`), the function of `transformers.XLMRobertaXLModel`."""
+    """The XLM-R encoder, the function of `XLMRobertaModel` without pooler (with `encoder_layer_norm="pre"`, of
+    `XLMRobertaXLModel`: pre-LayerNorm layers and a final `layer_norm`)."""
 
     _can_record_outputs = {"hidden_states": XLMSWCMEncoderLayer, "attentions": XLMSWCMAttention}
 
@@ -421,7 +421,7 @@ class XLMSWCMEncoder(XLMSWCMPreTrainedModel):
         self.embeddings = XLMSWCMEmbeddings(config)
         self.layers = nn.ModuleList(XLMSWCMEncoderLayer(config, i) for i in range(config.num_hidden_layers))
         if config.encoder_layer_norm == "pre":  # XLM-R XL's final LayerNorm
-            self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+            self.layer_norm = layer_norm(config)
         self.post_init()
 
     @merge_with_config_defaults
@@ -473,7 +473,7 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
         self.layers = nn.ModuleList(
             DECODER_LAYER_CLASSES[kind](config, j) for j, kind in enumerate(config.decoder_layer_types)
         )
-        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.layer_norm = layer_norm(config)
         # the layer classes this decoder has (accelerate's FSDP wrapping refuses a class the model lacks)
         kinds = dict.fromkeys(type(layer).__name__ for layer in self.layers)
         self._no_split_modules = ["XLMSWCMEmbeddings", *kinds]
@@ -542,13 +542,8 @@ class XLMSWCMDecoder(XLMSWCMPreTrainedModel):
 
 
 class XLMSWCMModel(XLMSWCMPreTrainedModel):
-    """Encoder and decoder without the LM head.
-
-    Parameter sharing goes through transformers' tying (`_tied_weights_keys`, target -> source), so save/load,
-    `from_pretrained` and `push_to_hub` keep it: the decoder's embeddings are always the encoder's, and with
-    `weight_sharing="tie"` each custom decoder layer's attention (self and cross) and FFNs (1 and 2) are the parameters
-    of its encoder layer.
-    """
+    """Encoder and decoder without the LM head. Parameter sharing (`sharing_map`) goes through transformers' tying,
+    so save/load and `push_to_hub` keep it."""
 
     _structural_tied_weights = True
 
@@ -581,20 +576,6 @@ class XLMSWCMModel(XLMSWCMPreTrainedModel):
         use_cache: bool | None = None,
         **kwargs,
     ) -> Seq2SeqModelOutput:
-        r"""
-        Example:
-
-        ```python
-        >>> import torch
-        >>> from xlm_swcm import XLMSWCMConfig, XLMSWCMModel
-        >>> model = XLMSWCMModel(XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2,
-        ...                                    num_attention_heads=4, intermediate_size=37))
-        >>> out = model(input_ids=torch.tensor([[0, 5, 6, 2]]), decoder_input_ids=torch.tensor([[2, 7]]))
-        >>> tuple(out.last_hidden_state.shape)
-        (1, 2, 32)
-
-        ```
-        """
         if encoder_outputs is None:
             encoder_outputs = self.encoder(
                 input_ids=input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, **kwargs
@@ -677,15 +658,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
         **config_overrides,
     ) -> "XLMSWCMForConditionalGeneration":
         """Builds a seed whose decoder starts from `encoder` (a BERT-family model, folder or Hub id): the model of
-        `xlm_swcm.conversion.build_seed`, which documents the arguments and also returns the report. Needs the
-        `xlm-swcm` package installed.
-
-        Example:
-
-        ```python
-        >>> model = XLMSWCMForConditionalGeneration.from_encoder("path/to/xlm-roberta-base")  # doctest: +SKIP
-        ```
-        """
+        `xlm_swcm.conversion.build_seed`, which documents the arguments. Needs the `xlm-swcm` package installed."""
         if cls.seed_builder is None:
             raise ImportError(
                 "from_encoder needs the xlm-swcm package: pip install xlm-swcm, then import xlm_swcm."
@@ -706,18 +679,8 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
 
     def generate(self, inputs: torch.Tensor | None = None, generation_config=None, **kwargs):
         """`GenerationMixin.generate`, with `max_new_tokens` (or `max_length`) capped, with a warning, at what the
-        decoder's positions hold: past them the decoder cannot run, and generation would fail at that step and lose
-        every token before it. The decoder sequence (start token, or the `decoder_input_ids` given, plus the new
-        tokens) may be one longer than the positions, since the last token is never fed back. The capped value is
-        passed to `generate` as its own keyword argument, the public way to override the generation config.
-
-        Example:
-
-        ```python
-        >>> model.generate(input_ids, max_new_tokens=1000)  # doctest: +SKIP
-        UserWarning: max_new_tokens=1000 is more than the 511 tokens the decoder's 512 positions leave ...
-        ```
-        """
+        decoder's positions hold: past them generation would fail and lose every token before. The decoder sequence
+        may be one longer than the positions, since the last token is never fed back."""
         positions = self.config.max_position_embeddings - self.config.position_offset
         config = generation_config if generation_config is not None else self.generation_config
         decoder_input_ids = kwargs.get("decoder_input_ids")
@@ -789,7 +752,7 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
             )
         )
         hidden_states = slice_logits_to_keep(outputs.pop("last_hidden_state"), logits_to_keep)
-        logits = apply_linear(self.lm_head, hidden_states)
+        logits = self.lm_head(hidden_states)
         loss = None
         if labels is not None:
             loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
@@ -797,72 +760,51 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
 
 
 # The decoder blocks of a custom layer, in the layer's order, and the encoder block each starts from; the projections
-# of each block. The one table of the encoder -> decoder mapping: tie mode's tied keys here and the initialisation
-# plan (xlm_swcm.initialization) are both built on it.
+# of each block; the LayerNorm of each encoder block (in front of it in a pre-LayerNorm encoder, after it in a post-LN
+# one). The one table of the encoder -> decoder mapping: tie mode's tied keys and the initialisation plan
+# (xlm_swcm.initialization) are both built on it.
 CUSTOM_LAYER_BLOCKS = {"self_attn": "attention", "ffn1": "ffn", "cross_attn": "attention", "ffn2": "ffn"}
 BLOCK_PROJECTIONS = {"attention": ("qkv", "o_proj"), "ffn": ("fc1", "fc2")}
-EMBEDDING_PARAMETERS = (
-    "word_embeddings.weight",
-    "position_embeddings.weight",
-    "token_type_embeddings.weight",
-    "LayerNorm.weight",
-    "LayerNorm.bias",
-)
-# The LayerNorm of each encoder block: in front of it in a pre-LayerNorm encoder (after it in a post-LN one).
 BLOCK_LAYER_NORMS = {"attention": "attention_layer_norm", "ffn": "ffn_layer_norm"}
 
 
-def embedding_parameters(config: XLMSWCMConfig) -> tuple[str, ...]:
-    """The embedding block's parameters (relative to the block): a pre-LayerNorm encoder's has no LayerNorm."""
-    if config.encoder_layer_norm == "pre":
-        return tuple(name for name in EMBEDDING_PARAMETERS if not name.startswith("LayerNorm."))
-    return EMBEDDING_PARAMETERS
-
-
 def custom_layer_mapping(config: XLMSWCMConfig) -> dict[str, str]:
-    """`{decoder parameter: encoder parameter}` for every projection of every custom decoder layer (layer j built
-    from encoder layer i: `self_attn`, `cross_attn` <- `encoder.layers.i.attention`, `ffn1`, `ffn2` <-
-    `encoder.layers.i.ffn`), in the layer's order; LayerNorms are not in it. Names are relative to the model."""
-    mapping = {}
-    for j, i in enumerate(config.decoder_layer_sources):
-        if i is None:
-            continue
-        for block, encoder_block in CUSTOM_LAYER_BLOCKS.items():
-            for leaf in BLOCK_PROJECTIONS[encoder_block]:
-                for kind in ("weight", "bias"):
-                    mapping[f"decoder.layers.{j}.{block}.{leaf}.{kind}"] = (
-                        f"encoder.layers.{i}.{encoder_block}.{leaf}.{kind}"
-                    )
-    return mapping
+    """`{decoder parameter: encoder parameter}` for every projection of every custom decoder layer, in the layer's
+    order (names relative to the model): layer j built from encoder layer i has `self_attn`, `cross_attn` <-
+    `encoder.layers.i.attention` and `ffn1`, `ffn2` <- `encoder.layers.i.ffn`."""
+    return {
+        f"decoder.layers.{j}.{block}.{leaf}.{kind}": f"encoder.layers.{i}.{source}.{leaf}.{kind}"
+        for j, i in enumerate(config.decoder_layer_sources)
+        if i is not None
+        for block, source in CUSTOM_LAYER_BLOCKS.items()
+        for leaf in BLOCK_PROJECTIONS[source]
+        for kind in ("weight", "bias")
+    }
 
 
 def custom_layer_norm_mapping(config: XLMSWCMConfig) -> dict[str, str]:
-    """For a pre-LayerNorm encoder (`encoder_layer_norm="pre"`), `{decoder LayerNorm parameter: encoder LayerNorm
-    parameter}` for every custom decoder layer: each sublayer's LayerNorm <- the one in front of its encoder block
-    (`self_attn_layer_norm`, `cross_attn_layer_norm` <- `encoder.layers.i.attention_layer_norm`, `ffn1_layer_norm`,
-    `ffn2_layer_norm` <- `encoder.layers.i.ffn_layer_norm`). Empty for a post-LayerNorm encoder, whose LayerNorms
-    sit after the blocks (the initialisation plan copies those, never ties them)."""
+    """For a pre-LayerNorm encoder, `{decoder LayerNorm parameter: encoder LayerNorm parameter}` of every custom
+    layer: each sublayer's LayerNorm <- the one in front of its encoder block. Empty for a post-LayerNorm encoder,
+    whose LayerNorms sit after the blocks (the initialisation plan copies those, never ties them)."""
     if config.encoder_layer_norm != "pre":
         return {}
-    mapping = {}
-    for j, i in enumerate(config.decoder_layer_sources):
-        if i is None:
-            continue
-        for block, encoder_block in CUSTOM_LAYER_BLOCKS.items():
-            for kind in ("weight", "bias"):
-                mapping[f"decoder.layers.{j}.{block}_layer_norm.{kind}"] = (
-                    f"encoder.layers.{i}.{BLOCK_LAYER_NORMS[encoder_block]}.{kind}"
-                )
-    return mapping
+    return {
+        f"decoder.layers.{j}.{block}_layer_norm.{kind}": f"encoder.layers.{i}.{BLOCK_LAYER_NORMS[source]}.{kind}"
+        for j, i in enumerate(config.decoder_layer_sources)
+        if i is not None
+        for block, source in CUSTOM_LAYER_BLOCKS.items()
+        for kind in ("weight", "bias")
+    }
 
 
 def sharing_map(config: XLMSWCMConfig) -> dict[str, str]:
-    """Tied parameters of `XLMSWCMModel` as `{decoder parameter: encoder parameter}` (names relative to the model):
-    always the embedding block, and with `weight_sharing="tie"` every projection of `custom_layer_mapping` (and,
-    for a pre-LayerNorm encoder, every LayerNorm of `custom_layer_norm_mapping`)."""
-    tied = {
-        f"decoder.embeddings.{name}": f"encoder.embeddings.{name}" for name in embedding_parameters(config)
-    }
+    """Tied parameters of `XLMSWCMModel` as `{decoder parameter: encoder parameter}`: always the embedding block (a
+    pre-LayerNorm encoder's has no LayerNorm), and with `weight_sharing="tie"` every projection of
+    `custom_layer_mapping` and LayerNorm of `custom_layer_norm_mapping`."""
+    names = ["word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight"]
+    if config.encoder_layer_norm == "post":
+        names += ["LayerNorm.weight", "LayerNorm.bias"]
+    tied = {f"decoder.embeddings.{name}": f"encoder.embeddings.{name}" for name in names}
     if config.weight_sharing == "tie":
         tied.update(custom_layer_mapping(config))
         tied.update(custom_layer_norm_mapping(config))

@@ -1,34 +1,8 @@
-"""CPU deployment in one call: int8 weights or bf16 weights for faster, smaller decoding.
+"""`quantize_for_cpu`: int8 or bf16 weights for faster, smaller CPU decoding (README, "CPU deployment"; speed and
+quality in BENCHMARKS.md). Tied linears share one converted module, and each cross-attention's fused Q/K/V projection
+is split into its Q and K/V rows (`RowBlocks`), so that a decoding step reads only the Q rows.
 
-`quantize_for_cpu(model, "int8")` turns every `nn.Linear` (attention, feed-forward and the LM head, in the encoder and
-the decoder) into a dynamically quantised int8 linear (per-output-row int8 weights, activations quantised per call)
-and `quantize_for_cpu(model, "bf16")` casts every weight to bfloat16 and, on CPUs with bf16 instructions, prepacks
-every linear's weight for oneDNN (`PackedBF16Linear`). Speed and quality against fp32 are measured in
-BENCHMARKS.md ("CPU deployment"). It works on any model (the benchmark's peers use it too); for XLM-SWCM it keeps
-the decoding fast paths:
-
-- tied linears (`weight_sharing="tie"`, where decoder layers use the encoder's tensors) share one int8 (or packed
-  bf16) module, so the result keeps tie mode's memory saving;
-- the fused Q/K/V projection of each cross-attention is split into its Q and K/V halves (`RowBlocks`), so that a
-  decoding step reads only the Q half, as the fp32 path does with a slice of the weight;
-- a copy is built without first copying the fp32 weights, so the peak memory is the model plus its result.
-
-Example:
-
-```python
->>> from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
->>> from xlm_swcm.quantization import quantize_for_cpu
->>> config = XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-...                        intermediate_size=37, max_position_embeddings=64)
->>> model = quantize_for_cpu(XLMSWCMForConditionalGeneration(config).eval(), "int8")
->>> model.generate(torch.tensor([[0, 5, 6, 2]]), max_new_tokens=3, min_new_tokens=3).shape
-torch.Size([1, 4])
-
-```
-
-int8 uses torch's dynamic quantisation (`torch.ao`, fbgemm/x86 kernels). torch 2.13 marks the `torch.ao` quantised
-tensor creation as deprecated in favour of torchao; torchao 0.18's int8 CPU paths were measured slower on the
-benchmark machine (see BENCHMARKS.md), so this module stays on `torch.ao` while it exists.
+int8 uses torch's dynamic quantisation (`torch.ao`): torchao 0.18's int8 CPU paths measured slower (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -41,6 +15,7 @@ import torch
 from torch import nn
 
 from .cpu_decoding import RowBlocks
+from .errors import XLMSWCMError
 from .modeling_xlm_swcm import XLMSWCMAttention
 
 __all__ = ["PackedBF16Linear", "quantize_for_cpu"]
@@ -49,29 +24,27 @@ __all__ = ["PackedBF16Linear", "quantize_for_cpu"]
 def quantize_for_cpu(
     model: nn.Module, dtype: Literal["int8", "bf16"], inplace: bool = False, prepack: bool = True
 ) -> nn.Module:
-    """The model for CPU inference with int8 or bf16 weights, in eval mode (a copy unless `inplace`).
+    """The model for CPU inference with int8 or bf16 weights, in eval mode (a copy unless `inplace`; a copy never
+    holds a second fp32 copy of the weights).
 
     "int8": every `nn.Linear`, the LM head included, becomes `torch.ao.nn.quantized.dynamic.Linear` with
-    per-channel int8 weights; embeddings and LayerNorms stay fp32. Inference only: the result cannot be trained or
-    saved with `save_pretrained`; quantise after loading. "bf16": every floating-point weight and buffer in
-    bfloat16; it pays on CPUs with bf16 instructions (`avx512_bf16` or `amx_bf16` in `lscpu`), elsewhere torch
-    emulates them. There, with `prepack` (the default), every `nn.Linear` also becomes a `PackedBF16Linear`: its
-    weight in oneDNN's blocked layout, which makes the products of decoding (a few rows) 2-2.5x faster than bf16
-    `linear` on plain weights. The LM head then holds its own packed copy of the embedding matrix it is tied to
-    (+ vocab x hidden x 2 bytes: 384 MB at XLM-R's vocabulary), and like int8 the result is inference only.
-    `prepack=False` (or a CPU without bf16 instructions) gives the plain cast, tied and savable. The copy never holds
-    a second fp32 copy of the weights (peak memory: the model + its result).
-
-    Example:
+    per-channel int8 weights; embeddings and LayerNorms stay fp32. Inference only: it cannot be trained or saved.
+    "bf16": every floating-point tensor in bfloat16. On CPUs with bf16 instructions and with `prepack`, every
+    `nn.Linear` also becomes a `PackedBF16Linear` (inference only; the LM head keeps its own packed copy of the
+    embeddings); `prepack=False` gives the plain cast, tied and savable.
 
     ```python
-    >>> model = XLMSWCMForConditionalGeneration.from_pretrained("path/to/model")  # doctest: +SKIP
-    >>> fast = quantize_for_cpu(model, "int8")  # doctest: +SKIP
-    >>> fast.generate(**tokenizer("Hello", return_tensors="pt"), max_new_tokens=32)  # doctest: +SKIP
+    >>> from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+    >>> config = XLMSWCMConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+    ...                        intermediate_size=37, max_position_embeddings=64)
+    >>> model = quantize_for_cpu(XLMSWCMForConditionalGeneration(config).eval(), "int8")
+    >>> model.generate(torch.tensor([[0, 5, 6, 2]]), max_new_tokens=3, min_new_tokens=3).shape
+    torch.Size([1, 4])
+
     ```
     """
     if dtype not in ("int8", "bf16"):
-        raise ValueError(f"dtype must be 'int8' or 'bf16', not {dtype!r}")
+        raise XLMSWCMError(f"dtype must be 'int8' or 'bf16', not {dtype!r}")
     if dtype == "bf16":
         if inplace:
             model = model.eval().to(torch.bfloat16)
@@ -104,7 +77,7 @@ def replace_linears(model: nn.Module, replacements: dict[int, tuple[nn.Linear, n
 
 
 def refuse_saving(module: nn.Module, prefix: str, keep_vars: bool) -> None:
-    raise RuntimeError(
+    raise XLMSWCMError(
         "A prepacked bf16 model (quantize_for_cpu(model, 'bf16')) cannot be saved: its weights are opaque oneDNN "
         "tensors. Save the model before converting it, or convert with prepack=False."
     )
@@ -113,15 +86,10 @@ def refuse_saving(module: nn.Module, prefix: str, keep_vars: bool) -> None:
 class PackedBF16Linear(nn.Module):
     """A bf16 `nn.Linear` for CPU inference whose weight is stored in oneDNN's blocked layout (prepacked).
 
-    bf16 `linear` on a plain weight runs oneDNN's matmul too, but reorders the weight into the blocks its kernel
-    reads on every call; with a batch-1 decoding step's few rows that reorder dominates. Prepacked once, the product
-    reads the weight in place: measured 2-2.5x faster for the XLM-R-base projections and the 250,002 x 768 LM head
-    (AMD EPYC with `avx512_bf16`, 2 threads), with the same result as `linear` (the same kernel accumulates in fp32).
-    This is what inductor does for bf16 linears on CPU (`torch.ops.mkldnn._reorder_linear_weight`).
-
-    The packed weight is an opaque oneDNN tensor: it has no storage to save, move or train, so `state_dict()` refuses
-    (use `quantize_for_cpu(..., prepack=False)` or save before converting) and a deep copy shares it (it is never
-    written).
+    bf16 `linear` on a plain weight reorders it into the blocks oneDNN's kernel reads on every call, which dominates
+    a decoding step's few rows. Prepacked once (as inductor does for bf16 linears on CPU), the same kernel is 2-2.5x
+    faster with the same result. The packed weight is an opaque tensor with no storage: `state_dict()` refuses, and a
+    deep copy shares it (it is never written).
     """
 
     def __init__(self, linear: nn.Linear):
