@@ -58,6 +58,7 @@ from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
 from .checkpoint import checkpoint_problems
 from .configuration_xlm_swcm import XLMSWCMConfig
+from .errors import XLMSWCMError
 from .report import REPORT_FILE, check_report, report_languages
 
 MODEL_TYPE = "xlm-swcm"
@@ -108,29 +109,9 @@ LOGIN_HELP = (
 )
 
 
-class HubPushError(Exception):
-    """A push that cannot be done; the message says why and what to do. `exit_code` is the CLI's: 2 for bad
-    input (nothing was sent), 1 when the Hub or the network refused (`HubRequestError`)."""
-
-    exit_code = 2
-
-
-class InvalidRepoIdError(HubPushError, ValueError):
-    """The repo id is not `namespace/name` with the Hub's characters."""
-
-
-class InvalidCheckpointError(HubPushError, ValueError):
-    """The folder (or saved model) misses something a remote `from_pretrained` needs."""
-
-
-class MissingTokenError(HubPushError):
-    """No token given and none logged in."""
-
-
-class HubRequestError(HubPushError):
-    """The Hub (or the network) refused a request; the message is one line."""
-
-    exit_code = 1
+# The former error classes of this module: bad input has exit code 2, a refused Hub request exit_code=1.
+HubPushError = InvalidRepoIdError = InvalidCheckpointError = XLMSWCMError
+MissingTokenError = HubRequestError = XLMSWCMError
 
 
 @dataclass
@@ -744,12 +725,9 @@ def push_to_hub(
                 revision=revision,
                 repo_type="model",
             )
-        except HubPushError:
-            raise
         except Exception as err:  # HfHubHTTPError, transport errors, validate-yaml's ValueError, ...
-            raise HubRequestError(
-                explain_hub_error(err, repo_id=repo_id, endpoint=endpoint, revision=revision)
-            ) from err
+            where = {"repo_id": repo_id, "endpoint": endpoint, "revision": revision}
+            raise XLMSWCMError(explain_hub_error(err, **where), exit_code=1) from err
         result.commit_url, result.commit_oid = info.commit_url, info.oid
         return result
 
@@ -834,9 +812,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             card_data=card_data,
             eval_results=eval_results,
         )
-    except HubPushError as err:
-        print(f"xlm-swcm-push: error: {err}", file=sys.stderr)
-        return err.exit_code
+    except XLMSWCMError as error:
+        print(f"xlm-swcm-push: error: {error}", file=sys.stderr)
+        return error.exit_code
     if not result.dry_run:
         print(result.summary())
     return 0
