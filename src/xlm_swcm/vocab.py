@@ -59,9 +59,6 @@ _BATCH = 1024
 _CONFIG_ID_SUFFIX = "_token_id"
 
 
-# ------------------------------------------------------------------------------------ Scripts and <unk> rates
-
-
 def script_of(char: str) -> str | None:
     """Script name of one character by Unicode block, ``"Other"`` for other letters, ``None`` for the rest.
 
@@ -149,9 +146,6 @@ def unk_rate(tokenizer: Any, texts: str | Iterable[str], level: str = "token") -
         raise ValueError(f"level must be 'token' or 'char', got {level!r}.")
     unknown, total = _unk_counts(tokenizer, _as_texts(texts), level)
     return {script: unknown[script] / total[script] for script in sorted(total)}
-
-
-# ------------------------------------------------------------------------------------------ Tokenizer helpers
 
 
 def _backend(tokenizer: Any) -> Tokenizer:
@@ -270,9 +264,6 @@ def _encodings(tokenizer: Any, texts: Iterable[str]) -> Iterator[tuple[str, Enco
             yield from zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True)
             batch = []
     yield from zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True)
-
-
-# ---------------------------------------------------------------------------------------------- Model helpers
 
 
 def _configs(model: nn.Module) -> list[Any]:
@@ -397,6 +388,14 @@ def _rows_from(weight: torch.Tensor, plan: dict[int, int | list[int]], mean_rows
     return rows
 
 
+def _grow_model(model: nn.Module, n_old: int, n_new: int, plan: dict[int, int | list[int]]) -> None:
+    """Grows the model to a tokenizer grown from ``n_old`` to ``n_new`` tokens (unless its embedding has the rows
+    already) and fills the rows of ``plan``; a global mean is over the rows of real tokens (rows past the old
+    tokenizer's length are padding, never trained)."""
+    rows = model.get_input_embeddings().num_embeddings
+    _resize_model(model, max(rows, n_new), plan, mean_rows=min(n_old, rows))
+
+
 def _resize_model(
     model: nn.Module,
     new_size: int,
@@ -452,9 +451,6 @@ def _resize_model(
         inp.padding_idx = new_pad if new_pad is not None and new_pad < new_size else None
     # transformers updates the text config; sub-configs (encoder/decoder) that repeat the size follow here.
     _remap_config(model, {}, old_size, new_size)
-
-
-# ----------------------------------------------------------------------------------------- 1. Language tokens
 
 
 def language_token(lang: str) -> str:
@@ -519,40 +515,27 @@ def check_language_codes(tokenizer: Any | None, langs: Sequence[str]) -> None:
 def add_language_tokens(
     tokenizer: Any, model: nn.Module | None, langs: Sequence[str] = LANGUAGE_CODES
 ) -> list[int]:
-    """Add ``<lang>`` special tokens (e.g. ``<bo>``, ``<ug>``) and give each new one an embedding row (and
-    output-layer row, bias entry) equal to the mean of the existing rows. With ``model=None`` only the tokenizer
-    changes (for a model that is built later from ``len(tokenizer)``).
-
-    Idempotent: tokens already in the tokenizer are not added again and their rows are left alone. The model
-    is only grown when the tokenizer outgrows its embedding. The tokenizer is changed in place; the tokens
-    become extra special tokens (never split, skipped by ``decode(..., skip_special_tokens=True)``).
-
-    Returns the ids of ``langs`` in order (new or existing), e.g. ``[250002, 250003]`` for XLM-R.
+    """Add ``<lang>`` special tokens (e.g. ``<bo>``, ``<ug>``), in place, as extra special tokens (never split,
+    skipped by ``decode(..., skip_special_tokens=True)``); each new one gets embedding and output rows equal to the
+    mean of the existing rows. Idempotent: existing tokens and their rows are left alone. The model only grows when
+    the tokenizer outgrows its embedding; ``model=None`` changes the tokenizer alone (for a model built later from
+    ``len(tokenizer)``). Returns the ids of ``langs`` in order, e.g. ``[250002, 250003]`` for XLM-R.
     """
     if isinstance(langs, str):
         langs = [langs]
     check_language_codes(tokenizer, langs)  # <unk>, <pad>, an existing piece: refused, not made a language
     tokens = [language_token(lang) for lang in langs]
     n_old = len(tokenizer)
-    inp = None if model is None else _check_model(model, n_old)[0]
-    backend = _backend(tokenizer)
-    new_tokens = [t for t in dict.fromkeys(tokens) if backend.token_to_id(t) is None]
+    if model is not None:
+        _check_model(model, n_old)
+    new_tokens = [t for t in dict.fromkeys(tokens) if _backend(tokenizer).token_to_id(t) is None]
     if new_tokens:
         tokenizer.add_special_tokens({"extra_special_tokens": new_tokens}, replace_extra_special_tokens=False)
-    ids = tokenizer.convert_tokens_to_ids(tokens)
-    new_ids = [tokenizer.convert_tokens_to_ids(t) for t in new_tokens]
-    if new_ids and model is not None:
-        # Mean over the rows of real tokens (rows past len(tokenizer) are padding, never trained).
-        _resize_model(
-            model,
-            max(inp.num_embeddings, len(tokenizer)),
-            {i: [] for i in new_ids},
-            mean_rows=min(n_old, inp.num_embeddings),
+    if new_tokens and model is not None:
+        _grow_model(
+            model, n_old, len(tokenizer), {i: [] for i in tokenizer.convert_tokens_to_ids(new_tokens)}
         )
-    return ids
-
-
-# ------------------------------------------------------------------------------------------------ 2. Trimming
+    return tokenizer.convert_tokens_to_ids(tokens)
 
 
 def trim_vocabulary(
@@ -615,9 +598,6 @@ def _trimmed_backend(data: dict[str, Any], kept: list[int], mapping: dict[int, i
     if data.get("padding") and data["padding"].get("pad_id") in mapping:
         data["padding"]["pad_id"] = mapping[data["padding"]["pad_id"]]
     return Tokenizer.from_str(json.dumps(data))
-
-
-# ----------------------------------------------------------------------------------------------- 3. Extension
 
 
 def _uncovered_words(tokenizer: Any, texts: list[str]) -> list[str]:
@@ -697,7 +677,7 @@ def extend_vocabulary(
     texts = _as_texts(corpus)
     data = _unigram_json(tokenizer)
     n_old, backend = len(tokenizer), tokenizer.backend_tokenizer
-    inp, _ = _check_model(model, n_old)
+    _check_model(model, n_old)
     unk_id = int(data["model"]["unk_id"])
     before = unk_rate(tokenizer, texts)
     words = _uncovered_words(tokenizer, texts)
@@ -710,10 +690,7 @@ def extend_vocabulary(
     new_ids = list(range(first_new, first_new + len(chosen)))
     if chosen:
         _with_backend(tokenizer, Tokenizer.from_str(json.dumps(data)), data, inplace=True)
-        plan: dict[int, int | list[int]] = dict(zip(new_ids, groups, strict=True))
-        _resize_model(
-            model, max(inp.num_embeddings, len(tokenizer)), plan, mean_rows=min(n_old, inp.num_embeddings)
-        )
+        _grow_model(model, n_old, len(tokenizer), dict(zip(new_ids, groups, strict=True)))
     return {
         "unk_rate_before": before,
         "unk_rate_after": unk_rate(tokenizer, texts),
@@ -725,9 +702,6 @@ def extend_vocabulary(
         "vocab_size_before": n_old,
         "vocab_size_after": len(tokenizer),
     }
-
-
-# ------------------------------------------------------------------------------------------ The whole surgery
 
 
 def adapt_vocabulary(
