@@ -109,13 +109,8 @@ class PushResult:
         lines += [f"  {path:<{width}}  {size:>12,} B" for path, size in sorted(self.files.items())]
         lines += [f"note: {note}" for note in self.notes]
         if self.dry_run:
-            lines += [
-                "",
-                "--- README.md (generated model card) ---",
-                self.card.rstrip(),
-                "--- end of card ---",
-            ]
-            lines.append("Dry run: nothing was sent. Run again without --dry-run to upload.")
+            card = f"\n--- README.md (generated model card) ---\n{self.card.rstrip()}\n--- end of card ---"
+            lines += [card, "Dry run: nothing was sent. Run again without --dry-run to upload."]
         else:
             lines.append(f"Commit: {self.commit_url}")
         return "\n".join(lines)
@@ -133,14 +128,9 @@ def _human_size(size: float) -> str:
     return f"{size:.1f} GB"
 
 
-# ---------------------------------------------------------------------------------------------- checks
-
-
 def check_repo_id(repo_id: str) -> str:
-    """Returns `repo_id` if it has the form `namespace/name` with the Hub's allowed characters.
-
-    The namespace is required: without it the Hub would pick the token's user, and the card (which quotes the
-    repo id in its loading snippet) and a dry run could not know it.
+    """Returns `repo_id` if it has the form `namespace/name` with the Hub's allowed characters. The namespace is
+    required: the card quotes the repo id in its loading snippet, and a dry run cannot ask the Hub for the user.
 
     Example:
         >>> check_repo_id("my-user/xlm-swcm-bo")
@@ -309,9 +299,6 @@ def load_conversion_report(folder: str | os.PathLike) -> dict | None:
     return report
 
 
-# ---------------------------------------------------------------------------------------------- model card
-
-
 def _looks_like_hub_id(name: str | None) -> bool:
     """Whether `name` can be a Hub model id (base_model must be one); local paths are not.
 
@@ -386,7 +373,8 @@ def build_model_card(
     folder = Path(folder)
     if report is _UNREAD:
         report = load_conversion_report(folder)
-    config = config or XLMSWCMConfig.from_pretrained(folder)
+    if config is None:
+        config = XLMSWCMConfig.from_pretrained(folder)
     extra = dict(card_data or {})
     description = extra.pop("description", None)
     source = report.get("source") if report else None
@@ -488,9 +476,6 @@ def _eval_row(r: EvalResult) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------------------------------------- files
-
-
 def _uploadable(folder: Path) -> dict[str, Path]:
     """`{path in repo: file}` for the files of `folder` that belong in a model repository."""
     files = {
@@ -551,9 +536,6 @@ def _prepare(
     files["README.md"] = scratch / "README.md"
     files["README.md"].write_text(str(card), encoding="utf-8")
     return files, card, notes
-
-
-# ---------------------------------------------------------------------------------------------- push
 
 
 def explain_hub_error(err: Exception, *, repo_id: str, endpoint: str, revision: str) -> str:
@@ -676,9 +658,6 @@ def push_to_hub(
             raise XLMSWCMError(explain_hub_error(err, **where), exit_code=1) from err
         result.commit_url, result.commit_oid = info.commit_url, info.oid
         return result
-
-
-# ---------------------------------------------------------------------------------------------- CLI
 
 
 def _parser() -> argparse.ArgumentParser:
