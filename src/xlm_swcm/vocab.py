@@ -435,11 +435,8 @@ def _resize_model(
         out.out_features = new_size
     targets = sorted(plan)
     with torch.no_grad():
-        for tensor, rows in [
-            (inp.weight, new_in),
-            (out and out.weight, new_out),
-            (out and out.bias, new_out_bias),
-        ]:
+        outputs = [(getattr(out, "weight", None), new_out), (getattr(out, "bias", None), new_out_bias)]
+        for tensor, rows in [(inp.weight, new_in), *outputs]:
             if rows is not None and targets:
                 tensor[torch.tensor(targets, device=tensor.device)] = rows
         for name, rows in new_biases.items():
