@@ -1,35 +1,14 @@
-"""Push XLM-SWCM checkpoints to the Hugging Face Hub, with a generated model card.
+"""`xlm-swcm-push`: push an XLM-SWCM checkpoint to the Hugging Face Hub as one commit, with a generated model card.
 
-A pushed repository must load anywhere with plain transformers::
-
-    AutoModelForSeq2SeqLM.from_pretrained(repo_id, trust_remote_code=True)
-
-so the folder is checked before anything is sent (config with `model_type: xlm-swcm` and `auto_map`, safetensors
-weights, the code files `configuration_xlm_swcm.py` / `modeling_xlm_swcm.py` and whatever they import
-relatively). The folder's files go up as they are, with the model card (README.md) and, if missing, the generation
-config written to a temporary folder; the user's folder is only read, never written. All of it is one commit:
-`HfApi.create_repo(exist_ok=True)` + `HfApi.create_commit` with a `CommitOperationAdd` per file.
-
-The card comes from the Jinja template `xlm_swcm/templates/model_card.md` through `huggingface_hub.ModelCard` /
-`ModelCardData`, filled from `config.json` and, when the conversion wrote one, `swcm_conversion.json`.
-
-Example:
-    >>> from xlm_swcm.hub import push_to_hub
-    >>> push_to_hub("runs/xlm-swcm-seed", "my-user/xlm-swcm-bo", dry_run=True)  # doctest: +SKIP
-    >>> push_to_hub(model, "my-user/xlm-swcm-bo-ft", private=True, tokenizer=tokenizer)  # doctest: +SKIP
-
-Command line (console script `xlm-swcm-push`, or `python -m xlm_swcm.hub`)::
-
-    xlm-swcm-push runs/xlm-swcm-seed my-user/xlm-swcm-bo --language bo,ug,kk,mn,zh --dry-run
-
-Exit codes: 0 pushed (or dry run done), 1 the Hub or the network refused, 2 bad input (nothing was sent).
+The folder is checked before any network call and only read: the card (README.md) and a missing generation config
+are written to a temporary folder. What is checked and uploaded, and what each error means: the guide
+`conversion/README_push.md`.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import fnmatch
 import json
 import os
 import re
@@ -51,13 +30,14 @@ from huggingface_hub import (
     constants,
     get_token,
 )
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-from huggingface_hub.utils import HFValidationError, validate_repo_id
+from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.utils import HFValidationError, filter_repo_objects, validate_repo_id
 from transformers import GenerationConfig
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
 from .checkpoint import checkpoint_problems
 from .configuration_xlm_swcm import XLMSWCMConfig
+from .errors import XLMSWCMError
 from .report import REPORT_FILE, check_report, report_languages
 
 MODEL_TYPE = "xlm-swcm"
@@ -80,19 +60,12 @@ HUB_LICENSES = frozenset(
 # Files a Trainer writes next to the weights: a folder with one of them holds a trained model, not a fresh seed.
 TRAINING_FILES = ("trainer_state.json", "training_args.bin", "all_results.json", "train_results.json")
 DEFAULT_TAGS = ("xlm-swcm",)
-# Training leftovers that are not part of a model repository (Trainer output folders hold them).
-IGNORE_PATTERNS = (
-    ".*",
-    "__pycache__",
-    "*.pyc",
-    "checkpoint-*",
-    "runs",
-    "optimizer.pt",
-    "scheduler.pt",
-    "scaler.pt",
-    "rng_state*.pth",
-    "training_args.bin",
+# Training leftovers that are not part of a model repository (Trainer output folders hold them), at any depth.
+IGNORE_PATTERNS = tuple(
+    ".* __pycache__ *.pyc checkpoint-* runs optimizer.pt scheduler.pt scaler.pt rng_state*.pth training_args.bin".split()
 )
+# As filter_repo_objects patterns (whose `*` also matches `/`): the name itself, in a folder, or a folder of it.
+_IGNORED = [f"{up}{name}{down}" for name in IGNORE_PATTERNS for up in ("", "*/") for down in ("", "/*")]
 CITATION = """@misc{su2025sharedweights,
   title         = {Shared Weights Pretraining for Extremely Low-Resource Languages},
   author        = {Zeli Su and Ziyin Zhang and Guixian Xu and Jianing Liu and XU Han and Ting Zhang and Yushuang Dong},
@@ -107,30 +80,9 @@ LOGIN_HELP = (
     "(a token with write access: https://huggingface.co/settings/tokens)"
 )
 
-
-class HubPushError(Exception):
-    """A push that cannot be done; the message says why and what to do. `exit_code` is the CLI's: 2 for bad
-    input (nothing was sent), 1 when the Hub or the network refused (`HubRequestError`)."""
-
-    exit_code = 2
-
-
-class InvalidRepoIdError(HubPushError, ValueError):
-    """The repo id is not `namespace/name` with the Hub's characters."""
-
-
-class InvalidCheckpointError(HubPushError, ValueError):
-    """The folder (or saved model) misses something a remote `from_pretrained` needs."""
-
-
-class MissingTokenError(HubPushError):
-    """No token given and none logged in."""
-
-
-class HubRequestError(HubPushError):
-    """The Hub (or the network) refused a request; the message is one line."""
-
-    exit_code = 1
+# The former error classes of this module: bad input has exit code 2, a refused Hub request exit_code=1.
+HubPushError = InvalidRepoIdError = InvalidCheckpointError = XLMSWCMError
+MissingTokenError = HubRequestError = XLMSWCMError
 
 
 @dataclass
@@ -148,44 +100,37 @@ class PushResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        total = sum(self.files.values())
         verb = "Would push" if self.dry_run else "Pushed"
         lines = [
-            f"{verb} {len(self.files)} files ({_human_size(total)}) to {self.repo_id}@{self.revision} "
-            f"on {self.endpoint} in one commit:"
+            f"{verb} {len(self.files)} files ({_human_size(sum(self.files.values()))}) to {self.repo_id}@"
+            f"{self.revision} on {self.endpoint} in one commit:"
         ]
         width = max(len(p) for p in self.files)
         lines += [f"  {path:<{width}}  {size:>12,} B" for path, size in sorted(self.files.items())]
         lines += [f"note: {note}" for note in self.notes]
         if self.dry_run:
-            lines += [
-                "",
-                "--- README.md (generated model card) ---",
-                self.card.rstrip(),
-                "--- end of card ---",
-            ]
-            lines.append("Dry run: nothing was sent. Run again without --dry-run to upload.")
+            card = f"\n--- README.md (generated model card) ---\n{self.card.rstrip()}\n--- end of card ---"
+            lines += [card, "Dry run: nothing was sent. Run again without --dry-run to upload."]
         else:
             lines.append(f"Commit: {self.commit_url}")
         return "\n".join(lines)
 
 
-def _human_size(size: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+def _human_size(size: float) -> str:
+    """
+    >>> _human_size(999), _human_size(1_112_201_216)
+    ('999 B', '1.1 GB')
+    """
+    for unit in ("B", "kB", "MB"):
+        if size < 1000:
+            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
-    return f"{size} B"
-
-
-# ---------------------------------------------------------------------------------------------- checks
+    return f"{size:.1f} GB"
 
 
 def check_repo_id(repo_id: str) -> str:
-    """Returns `repo_id` if it has the form `namespace/name` with the Hub's allowed characters.
-
-    The namespace is required: without it the Hub would pick the token's user, and the card (which quotes the
-    repo id in its loading snippet) and a dry run could not know it.
+    """Returns `repo_id` if it has the form `namespace/name` with the Hub's allowed characters. The namespace is
+    required: the card quotes the repo id in its loading snippet, and a dry run cannot ask the Hub for the user.
 
     Example:
         >>> check_repo_id("my-user/xlm-swcm-bo")
@@ -193,12 +138,12 @@ def check_repo_id(repo_id: str) -> str:
     """
     fix = "use the form `your-username/model-name` (or `your-org/model-name`)"
     if not isinstance(repo_id, str) or repo_id.count("/") != 1:
-        raise InvalidRepoIdError(f"invalid repo id {repo_id!r}: {fix}.")
+        raise XLMSWCMError(f"invalid repo id {repo_id!r}: {fix}.")
     try:
         validate_repo_id(repo_id)
     except HFValidationError as err:
         reason = str(err).splitlines()[0].rstrip(".")
-        raise InvalidRepoIdError(
+        raise XLMSWCMError(
             f"invalid repo id {repo_id!r}: {reason}; {fix} with letters, digits, '-', '_', '.'."
         ) from err
     return repo_id
@@ -216,17 +161,15 @@ def check_license(license_id: str) -> str:
         return license_id
     close = difflib.get_close_matches(str(license_id).lower(), sorted(HUB_LICENSES), n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    raise HubPushError(
+    raise XLMSWCMError(
         f"unknown license {license_id!r}{hint}: use a Hub license identifier "
         "(https://huggingface.co/docs/hub/repositories-licenses), or `other` with a LICENSE file in the folder."
     )
 
 
 def check_language(code: str) -> str:
-    """Returns `code` if it is an ISO 639 language code (639-1 two letters, 639-2/3 three letters, 639-5 family),
-    optionally followed by BCP 47 subtags (`zh-Hans`, `mn-Mong`), or `multilingual`; else refuses.
-
-    The codes come from pycountry (the ISO 639 tables of Debian's iso-codes).
+    """Returns `code` if it is an ISO 639 language code (639-1 two letters, 639-2/3 three letters, 639-5 family;
+    pycountry's tables), optionally followed by BCP 47 subtags (`zh-Hans`, `mn-Mong`), or `multilingual`.
 
     Example:
         >>> check_language("bo"), check_language("zh-Hans")
@@ -253,14 +196,10 @@ def check_language(code: str) -> str:
             hint = f" (did you mean {getattr(found, 'alpha_2', None) or found.alpha_3!r}?)"
         except LookupError:
             pass
-    raise HubPushError(
+    raise XLMSWCMError(
         f"invalid language code {code!r}{hint}: use ISO 639 codes such as bo, ug, kk, mn, zh (ISO 639-1 where one "
         "exists, else ISO 639-3)."
     )
-
-
-def _ignored(relative: Path) -> bool:
-    return any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in IGNORE_PATTERNS)
 
 
 def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
@@ -345,13 +284,7 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
 
 
 def load_conversion_report(folder: str | os.PathLike) -> dict | None:
-    """Reads `swcm_conversion.json` (written by the conversion) if the folder has one; checks its shape.
-
-    Example:
-        >>> report = load_conversion_report("runs/xlm-swcm-seed")  # doctest: +SKIP
-        >>> report["insert_every"], len(report["mapping"])  # doctest: +SKIP
-        (3, 192)
-    """
+    """Reads `swcm_conversion.json` (written by the conversion) if the folder has one; checks its shape."""
     path = Path(folder) / REPORT_FILE
     if not path.is_file():
         return None
@@ -359,23 +292,24 @@ def load_conversion_report(folder: str | os.PathLike) -> dict | None:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
-        raise InvalidCheckpointError(f"{path} is not valid JSON ({err}); {fix}.") from err
+        raise XLMSWCMError(f"{path} is not valid JSON ({err}); {fix}.") from err
     problems = check_report(report)
     if problems:
-        raise InvalidCheckpointError(f"{path}: {problems[0]}; {fix}.")
+        raise XLMSWCMError(f"{path}: {problems[0]}; {fix}.")
     return report
 
 
-# ---------------------------------------------------------------------------------------------- model card
-
-
 def _looks_like_hub_id(name: str | None) -> bool:
-    """Whether `name` can be a Hub model id (base_model must be one); local paths are not."""
-    return (
-        bool(name)
-        and not Path(name).exists()
-        and re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?", name) is not None
-    )
+    """Whether `name` can be a Hub model id (base_model must be one); local paths are not.
+
+    >>> _looks_like_hub_id("FacebookAI/xlm-roberta-base"), _looks_like_hub_id("./src4"), _looks_like_hub_id(None)
+    (True, False, False)
+    """
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return bool(name) and not Path(name).exists()
 
 
 def _description(base_model: str | None, source_name: str | None) -> str:
@@ -386,20 +320,20 @@ def _description(base_model: str | None, source_name: str | None) -> str:
     return "An XLM-SWCM encoder-decoder model."
 
 
-def _eval_result(item: Any) -> Any:
+def _eval_result(item: Any) -> EvalResult:
     if isinstance(item, EvalResult):
         return item
-    if isinstance(item, dict):
-        try:
-            return EvalResult(**item)
-        except TypeError as err:
-            raise HubPushError(
-                f"invalid evaluation result {item}: {err}. Give the fields of huggingface_hub.EvalResult "
-                "(task_type, dataset_type, dataset_name, metric_type, metric_value, ...)."
-            ) from err
-    raise HubPushError(
-        f"evaluation results must be huggingface_hub.EvalResult objects or dicts, got {item!r}"
-    )
+    if not isinstance(item, dict):
+        raise XLMSWCMError(
+            f"evaluation results must be huggingface_hub.EvalResult objects or dicts, got {item!r}"
+        )
+    try:
+        return EvalResult(**item)
+    except TypeError as err:
+        raise XLMSWCMError(
+            f"invalid evaluation result {item}: {err}. Give the fields of huggingface_hub.EvalResult "
+            "(task_type, dataset_type, dataset_name, metric_type, metric_value, ...)."
+        ) from err
 
 
 def _local_notes(folder: Path) -> str | None:
@@ -413,6 +347,9 @@ def _local_notes(folder: Path) -> str | None:
     return card.text.strip() or None
 
 
+_UNREAD = object()  # build_model_card's default report: read it from the folder
+
+
 def build_model_card(
     folder: str | os.PathLike,
     repo_id: str,
@@ -422,23 +359,20 @@ def build_model_card(
     config: XLMSWCMConfig | None = None,
     untrained: bool | None = None,
     has_tokenizer: bool | None = None,
+    report: dict | None | object = _UNREAD,
 ) -> ModelCard:
     """Renders the model card (a `huggingface_hub.ModelCard`) of the checkpoint in `folder`.
 
     Metadata: `base_model` (the source encoder, when it is a Hub id), `language`, `library_name: transformers`,
     `pipeline_tag: text2text-generation`, `license` (apache-2.0 unless `card_data` says otherwise),
     `tags: [xlm-swcm, ...]`, and `model-index` when `eval_results` are given. `card_data` entries override or
-    extend the metadata (any `ModelCardData` field). The body has the conversion report when `folder` holds
-    `swcm_conversion.json`, and then (unless `untrained=False`, or the folder holds Trainer output) says that the
-    model is an untrained seed.
-
-    Example:
-        >>> card = build_model_card("runs/xlm-swcm-seed", "my-user/xlm-swcm-bo", card_data={"language": ["bo"]})  # doctest: +SKIP
-        >>> card.data.pipeline_tag  # doctest: +SKIP
-        'text2text-generation'
+    extend the metadata (any `ModelCardData` field). The body has the conversion `report` (default: read from
+    `folder`'s `swcm_conversion.json`) when there is one, and then (unless `untrained=False`, or the folder holds
+    Trainer output) says that the model is an untrained seed.
     """
     folder = Path(folder)
-    report = load_conversion_report(folder)
+    if report is _UNREAD:
+        report = load_conversion_report(folder)
     if config is None:
         config = XLMSWCMConfig.from_pretrained(folder)
     extra = dict(card_data or {})
@@ -449,10 +383,10 @@ def build_model_card(
     source_name = base_model or ("a local encoder checkpoint" if source else None)
     if untrained is None:
         untrained = report is not None and not any((folder / name).exists() for name in TRAINING_FILES)
-    results = [_eval_result(item) for item in (eval_results or [])]
-    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
     if has_tokenizer is None:
         has_tokenizer = any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
+    results = [_eval_result(item) for item in (eval_results or [])]
+    modes = [row["mode"] for row in (report or {}).get("mapping", [])]
     # as_file: the template is package data, possibly inside a zip; template_path works with every
     # huggingface_hub version (template_str is newer).
     with resources.as_file(resources.files("xlm_swcm") / "templates" / CARD_TEMPLATE) as template:
@@ -469,14 +403,14 @@ def build_model_card(
             report=report,
             parameters=_parameter_rows(report),
             mapping_counts={"copied": modes.count("copied"), "tied": modes.count("tied")},
-            eval_rows=_eval_rows(results),
+            eval_rows=[_eval_row(result) for result in results],
             local_notes=_local_notes(folder),
             citation=CITATION,
         )
 
 
 def _card_metadata(
-    extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[Any]
+    extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[EvalResult]
 ) -> ModelCardData:
     """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
     language = extra.pop("language", None) or report_languages(report)
@@ -501,61 +435,69 @@ def _card_metadata(
 def _architecture(config: XLMSWCMConfig) -> dict[str, Any]:
     """The architecture table of the card."""
     layer_types = list(getattr(config, "decoder_layer_types", []) or [])
+    normal = layer_types.count("normal")
     return {
-        "num_hidden_layers": config.num_hidden_layers,
-        "insert_every": config.insert_every,
-        "trailing_normal_layer": config.trailing_normal_layer,
-        "weight_sharing": config.weight_sharing,
-        "hidden_size": config.hidden_size,
-        "num_attention_heads": config.num_attention_heads,
-        "intermediate_size": config.intermediate_size,
-        "vocab_size": config.vocab_size,
+        **{name: getattr(config, name) for name in _ARCHITECTURE_FIELDS},
         "decoder_layers": len(layer_types) or getattr(config, "decoder_layers", None),
-        "normal_layers": layer_types.count("normal"),
-        "custom_layers": len(layer_types) - layer_types.count("normal"),
+        "normal_layers": normal,
+        "custom_layers": len(layer_types) - normal,
     }
 
 
+_ARCHITECTURE_FIELDS = ("num_hidden_layers", "insert_every", "trailing_normal_layer", "weight_sharing", "hidden_size",
+                        "num_attention_heads", "intermediate_size", "vocab_size")  # fmt: skip
+# The parameter-count rows of the card: report key -> label.
+_PARAMETER_ROWS = {
+    "total": "Total",
+    "encoder": "Encoder",
+    "decoder": "Decoder",
+    "embeddings": "Embeddings",
+    "shared_with_encoder": "Decoder parameters that are the encoder's (tie mode)",
+}
+
+
 def _parameter_rows(report: dict | None) -> list[dict[str, Any]]:
-    """The parameter-count rows of the card, from the conversion report."""
     counts = (report or {}).get("parameters") or {}
     return [
         {"name": label, "count": counts[key]}
-        for key, label in (
-            ("total", "Total"),
-            ("encoder", "Encoder"),
-            ("decoder", "Decoder"),
-            ("embeddings", "Embeddings"),
-            ("shared_with_encoder", "Decoder parameters that are the encoder's (tie mode)"),
-        )
+        for key, label in _PARAMETER_ROWS.items()
         if isinstance(counts.get(key), int)
     ]
 
 
-def _eval_rows(results: list[Any]) -> list[dict[str, Any]]:
-    """The evaluation-results rows of the card."""
-    return [
-        {
-            "task": r.task_name or r.task_type,
-            "dataset": r.dataset_name,
-            "split": r.dataset_split or "",
-            "metric": r.metric_name or r.metric_type,
-            "value": r.metric_value,
-        }
-        for r in results
-    ]
-
-
-# ---------------------------------------------------------------------------------------------- files
+def _eval_row(r: EvalResult) -> dict[str, Any]:
+    """One row of the card's evaluation results table."""
+    return {
+        "task": r.task_name or r.task_type,
+        "dataset": r.dataset_name,
+        "split": r.dataset_split or "",
+        "metric": r.metric_name or r.metric_type,
+        "value": r.metric_value,
+    }
 
 
 def _uploadable(folder: Path) -> dict[str, Path]:
     """`{path in repo: file}` for the files of `folder` that belong in a model repository."""
-    return {
-        path.relative_to(folder).as_posix(): path
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not _ignored(path.relative_to(folder))
+    files = {
+        path.relative_to(folder).as_posix(): path for path in sorted(folder.rglob("*")) if path.is_file()
     }
+    return {name: files[name] for name in filter_repo_objects(files, ignore_patterns=_IGNORED)}
+
+
+def _stage_checkpoint(folder_or_model: Any, scratch: Path) -> tuple[Path, XLMSWCMConfig, dict | None]:
+    """The checkpoint folder (a model object is saved to `scratch/model`), its config and conversion report, all
+    checked before anything else: bad input must not cost a network call."""
+    if isinstance(folder_or_model, str | os.PathLike):
+        folder = Path(folder_or_model)
+    elif hasattr(folder_or_model, "save_pretrained"):
+        folder = scratch / "model"
+        folder_or_model.save_pretrained(folder)
+    else:
+        raise XLMSWCMError(
+            f"expected a checkpoint folder or a model with save_pretrained, got {type(folder_or_model).__name__}."
+        )
+    config = check_checkpoint(folder)
+    return folder, config, load_conversion_report(folder)
 
 
 def _prepare(
@@ -570,38 +512,20 @@ def _prepare(
     """Everything the repo gets, as `{path in repo: local file}`: the checkpoint folder's own files (read in
     place), and what is written to `scratch` (a saved model object, the tokenizer, a missing generation config,
     the card as README.md). Returns the files, the model card and notes for the user."""
-    notes = []
-    if isinstance(folder_or_model, str | os.PathLike):
-        folder = Path(folder_or_model)
-        config = check_checkpoint(folder)  # before anything else: bad input must not cost a network call
-        load_conversion_report(folder)
-    elif hasattr(folder_or_model, "save_pretrained"):
-        folder = scratch / "model"
-        folder_or_model.save_pretrained(folder)
-        config = check_checkpoint(folder)
-    else:
-        raise InvalidCheckpointError(
-            f"expected a checkpoint folder or a model with save_pretrained, got {type(folder_or_model).__name__}."
-        )
-    files = _uploadable(folder)
+    folder, config, report = _stage_checkpoint(folder_or_model, scratch)
+    files, notes = _uploadable(folder), []
     if tokenizer is not None:
         tokenizer.save_pretrained(scratch / "tokenizer")
         files.update(_uploadable(scratch / "tokenizer"))
     if "generation_config.json" not in files:
         files["generation_config.json"] = scratch / "generation_config.json"
-        files["generation_config.json"].write_text(
-            GenerationConfig.from_model_config(config).to_json_string(), encoding="utf-8"
-        )
+        GenerationConfig.from_model_config(config).to_json_file(files["generation_config.json"])
         notes.append("generation_config.json was missing; one was made from config.json")
-    report = load_conversion_report(folder)
+    has_tokenizer = any(name in files for name in ("tokenizer.json", "tokenizer_config.json"))
     card = build_model_card(
-        folder,
-        repo_id,
-        card_data=card_data,
-        eval_results=eval_results,
-        config=config,
-        has_tokenizer=any(name in files for name in ("tokenizer.json", "tokenizer_config.json")),
-    )
+        folder, repo_id, card_data=card_data, eval_results=eval_results, config=config,
+        has_tokenizer=has_tokenizer, report=report,
+    )  # fmt: skip
     if card.data.base_model is None and report and report.get("source"):
         notes.append(
             f"the source encoder {report['source']!r} is a local folder: pass --base-model OWNER/NAME to name "
@@ -614,63 +538,56 @@ def _prepare(
     return files, card, notes
 
 
-# ---------------------------------------------------------------------------------------------- push
-
-
 def explain_hub_error(err: Exception, *, repo_id: str, endpoint: str, revision: str) -> str:
     """One line saying what a failed Hub request means and what to do.
 
     Example:
-        >>> explain_hub_error(err, repo_id="me/m", endpoint="https://huggingface.co", revision="main")  # doctest: +SKIP
-        '401 Unauthorized from https://huggingface.co: the token was rejected. Log in again with ...'
+        >>> where = {"repo_id": "me/m", "endpoint": "http://127.0.0.1:9", "revision": "main"}
+        >>> explain_hub_error(ConnectionRefusedError("Connection refused"), **where)
+        'push to http://127.0.0.1:9 failed: ConnectionRefusedError: Connection refused (is the endpoint reachable? check --endpoint / HF_ENDPOINT and your network)'
     """
-    response = getattr(err, "response", None)
-    status = getattr(response, "status_code", None)
-    server = ""
-    if isinstance(err, HfHubHTTPError):
-        server = (getattr(err, "server_message", "") or "").strip().splitlines()
-        server = f" (server said: {server[0]})" if server else ""
-    incomplete = "the push did not complete"
-    if status == 401 and not isinstance(err, RepositoryNotFoundError):
-        text = (
-            f"401 Unauthorized from {endpoint}: the token was rejected. Log in again with `hf auth login`, or "
-            f"pass a valid write token with --token or HF_TOKEN"
-        )
-    elif isinstance(err, RevisionNotFoundError):
-        text = f"404 from {endpoint}: branch {revision!r} does not exist in {repo_id}"
-    elif status in (401, 404) or isinstance(err, RepositoryNotFoundError):
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    if status is None and not isinstance(err, RepositoryNotFoundError | RevisionNotFoundError):
+        return _explain_transport_error(err, endpoint)
+    again = "the push did not complete. Run the command again"
+    by_status = {
+        401: f"401 Unauthorized from {endpoint}: the token was rejected. Log in again with `hf auth login`, or pass "
+        "a valid write token with --token or HF_TOKEN",
+        403: f"403 Forbidden from {endpoint}: your token may not write to {repo_id}. Use a token with write access "
+        f"to the {repo_id.split('/')[0]!r} namespace",
+        409: f"409 Conflict from {endpoint}: {repo_id}@{revision} changed while pushing (a concurrent push or "
+        f"operation); {again}",
+        412: f"412 Precondition Failed from {endpoint}: branch {revision!r} of {repo_id} moved while pushing "
+        f"(parent commit mismatch); {again}",
+    }
+    if isinstance(err, RepositoryNotFoundError) or (
+        status == 404 and not isinstance(err, RevisionNotFoundError)
+    ):
         text = (
             f"{status} from {endpoint}: repository {repo_id} was not found or your token cannot see it. Check the "
             "repo id and namespace, and that the token (hf auth login / HF_TOKEN / --token) has write access"
         )
-    elif status == 403:
-        text = (
-            f"403 Forbidden from {endpoint}: your token may not write to {repo_id}. Use a token with write access "
-            f"to the {repo_id.split('/')[0]!r} namespace"
-        )
-    elif status == 409:
-        text = (
-            f"409 Conflict from {endpoint}: {repo_id}@{revision} changed while pushing (a concurrent push or "
-            f"operation); {incomplete}. Run the command again"
-        )
-    elif status == 412:
-        text = (
-            f"412 Precondition Failed from {endpoint}: branch {revision!r} of {repo_id} moved while pushing "
-            f"(parent commit mismatch); {incomplete}. Run the command again"
-        )
-    elif status is not None and status >= 500:
-        text = f"{status} server error from {endpoint}; {incomplete}. The Hub has a problem: try again later"
-    elif status is not None:
-        text = f"{status} error from {endpoint} for {repo_id}; {incomplete}"
+    elif isinstance(err, RevisionNotFoundError) and status != 401:
+        text = f"404 from {endpoint}: branch {revision!r} does not exist in {repo_id}"
+    elif status in by_status:
+        text = by_status[status]
+    elif status >= 500:
+        text = f"{status} server error from {endpoint}; the push did not complete. The Hub has a problem: try again later"
     else:
-        message = str(err).splitlines()[0] if str(err) else ""
-        text = f"push to {endpoint} failed: {type(err).__name__}: {message}"
-        if "xet" in str(err).lower():
-            text += " (if this endpoint is a Hub mirror without Xet storage, set HF_HUB_DISABLE_XET=1)"
-        elif "connect" in type(err).__name__.lower() or isinstance(err, ConnectionError):
-            text += " (is the endpoint reachable? check --endpoint / HF_ENDPOINT and your network)"
-        return text
-    return (text + server).replace("\n", " ")
+        text = f"{status} error from {endpoint} for {repo_id}; the push did not complete"
+    server = (getattr(err, "server_message", None) or "").strip().splitlines()  # HfHubHTTPError's
+    return (text + (f" (server said: {server[0]})" if server else "")).replace("\n", " ")
+
+
+def _explain_transport_error(err: Exception, endpoint: str) -> str:
+    """A failure without an HTTP status: the connection, Xet storage, a refused card."""
+    message = str(err).splitlines()[0] if str(err) else ""
+    text = f"push to {endpoint} failed: {type(err).__name__}: {message}"
+    if "xet" in str(err).lower():
+        return text + " (if this endpoint is a Hub mirror without Xet storage, set HF_HUB_DISABLE_XET=1)"
+    if "connect" in type(err).__name__.lower() or isinstance(err, ConnectionError):
+        return text + " (is the endpoint reachable? check --endpoint / HF_ENDPOINT and your network)"
+    return text
 
 
 def push_to_hub(
@@ -690,8 +607,8 @@ def push_to_hub(
     """Pushes an XLM-SWCM checkpoint folder (or model object) to the Hub as one commit, with a model card.
 
     The folder is checked first (no network call for bad input) and never modified: its files are uploaded in
-    place, README.md (the card) and, when missing, generation_config.json are written to a temporary folder. A
-    model object is saved there with `save_pretrained`; `tokenizer` (optional) with its own `save_pretrained`.
+    place, README.md (the card) and, when missing, generation_config.json are written to a temporary folder, as
+    are a model object and `tokenizer` (optional), through their `save_pretrained`.
 
     Args:
         folder_or_model: checkpoint folder written by `save_pretrained` / the conversion, or the model itself.
@@ -703,12 +620,6 @@ def push_to_hub(
         dry_run: check and stage everything, print the files and the card, send nothing.
         card_data: metadata overrides (any `ModelCardData` field, e.g. `{"language": ["bo", "ug"]}`).
         eval_results: `huggingface_hub.EvalResult` objects (or dicts of their fields) for the card.
-        tokenizer: tokenizer to push with the model.
-
-    Example:
-        >>> result = push_to_hub("runs/seed", "me/xlm-swcm-bo", card_data={"language": ["bo"]})  # doctest: +SKIP
-        >>> result.commit_url  # doctest: +SKIP
-        'https://huggingface.co/me/xlm-swcm-bo/commit/...'
     """
     check_repo_id(repo_id)
     revision = revision or "main"
@@ -716,13 +627,9 @@ def push_to_hub(
     token = token or get_token()
     with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as scratch:
         files, card, notes = _prepare(
-            folder_or_model,
-            Path(scratch),
-            repo_id,
-            tokenizer=tokenizer,
-            card_data=card_data,
+            folder_or_model, Path(scratch), repo_id, tokenizer=tokenizer, card_data=card_data,
             eval_results=eval_results,
-        )
+        )  # fmt: skip
         sizes = {name: path.stat().st_size for name, path in sorted(files.items())}
         result = PushResult(repo_id, revision, endpoint, sizes, str(card), dry_run, notes=notes)
         if dry_run:
@@ -731,30 +638,26 @@ def push_to_hub(
             print(result.summary())
             return result
         if not token:
-            raise MissingTokenError(f"no Hugging Face token found: {LOGIN_HELP}.")
-        api = HfApi(endpoint=endpoint, token=token)
+            raise XLMSWCMError(f"no Hugging Face token found: {LOGIN_HELP}.")
+        operations = [
+            CommitOperationAdd(path_in_repo=name, path_or_fileobj=path) for name, path in files.items()
+        ]
         try:
+            api = HfApi(endpoint=endpoint, token=token)
             api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
             if revision != "main":
                 api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
             info = api.create_commit(
                 repo_id,
-                [CommitOperationAdd(path_in_repo=name, path_or_fileobj=path) for name, path in files.items()],
+                operations,
                 commit_message=commit_message or "Upload XLM-SWCM model",
                 revision=revision,
-                repo_type="model",
             )
-        except HubPushError:
-            raise
         except Exception as err:  # HfHubHTTPError, transport errors, validate-yaml's ValueError, ...
-            raise HubRequestError(
-                explain_hub_error(err, repo_id=repo_id, endpoint=endpoint, revision=revision)
-            ) from err
+            where = {"repo_id": repo_id, "endpoint": endpoint, "revision": revision}
+            raise XLMSWCMError(explain_hub_error(err, **where), exit_code=1) from err
         result.commit_url, result.commit_oid = info.commit_url, info.oid
         return result
-
-
-# ---------------------------------------------------------------------------------------------- CLI
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -764,26 +667,27 @@ def _parser() -> argparse.ArgumentParser:
         "Exit codes: 0 done, 1 the Hub or network refused, 2 bad input (nothing sent).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("folder", help="checkpoint folder (written by save_pretrained or xlm-swcm-convert)")
-    parser.add_argument("repo_id", help="target repository, namespace/name")
-    parser.add_argument("--private", action="store_true", help="create the repository as private")
-    parser.add_argument("--revision", help="branch to push to (created from main if missing); default main")
-    parser.add_argument("--message", help="commit message")
-    parser.add_argument("--token", help="write token (default: `hf auth login` token or HF_TOKEN)")
-    parser.add_argument("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
-    parser.add_argument("--dry-run", action="store_true", help="print the files and the card, send nothing")
-    parser.add_argument(
+    add = parser.add_argument
+    add("folder", help="checkpoint folder (written by save_pretrained or xlm-swcm-convert)")
+    add("repo_id", help="target repository, namespace/name")
+    add("--private", action="store_true", help="create the repository as private")
+    add("--revision", help="branch to push to (created from main if missing); default main")
+    add("--message", help="commit message")
+    add("--token", help="write token (default: `hf auth login` token or HF_TOKEN)")
+    add("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+    add("--dry-run", action="store_true", help="print the files and the card, send nothing")
+    add(
         "--language",
         help="comma-separated ISO 639 codes for the card, e.g. bo,ug,kk,mn,zh (default: the conversion's "
         "language tokens)",
     )
-    parser.add_argument(
+    add(
         "--base-model",
         help="Hub id (owner/name) of the source encoder, for the card (default: the conversion's source when it "
         "was a Hub id)",
     )
-    parser.add_argument("--license", help=f"Hub license identifier for the card (default {DEFAULT_LICENSE})")
-    parser.add_argument(
+    add("--license", help=f"Hub license identifier for the card (default {DEFAULT_LICENSE})")
+    add(
         "--eval-results",
         metavar="FILE",
         help="JSON file with a list of evaluation results (huggingface_hub.EvalResult fields) for the card",
@@ -791,52 +695,46 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Console script `xlm-swcm-push`; returns the exit code.
-
-    Example:
-        >>> main(["runs/seed", "me/xlm-swcm-bo", "--language", "bo,ug", "--dry-run"])  # doctest: +SKIP
-        0
-    """
-    args = _parser().parse_args(argv)
+def _card_options(args: argparse.Namespace) -> tuple[dict[str, Any], list | None]:
+    """The card metadata (`card_data`) and evaluation results the options give, checked."""
     card_data: dict[str, Any] = {}
+    if args.language:
+        card_data["language"] = [
+            check_language(code.strip()) for code in args.language.split(",") if code.strip()
+        ]
+    if args.base_model:
+        if not _looks_like_hub_id(args.base_model):
+            raise XLMSWCMError(
+                f"--base-model {args.base_model!r} is not a Hub model id: give owner/name, e.g. "
+                "FacebookAI/xlm-roberta-base."
+            )
+        card_data["base_model"] = args.base_model
+    if args.license:
+        card_data["license"] = check_license(args.license)
+    if not args.eval_results:
+        return card_data, None
     try:
-        if args.language:
-            card_data["language"] = [
-                check_language(code.strip()) for code in args.language.split(",") if code.strip()
-            ]
-        if args.base_model:
-            if not _looks_like_hub_id(args.base_model):
-                raise HubPushError(
-                    f"--base-model {args.base_model!r} is not a Hub model id: give owner/name, e.g. "
-                    "FacebookAI/xlm-roberta-base."
-                )
-            card_data["base_model"] = args.base_model
-        if args.license:
-            card_data["license"] = check_license(args.license)
-        eval_results = None
-        if args.eval_results:
-            try:
-                eval_results = json.loads(Path(args.eval_results).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as err:
-                raise HubPushError(f"cannot read --eval-results {args.eval_results}: {err}") from err
-            if not isinstance(eval_results, list):
-                raise HubPushError(f"--eval-results {args.eval_results} must hold a JSON list")
+        eval_results = json.loads(Path(args.eval_results).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise XLMSWCMError(f"cannot read --eval-results {args.eval_results}: {err}") from err
+    if not isinstance(eval_results, list):
+        raise XLMSWCMError(f"--eval-results {args.eval_results} must hold a JSON list")
+    return card_data, eval_results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script `xlm-swcm-push`; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        card_data, eval_results = _card_options(args)
         result = push_to_hub(
-            args.folder,
-            args.repo_id,
-            private=args.private,
-            revision=args.revision,
-            commit_message=args.message,
-            token=args.token,
-            endpoint=args.endpoint,
-            dry_run=args.dry_run,
-            card_data=card_data,
+            args.folder, args.repo_id, private=args.private, revision=args.revision, commit_message=args.message,
+            token=args.token, endpoint=args.endpoint, dry_run=args.dry_run, card_data=card_data,
             eval_results=eval_results,
-        )
-    except HubPushError as err:
-        print(f"xlm-swcm-push: error: {err}", file=sys.stderr)
-        return err.exit_code
+        )  # fmt: skip
+    except XLMSWCMError as error:
+        print(f"xlm-swcm-push: error: {error}", file=sys.stderr)
+        return error.exit_code
     if not result.dry_run:
         print(result.summary())
     return 0

@@ -2,8 +2,6 @@
 """Where the commands write: never over one of their inputs, never half a folder, and never over anything but an earlier
 output. Used by `xlm-swcm-convert` (the seed folder), `xlm-swcm-train` (`--output_dir`) and the demo.
 
-Example:
-
 ```python
 >>> import tempfile
 >>> from pathlib import Path
@@ -14,7 +12,7 @@ Example:
 >>> check_output(out.parent, {"--data": out / "config.json"})
 Traceback (most recent call last):
 ...
-xlm_swcm.outputs.OutputError: The output folder ... contains the --data ...: writing it would destroy the --data; choose an output folder outside it.
+xlm_swcm.errors.XLMSWCMError: The output folder ... contains the --data ...: writing it would destroy the --data; choose an output folder outside it.
 
 ```
 """
@@ -33,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from .configuration_xlm_swcm import XLMSWCMConfig
+from .errors import XLMSWCMError
 
-
-class OutputError(ValueError):
-    """An output path that would lose data; the message says what to do."""
+OutputError = XLMSWCMError  # the former error class of this module
 
 
 def check_output(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | None]) -> None:
@@ -48,13 +45,14 @@ def check_output(out: str | os.PathLike, inputs: dict[str, str | os.PathLike | N
             continue  # a Hub id, or an option not given
         inner = Path(value)
         if _overlaps(out, inner):
-            what = "is" if os.path.abspath(out) == os.path.abspath(inner) or _same(out, inner) else "contains"
-            raise OutputError(
+            same = out.exists() and inner.exists() and os.path.samefile(out, inner)
+            what = "is" if os.path.abspath(out) == os.path.abspath(inner) or same else "contains"
+            raise XLMSWCMError(
                 f"The output folder {out} {what} the {name} {os.fspath(value)}: writing it would destroy the "
                 f"{name}; choose an output folder outside it."
             )
         if name == "source" and inner.is_dir() and _overlaps(inner, out):
-            raise OutputError(
+            raise XLMSWCMError(
                 f"The output folder {out} is inside the source folder {os.fspath(value)}: choose an output folder "
                 "outside it."
             )
@@ -68,7 +66,7 @@ def check_overwrite(out: Path, overwrite: bool) -> None:
         return
     # What --overwrite would refuse is refused first, so that the message never suggests an option that fails too.
     if not out.is_dir():
-        raise OutputError(
+        raise XLMSWCMError(
             f"{out} already exists and is a file, not an output folder: choose another output folder "
             "(--overwrite only replaces an earlier XLM-SWCM checkpoint folder)."
         )
@@ -78,13 +76,13 @@ def check_overwrite(out: Path, overwrite: bool) -> None:
     except (OSError, ValueError, AttributeError):
         model_type = None
     if entries and model_type != XLMSWCMConfig.model_type:
-        raise OutputError(
+        raise XLMSWCMError(
             f"{out} already exists and is not an XLM-SWCM checkpoint (it holds {len(entries)} entries, e.g. "
             f"{entries[0]!r}); replacing it would delete them: choose a new folder (e.g. {out / 'seed'}) or move "
             f"{out} away yourself."
         )
     if not overwrite:
-        raise OutputError(f"{out} already exists: choose another output folder or pass --overwrite.")
+        raise XLMSWCMError(f"{out} already exists: choose another output folder or pass --overwrite.")
 
 
 def write_atomically(
@@ -98,12 +96,6 @@ def write_atomically(
 
     Ctrl-C / SIGTERM are held back while the folders are swapped (and `on_done`, told that `out` is complete, is
     called): an interruption then takes effect just after, with `out` complete.
-
-    Example:
-
-    ```python
-    >>> write_atomically("seed-out", overwrite=False, fill=lambda tmp: model.save_pretrained(tmp))  # doctest: +SKIP
-    ```
     """
     out = Path(out)
     check_overwrite(out, overwrite)
@@ -178,7 +170,3 @@ def _overlaps(out: Path, inner: Path) -> bool:
     if not out.exists():
         return False
     return any(p.exists() and os.path.samefile(p, out) for p in (inner.resolve(), *inner.resolve().parents))
-
-
-def _same(a: Path, b: Path) -> bool:
-    return a.exists() and b.exists() and os.path.samefile(a, b)

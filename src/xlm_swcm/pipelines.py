@@ -1,16 +1,7 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
-"""A text-to-text generation pipeline for encoder-decoder models.
-
-transformers v5 removed the `text2text-generation`, `summarization` and `translation` pipeline tasks (asking for them
-raises a KeyError that points to chat models), but a seq2seq model for low-resource languages is used exactly that way.
-Importing `xlm_swcm` registers this pipeline as the task `"seq2seq-generation"`:
-
-```python
->>> from transformers import pipeline
->>> generator = pipeline("seq2seq-generation", model="path/to/checkpoint")  # doctest: +SKIP
->>> generator("Shared weights for low-resource languages.", max_new_tokens=20)  # doctest: +SKIP
-[{'generated_text': '...'}]
-```
+"""The `"seq2seq-generation"` pipeline task, registered by `import xlm_swcm`: transformers v5 removed
+`text2text-generation`, `summarization` and `translation`, the way a seq2seq model for low-resource languages is
+used. Usage: README.md, "Pipelines in transformers v5".
 """
 
 from transformers import AutoModelForSeq2SeqLM, GenerationConfig, Pipeline

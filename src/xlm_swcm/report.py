@@ -1,15 +1,10 @@
 """The conversion report `swcm_conversion.json`: one schema, written by `xlm_swcm.conversion` and read by
 `xlm_swcm.hub` (the model card).
 
-Example:
-
-```python
->>> check_report({"source": "FacebookAI/xlm-roberta-base", "insert_every": 3})
-[]
+>>> check_report({"source": "FacebookAI/xlm-roberta-base", "insert_every": "3"})
+["'insert_every' must be of type int"]
 >>> report_languages({"language_tokens": {"<bo>": 250002, "<ug>": 250003}})
 ['bo', 'ug']
-
-```
 """
 
 from __future__ import annotations
@@ -40,7 +35,6 @@ REPORT_SCHEMA: dict[str, type | tuple[type, ...]] = {
     "trim_vocab": dict,  # optional (--trim-vocab)
     "vocab_size": int,  # optional (any vocabulary option)
 }
-OPTIONAL_KEYS = ("language_tokens", "extend_vocab", "trim_vocab", "vocab_size")
 
 
 def check_report(report: Any) -> list[str]:

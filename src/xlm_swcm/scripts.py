@@ -1,12 +1,6 @@
 """The one table of writing systems: per script, its code point ranges, its ROUGE-L tokenisation class and the
-characters that end its sentences. Every user derives its view from :data:`SCRIPTS`:
-
-* :func:`xlm_swcm.vocab.script_of` (``unk_rate`` reports, ``vocab.SCRIPT_RANGES``): the entries with
-  ``reported=True``; a letter in any other entry counts as ``"Other"``, as outside the table.
-* the script-aware ROUGE-L tokeniser (:mod:`xlm_swcm.metrics`): the ``rouge`` class of the character's entry,
-  ``"other"`` outside the table.
-* :data:`xlm_swcm.data.SENTENCE_END_CHARS` (mBART sentence permutation): every ``sentence_ends``, in table order.
-* the demo's sentence splitter (``xlm_swcm_demo.assets.split_sentences``): ``sentence_ends + split_ends``.
+characters that end its sentences. `vocab.script_of` (``unk_rate``), the ROUGE-L tokeniser of `xlm_swcm.metrics`,
+`data.SENTENCE_END_CHARS` (mBART sentence permutation) and the demo's sentence splitter all read :data:`SCRIPTS`.
 
 Example:
     >>> find_script("ཀ").name, find_script("가").rouge, find_script("7")

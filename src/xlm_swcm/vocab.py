@@ -1,35 +1,14 @@
-"""Tokenizer and vocabulary surgery for XLM-R-family (SentencePiece Unigram) tokenizers.
+"""Tokenizer and vocabulary surgery for XLM-R-family tokenizers (a `tokenizers` SentencePiece Unigram backend):
+language tokens, trimming to a corpus, Unigram pieces for text the vocabulary turns into ``<unk>``, all three in
+their one order (:func:`adapt_vocabulary`), and ``<unk>`` rates per script. Guide: "Tokenizer and vocabulary" in
+`conversion/README.md`.
 
-Every function works on a transformers tokenizer backed by the ``tokenizers`` library (``XLMRobertaTokenizer``
-in transformers v5, ``XLMRobertaTokenizerFast`` before) whose model is a Unigram vocabulary, and on any
-``PreTrainedModel`` whose input embedding is ``model.get_input_embeddings()`` (an ``nn.Embedding``) and whose
-output layer, if any, is ``model.get_output_embeddings()`` (an ``nn.Linear``, with or without a bias, possibly
-tied to the input embedding). Rows are resized through transformers' own ``resize_token_embeddings`` (which
-updates ``config.vocab_size``, re-ties tied weights and resizes e.g. BART's ``final_logits_bias``); the rows
-are then filled explicitly, because transformers' default ``mean_resizing`` *samples* new rows around the mean
-instead of using the mean itself.
-
-Public functions:
-
-* :func:`adapt_vocabulary` -- the whole surgery in its one order: extend, add language tokens, trim.
-* :func:`add_language_tokens` -- ``<bo>``-style special tokens, mean-initialised rows.
-* :func:`trim_vocabulary` -- keep only the pieces a corpus uses; identical segmentation of that corpus.
-* :func:`extend_vocabulary` -- learn Unigram pieces for text the vocabulary turns into ``<unk>``.
-* :func:`unk_rate` -- share of ``<unk>`` tokens per script (Tibetan, Mongolian, Arabic, Han, ...).
-
-Limits: only the embedding from ``get_input_embeddings()``, the output layer and vocabulary-sized biases are
-remapped; any other vocabulary-sized module must be tied to them (as BART's and XLM-SWCM's decoder embeddings
-are). Special tokens come first in XLM-R, so trimming never moves ``<pad>``; were it to move, model attributes
-derived from ``config.pad_token_id`` at construction (e.g. RoBERTa's position padding index) would not follow.
-
-Example::
-
-    >>> tok = XLMRobertaTokenizer(tokenizer_file="tokenizer.json")  # doctest: +SKIP
-    >>> unk_rate(tok, ["ༀ་མ་ཎི་པདྨེ་ཧཱུྃ"])  # doctest: +SKIP
-    {'Tibetan': 0.5}
-    >>> report = extend_vocabulary(tok, model, tibetan_lines)  # doctest: +SKIP
-    >>> report["unk_rate_after"]  # doctest: +SKIP
-    {'Tibetan': 0.0}
+The model's rows are resized with transformers' ``resize_token_embeddings`` (which re-ties tied weights and resizes
+e.g. BART's ``final_logits_bias``), then filled explicitly: its ``mean_resizing`` *samples* around the mean instead
+of using it. Only ``get_input_embeddings()`` (an ``nn.Embedding``), ``get_output_embeddings()`` (an ``nn.Linear``
+or None) and vocabulary-sized biases are remapped; any other vocabulary-sized module must be tied to them. Special
+tokens come first in XLM-R, so trimming never moves ``<pad>`` (attributes derived from ``config.pad_token_id`` at
+construction, such as RoBERTa's position padding index, would not follow).
 """
 
 from __future__ import annotations
@@ -43,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 from tokenizers import models as tk_models
 from tokenizers.trainers import UnigramTrainer
 from torch import nn
@@ -78,11 +57,6 @@ OTHER = "Other"
 _BATCH = 1024
 # Config attributes whose names end like this hold token ids (pad_token_id, decoder_start_token_id, ...).
 _CONFIG_ID_SUFFIX = "_token_id"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Scripts and <unk> rates
-# --------------------------------------------------------------------------------------------------------------
 
 
 def script_of(char: str) -> str | None:
@@ -133,33 +107,28 @@ def _as_texts(texts: str | Iterable[str]) -> list[str]:
     return result
 
 
-def _unk_counts(tokenizer: Any, texts: list[str], level: str) -> dict[str, list[int]]:
-    backend = _backend(tokenizer)
+def _unk_counts(tokenizer: Any, texts: list[str], level: str) -> tuple[Counter, Counter]:
+    """Per script: the number of ``<unk>`` tokens (or characters) and the number of all, see :func:`unk_rate`."""
     unk_id = _unk_id(tokenizer)
-    counts: dict[str, list[int]] = {}
-    for start in range(0, len(texts), _BATCH):
-        batch = texts[start : start + _BATCH]
-        for text, enc in zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True):
+    unknown: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for text, enc in _encodings(tokenizer, texts):
+        if level == "token":
             owner, word_script = _word_scripts(text)
-            if level == "token":
-                for tok_id, w in zip(enc.ids, _token_words(text, enc.offsets, owner), strict=True):
-                    if w < 0:
-                        continue
-                    entry = counts.setdefault(word_script[w], [0, 0])
-                    entry[0] += tok_id == unk_id
-                    entry[1] += 1
-            else:
-                in_unk = [False] * len(text)
-                for tok_id, (a, b) in zip(enc.ids, enc.offsets, strict=True):
-                    if tok_id == unk_id:
-                        in_unk[a:b] = [True] * (b - a)
-                for pos, char in enumerate(text):
-                    script = script_of(char)
-                    if script is not None:
-                        entry = counts.setdefault(script, [0, 0])
-                        entry[0] += in_unk[pos]
-                        entry[1] += 1
-    return counts
+            for tok_id, w in zip(enc.ids, _token_words(text, enc.offsets, owner), strict=True):
+                if w >= 0:
+                    unknown[word_script[w]] += tok_id == unk_id
+                    total[word_script[w]] += 1
+            continue
+        in_unk = [False] * len(text)
+        for tok_id, (a, b) in zip(enc.ids, enc.offsets, strict=True):
+            if tok_id == unk_id:
+                in_unk[a:b] = [True] * (b - a)
+        for pos, script in enumerate(map(script_of, text)):
+            if script is not None:
+                unknown[script] += in_unk[pos]
+                total[script] += 1
+    return unknown, total
 
 
 def unk_rate(tokenizer: Any, texts: str | Iterable[str], level: str = "token") -> dict[str, float]:
@@ -168,24 +137,15 @@ def unk_rate(tokenizer: Any, texts: str | Iterable[str], level: str = "token") -
     ``level="token"`` (default): among the tokens of the words written in a script (a word is a run of
     non-spaces; its script is the majority script of its letters; a ``▁`` token belongs to the next word), the
     share that are ``<unk>``. With XLM-R, consecutive unknown characters fuse into one ``<unk>``, so this is the
-    share of the *sequence* that is unknown. ``level="char"``: among the characters of a script, the share that
-    end up inside an ``<unk>`` token. Scripts are found by Unicode block (:data:`SCRIPT_RANGES`); words
+    share of the *sequence* that is unknown: ``"Hello ༄༅། ᠮᠣᠩᠭᠣᠯ"`` -> ``▁Hello ▁ <unk> ▁ <unk> ᠭ <unk>`` gives
+    ``{'Latin': 0.0, 'Mongolian': 0.5, 'Tibetan': 0.5}``. ``level="char"``: among the characters of a script, the
+    share that end up inside an ``<unk>`` token. Scripts are found by Unicode block (:data:`SCRIPT_RANGES`); words
     without letters count as ``"Common"`` (token level only).
-
-    >>> tok.convert_ids_to_tokens(tok("Hello ༄༅། ᠮᠣᠩᠭᠣᠯ", add_special_tokens=False)["input_ids"])  # doctest: +SKIP
-    ['▁Hello', '▁', '<unk>', '▁', '<unk>', 'ᠭ', '<unk>']
-    >>> unk_rate(tok, ["Hello ༄༅། ᠮᠣᠩᠭᠣᠯ"])  # doctest: +SKIP
-    {'Latin': 0.0, 'Mongolian': 0.5, 'Tibetan': 0.5}
     """
     if level not in ("token", "char"):
         raise ValueError(f"level must be 'token' or 'char', got {level!r}.")
-    counts = _unk_counts(tokenizer, _as_texts(texts), level)
-    return {script: unk / total for script, (unk, total) in sorted(counts.items())}
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Tokenizer helpers
-# --------------------------------------------------------------------------------------------------------------
+    unknown, total = _unk_counts(tokenizer, _as_texts(texts), level)
+    return {script: unknown[script] / total[script] for script in sorted(total)}
 
 
 def _backend(tokenizer: Any) -> Tokenizer:
@@ -292,7 +252,8 @@ def _special_ids(tokenizer: Any, data: dict[str, Any]) -> set[int]:
     return ids
 
 
-def _encode_ids(tokenizer: Any, texts: Iterable[str]) -> Iterator[list[int]]:
+def _encodings(tokenizer: Any, texts: Iterable[str]) -> Iterator[tuple[str, Encoding]]:
+    """Each text with its encoding (no special tokens), encoded in batches."""
     backend = _backend(tokenizer)
     batch: list[str] = []
     for text in texts:
@@ -300,15 +261,9 @@ def _encode_ids(tokenizer: Any, texts: Iterable[str]) -> Iterator[list[int]]:
             raise TypeError(f"Corpus items must be str, got {type(text).__name__}.")
         batch.append(text)
         if len(batch) == _BATCH:
-            yield from (e.ids for e in backend.encode_batch(batch, add_special_tokens=False))
+            yield from zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True)
             batch = []
-    if batch:
-        yield from (e.ids for e in backend.encode_batch(batch, add_special_tokens=False))
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Model helpers
-# --------------------------------------------------------------------------------------------------------------
+    yield from zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True)
 
 
 def _configs(model: nn.Module) -> list[Any]:
@@ -374,13 +329,20 @@ def _get_tensor(model: nn.Module, name: str) -> torch.Tensor:
     return getattr(model.get_submodule(parent), attr)
 
 
-def _set_tensor(model: nn.Module, name: str, tensor: torch.Tensor, like: torch.Tensor) -> None:
-    parent_name, _, attr = name.rpartition(".")
-    parent = model.get_submodule(parent_name)
-    if isinstance(like, nn.Parameter):
-        setattr(parent, attr, nn.Parameter(tensor, requires_grad=like.requires_grad))
-    else:  # assigning to a registered buffer keeps it a buffer, persistent or not
-        setattr(parent, attr, tensor)
+def _resize_vector(model: nn.Module, name: str, new_size: int) -> torch.Tensor:
+    """Resizes the vocabulary-sized bias `name` to `new_size` entries if transformers did not (keeping the first
+    entries, as transformers does); returns it."""
+    tensor = _get_tensor(model, name)
+    if tensor.shape[-1] == new_size:
+        return tensor
+    fresh = torch.zeros(*tensor.shape[:-1], new_size, dtype=tensor.dtype, device=tensor.device)
+    keep = min(new_size, tensor.shape[-1])
+    fresh[..., :keep] = tensor.detach()[..., :keep]
+    parent, _, attr = name.rpartition(".")
+    if isinstance(tensor, nn.Parameter):
+        fresh = nn.Parameter(fresh, requires_grad=tensor.requires_grad)
+    setattr(model.get_submodule(parent), attr, fresh)  # assigning to a registered buffer keeps it a buffer
+    return fresh
 
 
 def _check_model(model: nn.Module, n_tokens: int) -> tuple[nn.Embedding, nn.Linear | None]:
@@ -426,6 +388,14 @@ def _rows_from(weight: torch.Tensor, plan: dict[int, int | list[int]], mean_rows
     return rows
 
 
+def _grow_model(model: nn.Module, n_old: int, n_new: int, plan: dict[int, int | list[int]]) -> None:
+    """Grows the model to a tokenizer grown from ``n_old`` to ``n_new`` tokens (unless its embedding has the rows
+    already) and fills the rows of ``plan``; a global mean is over the rows of real tokens (rows past the old
+    tokenizer's length are padding, never trained)."""
+    rows = model.get_input_embeddings().num_embeddings
+    _resize_model(model, max(rows, n_new), plan, mean_rows=min(n_old, rows))
+
+
 def _resize_model(
     model: nn.Module,
     new_size: int,
@@ -438,7 +408,7 @@ def _resize_model(
     vocabulary-sized bias. Rows not in ``plan`` keep their index and values (transformers' resize keeps the
     first rows). Tied weights stay tied; ``config.vocab_size`` is updated by transformers."""
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
-    old_size = inp.num_embeddings
+    old_size, old_pad = inp.num_embeddings, inp.padding_idx
     tied = out is not None and out.weight is inp.weight
     text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     if out is not None and not tied and getattr(text_config, "tie_word_embeddings", False):
@@ -447,19 +417,15 @@ def _resize_model(
             "The output layer is not tied to the input embedding although config.tie_word_embeddings=True: "
             "set model.config.tie_word_embeddings = False (keep them separate) or call model.tie_weights() first."
         )
-    skip = [inp.weight] + (
-        [out.weight] + ([out.bias] if out.bias is not None else []) if out is not None else []
-    )
-    bias_names = _vocab_biases(model, old_size, skip)
-    # Everything is read from the old tensors before transformers replaces them.
+    # Every new row is read from the old tensors, before transformers replaces them.
     new_in = _rows_from(inp.weight, plan, mean_rows)
     new_out = _rows_from(out.weight, plan, mean_rows) if out is not None and not tied else None
     new_out_bias = _rows_from(out.bias, plan, mean_rows) if out is not None and out.bias is not None else None
+    skip = [inp.weight] + ([out.weight, out.bias] if out is not None else [])
     new_biases = {
-        n: _rows_from(_get_tensor(model, n).detach().reshape(-1), plan, mean_rows) for n in bias_names
+        name: _rows_from(_get_tensor(model, name).detach().reshape(-1), plan, mean_rows)
+        for name in _vocab_biases(model, old_size, skip)
     }
-    old_pad = inp.padding_idx
-
     model.resize_token_embeddings(new_size, mean_resizing=False)
 
     inp, out = model.get_input_embeddings(), model.get_output_embeddings()
@@ -467,36 +433,21 @@ def _resize_model(
         out.weight = inp.weight
     if out is not None:
         out.out_features = new_size
-    targets = torch.tensor(sorted(plan), dtype=torch.long, device=inp.weight.device)
+    targets = sorted(plan)
     with torch.no_grad():
-        if len(targets):
-            inp.weight[targets] = new_in
-            if new_out is not None:
-                out.weight[targets.to(out.weight.device)] = new_out
-            if new_out_bias is not None:
-                out.bias[targets.to(out.bias.device)] = new_out_bias
+        outputs = [(getattr(out, "weight", None), new_out), (getattr(out, "bias", None), new_out_bias)]
+        for tensor, rows in [(inp.weight, new_in), *outputs]:
+            if rows is not None and targets:
+                tensor[torch.tensor(targets, device=tensor.device)] = rows
         for name, rows in new_biases.items():
-            tensor = _get_tensor(model, name)
-            if tensor.shape[-1] != new_size:
-                # Not resized by transformers: resize it here (keep the first entries, as transformers does).
-                fresh = torch.zeros(*tensor.shape[:-1], new_size, dtype=tensor.dtype, device=tensor.device)
-                keep = min(new_size, tensor.shape[-1])
-                fresh[..., :keep] = tensor.detach()[..., :keep]
-                _set_tensor(model, name, fresh, tensor)
-                tensor = _get_tensor(model, name)
-            if len(targets):
-                tensor.view(-1)[targets.to(tensor.device)] = rows
+            tensor = _resize_vector(model, name, new_size)
+            if targets:
+                tensor.view(-1)[torch.tensor(targets, device=tensor.device)] = rows
     if old_pad is not None:
-        inp.padding_idx = (pad_mapping or {}).get(old_pad, old_pad) if old_pad < old_size else None
-        if inp.padding_idx is not None and inp.padding_idx >= new_size:
-            inp.padding_idx = None
+        new_pad = (pad_mapping or {}).get(old_pad, old_pad) if old_pad < old_size else None
+        inp.padding_idx = new_pad if new_pad is not None and new_pad < new_size else None
     # transformers updates the text config; sub-configs (encoder/decoder) that repeat the size follow here.
     _remap_config(model, {}, old_size, new_size)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# 1. Language tokens
-# --------------------------------------------------------------------------------------------------------------
 
 
 def language_token(lang: str) -> str:
@@ -561,45 +512,27 @@ def check_language_codes(tokenizer: Any | None, langs: Sequence[str]) -> None:
 def add_language_tokens(
     tokenizer: Any, model: nn.Module | None, langs: Sequence[str] = LANGUAGE_CODES
 ) -> list[int]:
-    """Add ``<lang>`` special tokens (e.g. ``<bo>``, ``<ug>``) and give each new one an embedding row (and
-    output-layer row, bias entry) equal to the mean of the existing rows. With ``model=None`` only the tokenizer
-    changes (for a model that is built later from ``len(tokenizer)``).
-
-    Idempotent: tokens already in the tokenizer are not added again and their rows are left alone. The model
-    is only grown when the tokenizer outgrows its embedding. The tokenizer is changed in place; the tokens
-    become extra special tokens (never split, skipped by ``decode(..., skip_special_tokens=True)``).
-
-    Returns the ids of ``langs`` in order (new or existing).
-
-    >>> add_language_tokens(tok, model, ["bo", "ug"])  # doctest: +SKIP
-    [250002, 250003]
+    """Add ``<lang>`` special tokens (e.g. ``<bo>``, ``<ug>``), in place, as extra special tokens (never split,
+    skipped by ``decode(..., skip_special_tokens=True)``); each new one gets embedding and output rows equal to the
+    mean of the existing rows. Idempotent: existing tokens and their rows are left alone. The model only grows when
+    the tokenizer outgrows its embedding; ``model=None`` changes the tokenizer alone (for a model built later from
+    ``len(tokenizer)``). Returns the ids of ``langs`` in order, e.g. ``[250002, 250003]`` for XLM-R.
     """
     if isinstance(langs, str):
         langs = [langs]
     check_language_codes(tokenizer, langs)  # <unk>, <pad>, an existing piece: refused, not made a language
     tokens = [language_token(lang) for lang in langs]
     n_old = len(tokenizer)
-    inp = None if model is None else _check_model(model, n_old)[0]
-    backend = _backend(tokenizer)
-    new_tokens = [t for t in dict.fromkeys(tokens) if backend.token_to_id(t) is None]
+    if model is not None:
+        _check_model(model, n_old)
+    new_tokens = [t for t in dict.fromkeys(tokens) if _backend(tokenizer).token_to_id(t) is None]
     if new_tokens:
         tokenizer.add_special_tokens({"extra_special_tokens": new_tokens}, replace_extra_special_tokens=False)
-    ids = tokenizer.convert_tokens_to_ids(tokens)
-    new_ids = [tokenizer.convert_tokens_to_ids(t) for t in new_tokens]
-    if new_ids and model is not None:
-        # Mean over the rows of real tokens (rows past len(tokenizer) are padding, never trained).
-        _resize_model(
-            model,
-            max(inp.num_embeddings, len(tokenizer)),
-            {i: [] for i in new_ids},
-            mean_rows=min(n_old, inp.num_embeddings),
+    if new_tokens and model is not None:
+        _grow_model(
+            model, n_old, len(tokenizer), {i: [] for i in tokenizer.convert_tokens_to_ids(new_tokens)}
         )
-    return ids
-
-
-# --------------------------------------------------------------------------------------------------------------
-# 2. Trimming
-# --------------------------------------------------------------------------------------------------------------
+    return tokenizer.convert_tokens_to_ids(tokens)
 
 
 def trim_vocabulary(
@@ -607,91 +540,73 @@ def trim_vocabulary(
 ) -> tuple[Any, list[int]]:
     """Keep only the vocabulary a corpus uses; return ``(new_tokenizer, kept_old_ids)``.
 
-    Kept: every piece in the corpus's segmentation (or only the ``keep_top`` most frequent of them), every
-    special/added token (``<s> <pad> </s> <unk> <mask>``, language tokens) and every id named in the model's
-    config (``pad/bos/eos/decoder_start_token_id`` ...), plus the lowest-scoring Unigram piece (see below).
-    Kept pieces keep their order, so new id = rank of the old id in ``kept_old_ids``: ``<s>=0, <pad>=1,
-    </s>=2, <unk>=3`` stay first and ``<mask>`` stays last of the original pieces. The model (changed in place)
-    gets the matching rows of its input embedding, output layer (+ bias) and vocabulary-sized biases such as
-    ``final_logits_bias``; ``config.vocab_size`` and the config's special-token ids are remapped. Tied
-    weights stay tied. The given tokenizer is left unchanged.
+    Kept: every piece of the corpus's segmentation (or only the ``keep_top`` most frequent of them), every
+    special/added token, every id named in the model's config (``pad/bos/eos/decoder_start_token_id`` ...) and the
+    lowest-scoring Unigram piece. Kept pieces keep their order (new id = rank of the old id in ``kept_old_ids``), so
+    ``<s> <pad> </s> <unk>`` stay first. The model (changed in place) gets the matching rows of its input embedding,
+    output layer (+ bias) and vocabulary-sized biases; ``config.vocab_size`` and the config's token ids are remapped;
+    tied weights stay tied. The given tokenizer is left unchanged.
 
-    Why the corpus is segmented identically: a Unigram tokenizer picks, per word, the path of pieces with the
-    highest total score (Viterbi). Removing pieces only removes paths, so the old best path -- whose pieces are
-    all kept -- is still available and no kept path gained score. One subtlety: where no single-character
-    piece remains at a position, the lattice gets an ``<unk>`` edge scored ``min_score - 10`` (the
-    ``tokenizers`` and SentencePiece unknown penalty), with ``min_score`` the lowest score in the vocabulary.
-    Keeping the lowest-scoring piece keeps ``min_score``, so such an edge scores below the removed piece it
-    replaces, and every new path scores below an old path, hence below the old best. So text whose pieces are
-    all kept gets the same pieces (with mapped ids), and an MLM gives equal logits over kept tokens
-    (``new_logits[..., new_id] == old_logits[..., old_id]``). With ``keep_top``, text is covered only if its
-    pieces survive; other text may be segmented differently (more ``<unk>``).
-
-    >>> new_tok, kept = trim_vocabulary(tok, model, lines)  # doctest: +SKIP
-    >>> new_tok.convert_ids_to_tokens([0, 1, 2, 3])  # doctest: +SKIP
-    ['<s>', '<pad>', '</s>', '<unk>']
+    The corpus is segmented identically: the Unigram Viterbi picks, per word, the path of pieces with the highest
+    total score, and removing pieces only removes paths, so the old best path (all of its pieces are kept) still
+    wins. Where no single-character piece remains, the lattice gets an ``<unk>`` edge scored ``min_score - 10``;
+    keeping the lowest-scoring piece keeps ``min_score``, so such an edge scores below the piece it replaces. An MLM
+    then gives equal logits over kept tokens (``new_logits[..., new_id] == old_logits[..., old_id]``). With
+    ``keep_top``, text whose pieces were dropped may be segmented differently (more ``<unk>``).
     """
     if keep_top is not None and (not isinstance(keep_top, int) or keep_top < 0):
         raise ValueError(f"keep_top must be a non-negative int or None, got {keep_top!r}.")
     data = _unigram_json(tokenizer)
-    n_old = len(tokenizer)
-    inp, _ = _check_model(model, n_old)
-    old_rows = inp.num_embeddings
-
-    counts: Counter[int] = Counter()
-    for ids in _encode_ids(tokenizer, corpus):
-        counts.update(ids)
+    old_rows = _check_model(model, len(tokenizer))[0].num_embeddings
+    counts = Counter(i for _, enc in _encodings(tokenizer, corpus) for i in enc.ids)
     if not counts:
         raise ValueError("The corpus produced no tokens: pass an iterable of non-empty texts.")
-
-    vocab = data["model"]["vocab"]
-    unk_id = int(data["model"]["unk_id"])
-    min_score_id = min(range(len(vocab)), key=lambda i: vocab[i][1])
-    required = _special_ids(tokenizer, data) | {unk_id, min_score_id}
-    required |= {i for i in _config_token_ids(model) if i < n_old}
-    used = [i for i in counts if i not in required]
-    if keep_top is not None:
-        used = sorted(used, key=lambda i: (-counts[i], i))[:keep_top]
-    kept = sorted(required | set(used))
+    kept = _kept_ids(tokenizer, model, data, counts, keep_top)
     mapping = {old: new for new, old in enumerate(kept)}
-
-    _materialize_added_tokens(data)
-    data["model"]["vocab"] = [data["model"]["vocab"][i] for i in kept]
-    data["model"]["unk_id"] = mapping[unk_id]
-    for token in data["added_tokens"]:
-        token["id"] = mapping[token["id"]]
-    _remap_post_processor(data.get("post_processor"), mapping)
-    if data.get("padding") and data["padding"].get("pad_id") in mapping:
-        data["padding"]["pad_id"] = mapping[data["padding"]["pad_id"]]
-    backend = Tokenizer.from_str(json.dumps(data))
-    new_tokenizer = _with_backend(tokenizer, backend, data, inplace=False)
-
+    new_tokenizer = _with_backend(tokenizer, _trimmed_backend(data, kept, mapping), data, inplace=False)
     plan: dict[int, int | list[int]] = {new: old for old, new in mapping.items() if old != new}
     _resize_model(model, len(kept), plan, mean_rows=old_rows, pad_mapping=mapping)
     _remap_config(model, mapping, old_rows, len(kept))
     return new_tokenizer, kept
 
 
-# --------------------------------------------------------------------------------------------------------------
-# 3. Extension
-# --------------------------------------------------------------------------------------------------------------
+def _kept_ids(
+    tokenizer: Any, model: nn.Module, data: dict[str, Any], counts: Counter, keep_top: int | None
+) -> list[int]:
+    """The old ids a trim keeps, sorted: the used ones (the ``keep_top`` most frequent) and the required ones."""
+    vocab = data["model"]["vocab"]
+    min_score_id = min(range(len(vocab)), key=lambda i: vocab[i][1])
+    required = _special_ids(tokenizer, data) | {int(data["model"]["unk_id"]), min_score_id}
+    required |= {i for i in _config_token_ids(model) if i < len(tokenizer)}
+    used = [i for i in counts if i not in required]
+    if keep_top is not None:
+        used = sorted(used, key=lambda i: (-counts[i], i))[:keep_top]
+    return sorted(required | set(used))
+
+
+def _trimmed_backend(data: dict[str, Any], kept: list[int], mapping: dict[int, int]) -> Tokenizer:
+    """Keeps the pieces ``kept`` of the tokenizer.json ``data`` (changed in place), renumbered by ``mapping``."""
+    _materialize_added_tokens(data)
+    data["model"]["vocab"] = [data["model"]["vocab"][i] for i in kept]
+    data["model"]["unk_id"] = mapping[data["model"]["unk_id"]]
+    for token in data["added_tokens"]:
+        token["id"] = mapping[token["id"]]
+    _remap_post_processor(data.get("post_processor"), mapping)
+    if data.get("padding") and data["padding"].get("pad_id") in mapping:
+        data["padding"]["pad_id"] = mapping[data["padding"]["pad_id"]]
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def _uncovered_words(tokenizer: Any, texts: list[str]) -> list[str]:
     """Every occurrence of a whitespace-separated word that contains an ``<unk>`` token."""
-    backend, unk_id = _backend(tokenizer), _unk_id(tokenizer)
+    unk_id = _unk_id(tokenizer)
     words = []
-    for start in range(0, len(texts), _BATCH):
-        batch = texts[start : start + _BATCH]
-        for text, enc in zip(batch, backend.encode_batch(batch, add_special_tokens=False), strict=True):
-            owner, _ = _word_scripts(text)
-            spans = [m.group() for m in re.finditer(r"\S+", text)]
-            hit = {
-                w
-                for i, w in zip(enc.ids, _token_words(text, enc.offsets, owner), strict=True)
-                if i == unk_id and w >= 0
-            }
-            words.extend(spans[w] for w in sorted(hit))
+    for text, enc in _encodings(tokenizer, texts):
+        owner, _ = _word_scripts(text)
+        spans = [m.group() for m in re.finditer(r"\S+", text)]
+        token_words = _token_words(text, enc.offsets, owner)
+        hit = {w for i, w in zip(enc.ids, token_words, strict=True) if i == unk_id and w >= 0}
+        words.extend(spans[w] for w in sorted(hit))
     return words
 
 
@@ -708,89 +623,71 @@ def _train_pieces(backend: Tokenizer, words: list[str], vocab_size: int) -> list
     return [(p, float(s)) for p, s in json.loads(trainee.to_str())["model"]["vocab"]]
 
 
+def _learn_pieces(
+    backend: Tokenizer, data: dict[str, Any], words: list[str], new_pieces: int
+) -> list[tuple[str, float]]:
+    """At most ``new_pieces`` pieces learned from ``words`` that are not in the vocabulary and hold a character it
+    cannot produce: single characters first (without them a new character would stay ``<unk>``), then by score."""
+    unk_id = int(data["model"]["unk_id"])
+    known = {p for p, _ in data["model"]["vocab"]} | {t["content"] for t in data["added_tokens"]}
+    # The trainer refuses a size below its alphabet (every character of the words, plus "▁").
+    normalizer = backend.normalizer
+    alphabet = {c for w in set(words) for c in (normalizer.normalize_str(w) if normalizer else w)}
+    vocab_size = max(new_pieces, len(alphabet) + 16)
+    for _ in range(4):  # trained again, larger, while too many learned pieces were known already
+        learned = _train_pieces(backend, words, vocab_size)
+        fresh = [
+            (p, s)
+            for p, s in learned
+            if p not in known and any(t.id == unk_id for t in backend.model.tokenize(p))
+        ]
+        if len(fresh) >= new_pieces or len(learned) < vocab_size:
+            break  # enough new pieces, or the corpus cannot give more
+        vocab_size += new_pieces - len(fresh)
+    fresh.sort(key=lambda ps: (len(ps[0]) > 1, -ps[1]))
+    return fresh[:new_pieces]
+
+
 def extend_vocabulary(
     tokenizer: Any, model: nn.Module, corpus: Iterable[str], new_pieces: int = 2000
 ) -> dict[str, Any]:
     """Learn Unigram pieces for the text that the vocabulary turns into ``<unk>`` and append them.
 
-    Steps: (1) collect the words of ``corpus`` whose segmentation contains ``<unk>``; (2) train a Unigram
-    model (``tokenizers.UnigramTrainer``, same normalizer and pre-tokenizer) on those words; (3) keep the
-    learned pieces that are not in the vocabulary *and* contain a character the old vocabulary cannot produce
-    (single characters first, then by score, at most ``new_pieces``; the trainer is re-run with a larger size
-    when too many learned pieces were already known); (4) append them to the Unigram vocabulary with the
-    trainer's log-probability scores (-2.7 to -8.6 on the UDHR samples; XLM-R's own pieces span -3.5 to -20.4).
-    At a new character the only old alternative is the ``<unk>`` edge (``min_score - 10`` = -30.4 for XLM-R), so
-    the Viterbi takes the new pieces there; within a word that mixes known and new characters, the trained scores
-    decide between old and new pieces, as in the small model. Existing pieces keep their ids and rows; added
-    tokens past the vocabulary (e.g. ``<bo>``) are first given their own Unigram entry.
+    Steps: (1) collect the words of ``corpus`` whose segmentation contains ``<unk>``; (2) train a Unigram model
+    (``tokenizers.UnigramTrainer``, same normalizer and pre-tokenizer) on them; (3) keep the learned pieces that are
+    new *and* contain a character the old vocabulary cannot produce (single characters first, then by score, at most
+    ``new_pieces``); (4) append them with the trainer's log-probability scores (-2.7 to -8.6 on the UDHR samples;
+    XLM-R's own span -3.5 to -20.4). At a new character the only old alternative is the ``<unk>`` edge (-30.4 for
+    XLM-R), so the new pieces win there. Text the old vocabulary covered is segmented exactly as before: every new
+    piece holds a character no old piece holds, and new pieces never raise the minimum score.
 
-    Text the old vocabulary covered without ``<unk>`` is segmented exactly as before: every new piece holds a
-    character that no old piece holds, so it cannot match such text, and new pieces never raise the minimum
-    score (they can only lower it, which makes ``<unk>`` edges even less attractive).
-
-    New rows (input embedding, untied output layer, biases) are the mean of the rows of the piece's
-    segmentation by the OLD vocabulary, leaving out ``<unk>`` (a repeated sub-piece counts each time). When the
-    old vocabulary only produces ``<unk>`` for the piece (a new character), the row is the mean of all old rows
-    of real tokens. The tokenizer and model are changed in place.
+    A new row (input embedding, untied output layer, biases) is the mean of the rows of the piece's segmentation by
+    the old vocabulary, ``<unk>`` left out; for a piece that is only ``<unk>`` there, the mean of all rows of real
+    tokens. Existing pieces keep their ids and rows. The tokenizer and model are changed in place.
 
     Returns a report: ``unk_rate_before`` / ``unk_rate_after`` (per script, see :func:`unk_rate`, on the
     corpus), ``pieces_added``, ``new_ids``, ``pieces``, ``mean_fallback`` (pieces initialised from the global
     mean), ``uncovered_words``, ``vocab_size_before`` / ``vocab_size_after``.
-
-    >>> report = extend_vocabulary(tok, model, tibetan_and_mongolian_lines, new_pieces=2000)  # doctest: +SKIP
-    >>> report["unk_rate_before"]["Tibetan"], report["unk_rate_after"]["Tibetan"]  # doctest: +SKIP
-    (0.5, 0.0)
     """
     if not isinstance(new_pieces, int) or new_pieces < 1:
         raise ValueError(f"new_pieces must be a positive int, got {new_pieces!r}.")
     texts = _as_texts(corpus)
     data = _unigram_json(tokenizer)
-    backend = tokenizer.backend_tokenizer
-    n_old = len(tokenizer)
-    inp, _ = _check_model(model, n_old)
+    n_old, backend = len(tokenizer), tokenizer.backend_tokenizer
+    _check_model(model, n_old)
     unk_id = int(data["model"]["unk_id"])
-    old_model = backend.model
     before = unk_rate(tokenizer, texts)
-
     words = _uncovered_words(tokenizer, texts)
-    chosen: list[tuple[str, float]] = []
-    if words:
-        known = {p for p, _ in data["model"]["vocab"]} | {t["content"] for t in data["added_tokens"]}
-        # The trainer refuses a size below its alphabet (every character of the words, plus "▁").
-        normalizer = backend.normalizer
-        alphabet = {c for w in set(words) for c in (normalizer.normalize_str(w) if normalizer else w)}
-        vocab_size = max(new_pieces, len(alphabet) + 16)
-        for _ in range(4):
-            learned = _train_pieces(backend, words, vocab_size)
-            fresh = [
-                (p, s)
-                for p, s in learned
-                if p not in known and any(t.id == unk_id for t in old_model.tokenize(p))
-            ]
-            if len(fresh) >= new_pieces or len(learned) < vocab_size:
-                break  # enough new pieces, or the corpus cannot give more
-            vocab_size += new_pieces - len(fresh)
-        # Single characters first: without them a new character would stay <unk>.
-        fresh.sort(key=lambda ps: (len(ps[0]) > 1, -ps[1]))
-        chosen = fresh[:new_pieces]
-
-    groups: list[list[int]] = []
-    for piece, _ in chosen:
-        groups.append([t.id for t in old_model.tokenize(piece) if t.id != unk_id])
-
+    chosen = _learn_pieces(backend, data, words, new_pieces) if words else []
+    # Each new row is the mean of the rows of the piece's old segmentation (see above).
+    groups = [[t.id for t in backend.model.tokenize(piece) if t.id != unk_id] for piece, _ in chosen]
     _materialize_added_tokens(data)
     first_new = len(data["model"]["vocab"])
     data["model"]["vocab"].extend([p, s] for p, s in chosen)
     new_ids = list(range(first_new, first_new + len(chosen)))
     if chosen:
-        new_backend = Tokenizer.from_str(json.dumps(data))
-        _with_backend(tokenizer, new_backend, data, inplace=True)
-        _resize_model(
-            model,
-            max(inp.num_embeddings, len(tokenizer)),
-            dict(zip(new_ids, groups, strict=True)),
-            mean_rows=min(n_old, inp.num_embeddings),
-        )
+        _with_backend(tokenizer, Tokenizer.from_str(json.dumps(data)), data, inplace=True)
+        _grow_model(model, n_old, len(tokenizer), dict(zip(new_ids, groups, strict=True)))
     return {
         "unk_rate_before": before,
         "unk_rate_after": unk_rate(tokenizer, texts),
@@ -802,11 +699,6 @@ def extend_vocabulary(
         "vocab_size_before": n_old,
         "vocab_size_after": len(tokenizer),
     }
-
-
-# --------------------------------------------------------------------------------------------------------------
-# The whole surgery
-# --------------------------------------------------------------------------------------------------------------
 
 
 def adapt_vocabulary(
@@ -826,10 +718,6 @@ def adapt_vocabulary(
     (:func:`extend_vocabulary`'s report), ``language_tokens`` (``{"<bo>": id}``, ids after the trim),
     ``trim_vocab`` (``{"kept_tokens": n}``), ``kept_ids`` (the old id of each new id; not in the report) and
     ``vocab_size``.
-
-    >>> tok, notes = adapt_vocabulary(tok, model, extend_corpus=lines, languages=["bo"], trim_corpus=lines)  # doctest: +SKIP
-    >>> notes["language_tokens"]  # doctest: +SKIP
-    {'<bo>': 1530}
     """
     notes: dict[str, Any] = {}
     if extend_corpus is not None:
