@@ -444,8 +444,16 @@ def _architecture(config: XLMSWCMConfig) -> dict[str, Any]:
     }
 
 
-_ARCHITECTURE_FIELDS = ("num_hidden_layers", "insert_every", "trailing_normal_layer", "weight_sharing", "hidden_size",
-                        "num_attention_heads", "intermediate_size", "vocab_size")  # fmt: skip
+_ARCHITECTURE_FIELDS = (
+    "num_hidden_layers",
+    "insert_every",
+    "trailing_normal_layer",
+    "weight_sharing",
+    "hidden_size",
+    "num_attention_heads",
+    "intermediate_size",
+    "vocab_size",
+)
 # The parameter-count rows of the card: report key -> label.
 _PARAMETER_ROWS = {
     "total": "Total",
@@ -523,9 +531,14 @@ def _prepare(
         notes.append("generation_config.json was missing; one was made from config.json")
     has_tokenizer = any(name in files for name in ("tokenizer.json", "tokenizer_config.json"))
     card = build_model_card(
-        folder, repo_id, card_data=card_data, eval_results=eval_results, config=config,
-        has_tokenizer=has_tokenizer, report=report,
-    )  # fmt: skip
+        folder,
+        repo_id,
+        card_data=card_data,
+        eval_results=eval_results,
+        config=config,
+        has_tokenizer=has_tokenizer,
+        report=report,
+    )
     if card.data.base_model is None and report and report.get("source"):
         notes.append(
             f"the source encoder {report['source']!r} is a local folder: pass --base-model OWNER/NAME to name "
@@ -627,9 +640,13 @@ def push_to_hub(
     token = token or get_token()
     with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as scratch:
         files, card, notes = _prepare(
-            folder_or_model, Path(scratch), repo_id, tokenizer=tokenizer, card_data=card_data,
+            folder_or_model,
+            Path(scratch),
+            repo_id,
+            tokenizer=tokenizer,
+            card_data=card_data,
             eval_results=eval_results,
-        )  # fmt: skip
+        )
         sizes = {name: path.stat().st_size for name, path in sorted(files.items())}
         result = PushResult(repo_id, revision, endpoint, sizes, str(card), dry_run, notes=notes)
         if dry_run:
@@ -728,10 +745,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         card_data, eval_results = _card_options(args)
         result = push_to_hub(
-            args.folder, args.repo_id, private=args.private, revision=args.revision, commit_message=args.message,
-            token=args.token, endpoint=args.endpoint, dry_run=args.dry_run, card_data=card_data,
+            args.folder,
+            args.repo_id,
+            private=args.private,
+            revision=args.revision,
+            commit_message=args.message,
+            token=args.token,
+            endpoint=args.endpoint,
+            dry_run=args.dry_run,
+            card_data=card_data,
             eval_results=eval_results,
-        )  # fmt: skip
+        )
     except XLMSWCMError as error:
         print(f"xlm-swcm-push: error: {error}", file=sys.stderr)
         return error.exit_code
