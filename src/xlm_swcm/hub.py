@@ -213,19 +213,19 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
         >>> config.insert_every  # doctest: +SKIP
         3
     """
+    from .checkpoint import checkpoint_folder
+    from .errors import XLMSWCMError
+
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InvalidCheckpointError(f"{folder} is not a folder: pass the folder written by save_pretrained.")
+    try:  # the folder checks of convert and train (xlm_swcm.checkpoint): a folder, with config.json
+        checkpoint_folder(folder, "Checkpoint", hub_ids=False)
+    except XLMSWCMError as err:
+        raise InvalidCheckpointError(str(err)) from None
     resave = (
         "re-save it with `XLMSWCMForConditionalGeneration.from_pretrained(folder).save_pretrained(folder)` "
         "from the xlm_swcm package"
     )
     config_path = folder / "config.json"
-    if not config_path.is_file():
-        raise InvalidCheckpointError(
-            f"{folder} has no config.json: it is not a saved model. Pass the folder written by save_pretrained "
-            "(or by xlm-swcm-convert)."
-        )
     try:
         config_dict = json.loads(config_path.read_text(encoding="utf-8"))
     except ValueError as err:
