@@ -36,43 +36,47 @@ PYTORCH, PYTORCH_INDEX = "pytorch_model.bin", "pytorch_model.bin.index.json"
 # A Hub model id: `owner/name` (anything else that does not exist locally is a mistyped path, not a Hub id).
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 IncompleteCheckpointError = XLMSWCMError  # the name of earlier releases
+GIVE_FOLDER = "give the folder that holds config.json and the weights"
 
 
-def is_local(path: str, what: str, hub_ids: bool = True) -> bool:
-    """True for an existing file or folder, False for a Hub id (`owner/name`, when `hub_ids`); anything else is a
-    mistyped path and fails here, before any network call (a Hub lookup would spend half a minute on retries)."""
+def is_local(path: str, what: str) -> bool:
+    """True for an existing file or folder, False for a Hub id (`owner/name`); anything else is a mistyped path
+    and fails here, before any network call (a Hub lookup would spend half a minute on retries)."""
     if os.path.exists(path):
         return True
-    if hub_ids and HUB_ID.fullmatch(path) and not os.path.isabs(path):
+    if HUB_ID.fullmatch(path) and not os.path.isabs(path):
         return False
-    if not hub_ids:
-        raise XLMSWCMError(f"{what} {path!r}: no such folder; give the folder written by save_pretrained.")
     raise XLMSWCMError(
         f"{what} {path!r}: no such folder (it does not exist here and is not a Hub id of the form owner/name); "
         "check the path, or give a Hub id with its owner (e.g. FacebookAI/xlm-roberta-base, not xlm-roberta-base)."
     )
 
 
-def checkpoint_folder(path: str | os.PathLike, what: str, hub_ids: bool = True) -> bool:
-    """True when `path` is a local checkpoint folder (a folder with config.json), False for a Hub id; an
-    `XLMSWCMError` naming `what` (e.g. `--model`) otherwise."""
+def checkpoint_folder(
+    path: str | os.PathLike, what: str, hub_ids: bool = True, give: str = GIVE_FOLDER
+) -> bool:
+    """True when `path` is a local checkpoint folder (a folder with config.json), False for a Hub id (when
+    `hub_ids`); otherwise an `XLMSWCMError` that names `what` (e.g. `--model`) and ends with `give`."""
     path = os.fspath(path)
-    if not is_local(path, what, hub_ids):
+    if hub_ids and not is_local(path, what):
         return False
-    give = "give the folder that holds config.json and the weights, as save_pretrained writes it"
+    if not os.path.exists(path):
+        raise XLMSWCMError(f"{what} {path!r} does not exist: {give}.")
     if not os.path.isdir(path):
-        raise XLMSWCMError(f"{what} {path!r} is a file, not a checkpoint folder: {give}.")
+        raise XLMSWCMError(f"{what} {path!r} is a file: {give}.")
     if not os.path.isfile(os.path.join(path, "config.json")):
         raise XLMSWCMError(f"{what} {path!r} is not a model checkpoint (no config.json in it): {give}.")
     return True
 
 
-def load_config(path: str | os.PathLike, what: str, check: Callable[[Any], None] | None = None) -> Any:
+def load_config(
+    path: str | os.PathLike, what: str, check: Callable[[Any], None] | None = None, give: str = GIVE_FOLDER
+) -> Any:
     """The config of the checkpoint at `path` (a local folder or a Hub id) after the checks that need no weights
     loaded: `checkpoint_folder`, the config itself, `check(config)` (the caller's: the model type), and for a local
     folder `check_checkpoint_files` (every weights file present and readable)."""
     path = os.fspath(path)
-    local = checkpoint_folder(path, what)
+    local = checkpoint_folder(path, what, give=give)
     try:
         config = AutoConfig.from_pretrained(path)
     # StrictDataclassError: a field of the wrong type; its message spans lines
@@ -128,25 +132,16 @@ def _unreadable(path: Path) -> str | None:
 
 
 def checkpoint_problems(folder: str | os.PathLike, safetensors_only: bool = False) -> list[str]:
-    """What keeps `folder` from loading: `config.json` missing or not a JSON object, a weights index that does not
-    parse, a weights file (or a shard the index names) missing, empty, truncated or corrupt. [] when complete."""
-    folder = Path(folder)
-    problems = []
-    config = folder / "config.json"
-    if not config.is_file():
-        problems.append("config.json is missing")
-    else:
-        try:
-            if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
-                problems.append("config.json is not a JSON object")
-        except (OSError, UnicodeDecodeError, ValueError) as err:
-            problems.append(f"config.json is not valid JSON ({' '.join(str(err).split())})")
+    """What keeps the weights of `folder` from loading (its config.json is the loaders' first check): a weights
+    index that does not parse, a weights file (or a shard the index names) missing, empty, truncated or corrupt.
+    [] when complete."""
     try:
         names = weight_files(folder, safetensors_only)
     except ValueError as err:
-        return [*problems, str(err)]
+        return [str(err)]
+    problems = []
     for name in names:
-        path = folder / name
+        path = Path(folder) / name
         if not path.is_file():
             problems.append(f"weights file {name} is missing")
         elif (reason := _unreadable(path)) is not None:

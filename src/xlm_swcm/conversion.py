@@ -450,21 +450,20 @@ def _check_loading_info(path: str, config: Any, info: dict) -> None:
 
 def _probe_batch(
     tokenizer: Any, vocab_size: int, allowed_ids: Sequence[int] | None = None
-) -> dict[str, torch.Tensor]:
-    """A padded batch of two rows: probe text through `tokenizer`, else random ids (from `allowed_ids` if given).
-
-    The second row is shorter, so padding (and its masking) is part of every check."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A padded batch of two rows, (ids, attention mask): probe text through `tokenizer`, else random ids (from
+    `allowed_ids` if given). The second row is shorter, so padding (and its masking) is part of every check."""
     if tokenizer is not None and allowed_ids is None:
         text = ["Shared weights for extremely low-resource languages.", "བོད་ཡིག ئۇيغۇرچە 中文"]
         batch = tokenizer(text, padding=True, return_tensors="pt")
-        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        return batch["input_ids"], batch["attention_mask"]
     generator = torch.Generator().manual_seed(0)
     pool = torch.tensor(list(allowed_ids) if allowed_ids is not None else range(vocab_size))
     pool = pool[pool >= 4] if (pool >= 4).any() else pool  # leave out <s> <pad> </s> <unk>-like low ids
     ids = pool[torch.randint(len(pool), (2, 12), generator=generator)]
     mask = torch.ones_like(ids)
     mask[1, 8:] = 0
-    return {"input_ids": ids, "attention_mask": mask}
+    return ids, mask
 
 
 def verify_encoder(
@@ -479,16 +478,13 @@ def verify_encoder(
     `kept_ids` (after vocabulary trimming: the old id of each new id) makes the probe use kept tokens only and
     feeds the converted model the new ids. The source's pad id is used for padding.
     """
-    source_pad = source.base_model.config.pad_token_id
-    source_vocab = source.base_model.config.vocab_size
-    allowed = None if kept_ids is None else [i for i in kept_ids if i < source_vocab]  # not the added tokens
-    batch = _probe_batch(tokenizer, source_vocab, allowed)
-    ids, mask = batch["input_ids"], batch["attention_mask"]
-    ids = ids.masked_fill(mask == 0, source_pad if source_pad is not None else 0)
-    new_ids = ids
-    if kept_ids is not None:
-        lookup = {old: new for new, old in enumerate(kept_ids)}
-        new_ids = ids.clone().apply_(lambda i: lookup[i])
+    config = source.base_model.config
+    # the probe's ids: kept tokens of the source's vocabulary (not the added ones) after trimming
+    allowed = None if kept_ids is None else [i for i in kept_ids if i < config.vocab_size]
+    ids, mask = _probe_batch(tokenizer, config.vocab_size, allowed)
+    ids = ids.masked_fill(mask == 0, config.pad_token_id if config.pad_token_id is not None else 0)
+    lookup = None if kept_ids is None else {old: new for new, old in enumerate(kept_ids)}.__getitem__
+    new_ids = ids if lookup is None else ids.clone().apply_(lookup)
     source_mode, model_mode = source.training, model.training
     source.eval()
     model.eval()
@@ -976,18 +972,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         convert(options, on_written=lambda: written.append(True))
     except ValueError as error:  # XLMSWCMError (exit_code 2 or 1) and the config's own checks
-        print(f"xlm-swcm-convert: error: {error}", file=sys.stderr)
+        _print_stderr(f"xlm-swcm-convert: error: {error}")
         return getattr(error, "exit_code", 2)
     except OSError as error:
-        print(f"xlm-swcm-convert: error: cannot write {options.out}: {error}", file=sys.stderr)
+        _print_stderr(f"xlm-swcm-convert: error: cannot write {options.out}: {error}")
         return 1
     except KeyboardInterrupt:
         if written:
-            print(
-                f"xlm-swcm-convert: interrupted after {options.out} was completely written.", file=sys.stderr
-            )
+            _print_stderr(f"xlm-swcm-convert: interrupted after {options.out} was completely written.")
             return 0
-        print(f"xlm-swcm-convert: interrupted; nothing was written to {options.out}.", file=sys.stderr)
+        _print_stderr(f"xlm-swcm-convert: interrupted; nothing was written to {options.out}.")
         return 130
     finally:
         if in_main_thread:

@@ -214,12 +214,11 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
         3
     """
     from .checkpoint import checkpoint_folder
-    from .errors import XLMSWCMError
 
     folder = Path(folder)
     try:  # the folder checks of convert and train (xlm_swcm.checkpoint): a folder, with config.json
-        checkpoint_folder(folder, "Checkpoint", hub_ids=False)
-    except XLMSWCMError as err:
+        checkpoint_folder(folder, "Checkpoint folder", False, "pass the folder written by save_pretrained")
+    except ValueError as err:  # an XLMSWCMError, told as this module's own
         raise InvalidCheckpointError(str(err)) from None
     resave = (
         "re-save it with `XLMSWCMForConditionalGeneration.from_pretrained(folder).save_pretrained(folder)` "

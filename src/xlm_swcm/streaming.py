@@ -108,28 +108,27 @@ class SourceReader:
 
 
 class _SeedTensors:
-    """Computes seed tensors one at a time, as `build_seed` would set them."""
+    """Computes seed tensors one at a time, as `build_seed` would set them, by the names `save_pretrained` gives."""
 
     def __init__(self, reader: SourceReader, model: XLMSWCMForConditionalGeneration, plan: dict[str, str | Folded],
                  seed: int, source_config: Any):  # fmt: skip
         self.reader, self.config, self.dtype, self.plan = reader, model.config, model.dtype, plan
-        self.sources = {f"encoder.{name}": theirs for name, theirs in encoder_sources(source_config).items()}
+        self.sources = {f"model.encoder.{n}": theirs for n, theirs in encoder_sources(source_config).items()}
+        # an untied LM head starts as a copy of the word embeddings
+        self.sources["lm_head.weight"] = self.sources["model.encoder.embeddings.word_embeddings.weight"]
         self.generators = seeded_generators(seed)  # drawn in the plan's order, as build_seed draws them
 
-    def encoder(self, name: str) -> torch.Tensor:
-        parts = [self.reader.get(source).to(self.dtype) for source in self.sources[name]]
-        return fuse(parts)
+    def encoder(self, key: str) -> torch.Tensor:
+        return fuse([self.reader.get(source).to(self.dtype) for source in self.sources[key]])
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        """The encoder tensor `name` (model-relative) that `initial_value` reads: a copy, or a part of a fold."""
+        return self.encoder(f"model.{name}")
 
     def copied_from(self, key: str) -> str | None:
         """The one source tensor that seed tensor `key` is a plain copy of (None when it is made otherwise)."""
-        name = key.removeprefix("model.")
-        if key == "lm_head.weight":
-            name = "encoder.embeddings.word_embeddings.weight"
-        elif name not in self.sources:
-            name = self.plan.get(name)
-            if not isinstance(name, str) or name not in self.sources:
-                return None
-        sources = self.sources[name]
+        entry = self.plan.get(key.removeprefix("model."))
+        sources = self.sources.get(f"model.{entry}" if isinstance(entry, str) else key, [])
         return sources[0] if len(sources) == 1 else None
 
     def blocks(self, key: str, shape: torch.Size) -> Iterator[torch.Tensor]:
@@ -144,20 +143,15 @@ class _SeedTensors:
                 f"{os.fspath(self.reader.folder)!r} but {tuple(shape)} by its config.json: fix config.json (e.g. "
                 "vocab_size, hidden_size, intermediate_size) to match the weights."
             )
-        row_bytes = max(1, shape[1:].numel() * self.dtype.itemsize)
-        step = max(1, STREAM_BLOCK_BYTES // row_bytes)
+        step = max(1, STREAM_BLOCK_BYTES // max(1, shape[1:].numel() * self.dtype.itemsize))  # rows per block
         for start in range(0, shape[0], step):
             yield self.reader.get_rows(source, start, min(start + step, shape[0])).to(self.dtype)
 
     def __call__(self, key: str, shape: torch.Size) -> torch.Tensor:
-        if key == "lm_head.weight":  # an untied LM head starts as a copy of the word embeddings
-            return self.encoder("encoder.embeddings.word_embeddings.weight")
+        if key in self.sources:
+            return self.encoder(key)
         name = key.removeprefix("model.")
-        if name in self.sources:
-            return self.encoder(name)
         return initial_value(name, self.plan[name], self, self.config, shape, self.dtype, self.generators)
-
-    __getitem__ = encoder  # the encoder tensors `initial_value` reads (a copy, or the parts of a fold)
 
 
 def stored_tensors(

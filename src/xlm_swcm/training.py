@@ -158,7 +158,11 @@ def _load_config(path: str) -> Any:
                 f"e.g. `xlm-swcm-convert {path} seed`, and fine-tune the seed."
             )
 
-    return load_config(path, "--model", check)
+    give = (
+        "give a folder written by xlm-swcm-convert (e.g. `xlm-swcm-convert path/to/xlm-roberta-base seed`) or "
+        "by save_pretrained"
+    )
+    return load_config(path, "--model", check, give)
 
 
 def _load_tokenizer(source: str, config: Any) -> Any:
