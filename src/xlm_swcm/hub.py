@@ -203,20 +203,13 @@ def check_language(code: str) -> str:
 
 
 def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
-    """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`.
-
-    Every problem is listed in one `InvalidCheckpointError`. Nothing is written. Returns the loaded
-    `XLMSWCMConfig`.
-
-    Example:
-        >>> config = check_checkpoint("runs/xlm-swcm-seed")  # doctest: +SKIP
-        >>> config.insert_every  # doctest: +SKIP
-        3
-    """
+    """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`: the folder
+    checks convert and train make (`xlm_swcm.checkpoint`), then what a remote load needs. Every problem is listed in
+    one `InvalidCheckpointError`. Nothing is written. Returns the loaded `XLMSWCMConfig`."""
     from .checkpoint import checkpoint_folder
 
     folder = Path(folder)
-    try:  # the folder checks of convert and train (xlm_swcm.checkpoint): a folder, with config.json
+    try:
         checkpoint_folder(folder, "Checkpoint folder", False, "pass the folder written by save_pretrained")
     except ValueError as err:  # an XLMSWCMError, told as this module's own
         raise InvalidCheckpointError(str(err)) from None
