@@ -35,7 +35,7 @@ from huggingface_hub.utils import HFValidationError, filter_repo_objects, valida
 from transformers import GenerationConfig
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
-from .checkpoint import checkpoint_problems
+from .checkpoint import checkpoint_folder, checkpoint_problems
 from .configuration_xlm_swcm import XLMSWCMConfig
 from .errors import XLMSWCMError
 from .report import REPORT_FILE, check_report, report_languages
@@ -206,13 +206,8 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
     """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`: the folder
     checks convert and train make (`xlm_swcm.checkpoint`), then what a remote load needs. Every problem is listed in
     one `InvalidCheckpointError`. Nothing is written. Returns the loaded `XLMSWCMConfig`."""
-    from .checkpoint import checkpoint_folder
-
     folder = Path(folder)
-    try:
-        checkpoint_folder(folder, "Checkpoint folder", False, "pass the folder written by save_pretrained")
-    except ValueError as err:  # an XLMSWCMError, told as this module's own
-        raise InvalidCheckpointError(str(err)) from None
+    checkpoint_folder(folder, "Checkpoint folder", False, "pass the folder written by save_pretrained")
     resave = (
         "re-save it with `XLMSWCMForConditionalGeneration.from_pretrained(folder).save_pretrained(folder)` "
         "from the xlm_swcm package"
