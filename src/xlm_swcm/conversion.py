@@ -217,7 +217,7 @@ def encoder_state_dict(source: PreTrainedModel) -> dict[str, torch.Tensor]:
             for ours, theirs in encoder_sources(source.base_model.config).items()
         }
     except KeyError as error:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"{type(source.base_model).__name__} has no weight {error.args[0]!r}: the source is not a BERT/RoBERTa-style "
             "encoder (expected encoder.layer.N.attention.self.query, ...)."
         ) from None
@@ -241,17 +241,15 @@ def apply_init_plan(model: XLMSWCMForConditionalGeneration, plan: dict[str, str 
 def _check_source(config: Any, where: str) -> None:
     model_type = getattr(config, "model_type", None)
     if model_type not in ENCODER_POSITION_STYLES:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"{where} is a {model_type!r} model; XLM-SWCM starts from a BERT-family encoder "
             f"({', '.join(sorted(ENCODER_POSITION_STYLES))}), e.g. xlm-roberta-base, xlm-roberta-xl or CINO."
         )
     if getattr(config, "is_decoder", False):
-        raise ConversionError(
-            f"{where} is configured as a decoder (is_decoder=True); give the plain encoder."
-        )
+        raise XLMSWCMError(f"{where} is configured as a decoder (is_decoder=True); give the plain encoder.")
     position_type = getattr(config, "position_embedding_type", None)
     if position_type not in (None, "absolute"):
-        raise ConversionError(
+        raise XLMSWCMError(
             f"{where} uses position_embedding_type={position_type!r}; XLM-SWCM supports absolute positions only."
         )
 
@@ -301,7 +299,7 @@ def build_seed(
     try:
         model.model.encoder.load_state_dict(encoder_state_dict(source), strict=True)
     except RuntimeError as error:  # a missing key or a shape mismatch must never pass silently
-        raise ConversionError(f"The source encoder's weights do not fit its config: {error}") from error
+        raise XLMSWCMError(f"The source encoder's weights do not fit its config: {error}") from error
     apply_init_plan(model, plan, seed)
     if not tie_word_embeddings:
         with torch.no_grad():
@@ -393,7 +391,7 @@ def load_source_config(path: str | os.PathLike) -> Any:
 
 
 def load_encoder(path_or_name: str | os.PathLike, dtype: str = "auto") -> PreTrainedModel:
-    """Loads a BERT-family encoder with `AutoModel`, turning the usual failures into `ConversionError`s.
+    """Loads a BERT-family encoder with `AutoModel`, turning the usual failures into `XLMSWCMError`s.
     `dtype` is a key of `SEED_DTYPES`: `"auto"` keeps the checkpoint's dtype, the others load in that dtype."""
     path = os.fspath(path_or_name)
     check_dtype(dtype)
@@ -406,7 +404,7 @@ def load_encoder(path_or_name: str | os.PathLike, dtype: str = "auto") -> PreTra
             dtype=SEED_DTYPES[dtype],
         )  # fmt: skip
     except Exception as error:  # corrupt or truncated weights surface as many exception types
-        raise ConversionError(
+        raise XLMSWCMError(
             f"Cannot load the weights of {path!r} ({type(error).__name__}: {error}). The file may be corrupt or "
             "truncated: download or export it again."
         ) from error
@@ -417,7 +415,7 @@ def load_encoder(path_or_name: str | os.PathLike, dtype: str = "auto") -> PreTra
 def check_dtype(dtype: str) -> None:
     """Refuses a `--dtype` that is not one of `SEED_DTYPES`."""
     if dtype not in SEED_DTYPES:
-        raise ConversionError(f"--dtype {dtype!r} is not one of {', '.join(SEED_DTYPES)}.")
+        raise XLMSWCMError(f"--dtype {dtype!r} is not one of {', '.join(SEED_DTYPES)}.")
 
 
 def _check_loading_info(path: str, config: Any, info: dict) -> None:
@@ -426,7 +424,7 @@ def _check_loading_info(path: str, config: Any, info: dict) -> None:
     if mismatched:
         name, in_file, in_config = min(mismatched, key=lambda row: row[0])
         more = f" (and {len(mismatched) - 1} more tensors)" if len(mismatched) > 1 else ""
-        raise ConversionError(
+        raise XLMSWCMError(
             f"The weights of {path!r} do not fit its config.json: {name} has shape {tuple(in_file)} in the "
             f"weights but {tuple(in_config)} by the config{more}; fix config.json (e.g. hidden_size, "
             "intermediate_size, vocab_size) to match the weights."
@@ -434,7 +432,7 @@ def _check_loading_info(path: str, config: Any, info: dict) -> None:
     layers = [int(m.group(1)) for k in info.get("unexpected_keys") or [] if (m := _LAYER_KEY.search(k))]
     if layers:
         declared = config.num_hidden_layers
-        raise ConversionError(
+        raise XLMSWCMError(
             f"The weights of {path!r} hold {max(layers) + 1} encoder layers but its config.json declares "
             f"num_hidden_layers={declared}: converting would drop {max(layers) + 1 - declared} layers; fix "
             "num_hidden_layers in config.json."
@@ -442,7 +440,7 @@ def _check_loading_info(path: str, config: Any, info: dict) -> None:
     missing = info.get("missing_keys") or []
     if missing:  # transformers would initialise them randomly: a seed built on that is silently broken
         names = ", ".join(sorted(missing)[:5]) + (", ..." if len(missing) > 5 else "")
-        raise ConversionError(
+        raise XLMSWCMError(
             f"The weights of {path!r} lack {len(missing)} encoder tensors ({names}): the checkpoint is incomplete "
             "or belongs to another architecture; download or export it again."
         )
@@ -590,16 +588,14 @@ def _mapping_groups(mapping: list[dict]) -> dict[str, dict[str, str]]:
 
 def _read_corpus(path: str) -> list[str]:
     if not os.path.isfile(path):
-        raise ConversionError(
-            f"Corpus {path!r} does not exist: give a UTF-8 text file, one sentence per line."
-        )
+        raise XLMSWCMError(f"Corpus {path!r} does not exist: give a UTF-8 text file, one sentence per line.")
     try:
         with open(path, encoding="utf-8") as handle:
             lines = [line.strip() for line in handle if line.strip()]
     except UnicodeDecodeError as error:
-        raise ConversionError(f"Corpus {path!r} is not UTF-8 text ({error}).") from error
+        raise XLMSWCMError(f"Corpus {path!r} is not UTF-8 text ({error}).") from error
     if not lines:
-        raise ConversionError(f"Corpus {path!r} is empty: give a UTF-8 text file, one sentence per line.")
+        raise XLMSWCMError(f"Corpus {path!r} is empty: give a UTF-8 text file, one sentence per line.")
     return lines
 
 
@@ -610,19 +606,19 @@ def has_tokenizer_files(folder: str) -> bool:
 
 def load_tokenizer(path: str, model_type: str | None = None, required: bool = True) -> Any:
     """The one tokenizer loader of the package: a folder / Hub id (AutoTokenizer) or a single XLM-R tokenizer.json.
-    None when there is none and it is not `required`; a `ConversionError` that says what to pass otherwise.
+    None when there is none and it is not `required`; an `XLMSWCMError` that says what to pass otherwise.
     `model_type` (of the model the tokenizer belongs to) refuses a bare tokenizer.json for a non-XLM-R model."""
     give = "give --tokenizer a tokenizer folder or an XLM-R tokenizer.json"
     if is_local(path, "Tokenizer") and os.path.isdir(path) and not has_tokenizer_files(path):
         if required:
-            raise ConversionError(
+            raise XLMSWCMError(
                 f"No tokenizer at {path!r} (none of {', '.join(TOKENIZER_FILES)}), and one is needed here: {give}."
             )
         return None
     if os.path.isfile(path):
         _check_tokenizer_json(path, give)
         if model_type not in (None, "xlm-roberta", "camembert", "xlm-swcm"):
-            raise ConversionError(
+            raise XLMSWCMError(
                 f"A bare tokenizer.json is read as an XLM-R (SentencePiece) tokenizer, but the source is "
                 f"{model_type!r}: pass a tokenizer folder (with tokenizer_config.json) instead."
             )
@@ -635,7 +631,7 @@ def load_tokenizer(path: str, model_type: str | None = None, required: bool = Tr
     except Exception as error:
         if required or os.path.isfile(path):
             reason = " ".join(str(error).split())
-            raise ConversionError(
+            raise XLMSWCMError(
                 f"No usable tokenizer at {path!r} ({type(error).__name__}: {reason}); {give}."
             ) from error
         return None
@@ -645,17 +641,17 @@ def _check_tokenizer_json(path: str, give: str) -> None:
     """A file given as the tokenizer must be a tokenizer.json: readable JSON with the tokenizers library's
     `model` entry. A config.json or tokenizer_config.json (valid JSON, but not a tokenizer) is named as such."""
     if not path.endswith(".json"):
-        raise ConversionError(f"Tokenizer {path!r} is a file but not a tokenizer.json: {give}.")
+        raise XLMSWCMError(f"Tokenizer {path!r} is a file but not a tokenizer.json: {give}.")
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
-        raise ConversionError(f"Tokenizer {path!r} is not UTF-8 text ({error}): {give}.") from error
+        raise XLMSWCMError(f"Tokenizer {path!r} is not UTF-8 text ({error}): {give}.") from error
     except ValueError as error:
-        raise ConversionError(f"Tokenizer {path!r} is not valid JSON ({error}): {give}.") from error
+        raise XLMSWCMError(f"Tokenizer {path!r} is not valid JSON ({error}): {give}.") from error
     if not isinstance(data, dict) or "model" not in data:
         folder = os.path.dirname(path) or "."
         hint = f" (such as {folder!r})" if has_tokenizer_files(folder) else ""
-        raise ConversionError(
+        raise XLMSWCMError(
             f'Tokenizer {path!r} is a JSON file but not a tokenizer.json (it has no "model" entry)'
             f": give --tokenizer the folder that holds the tokenizer files{hint} or its tokenizer.json."
         )
@@ -681,15 +677,15 @@ def check_arguments(options: ConvertOptions) -> None:
                        "--extend-vocab": options.extend_vocab, "--trim-vocab": options.trim_vocab})  # fmt: skip
     check_overwrite(out, options.overwrite)
     if not isinstance(options.insert_every, int) or options.insert_every < 1:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"--insert-every must be at least 1 (a normal layer after every X custom layers), got {options.insert_every}."
         )
     if not isinstance(options.new_pieces, int) or options.new_pieces < 1:
-        raise ConversionError(f"--new-pieces must be at least 1, got {options.new_pieces}.")
+        raise XLMSWCMError(f"--new-pieces must be at least 1, got {options.new_pieces}.")
     if options.keep_top is not None and not options.trim_vocab:
-        raise ConversionError("--keep-top only applies with --trim-vocab CORPUS.")
+        raise XLMSWCMError("--keep-top only applies with --trim-vocab CORPUS.")
     if options.keep_top is not None and options.keep_top < MIN_KEEP_TOP:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"--keep-top {options.keep_top} is too small: the model could not write text with fewer than "
             f"{MIN_KEEP_TOP} tokens (special and language tokens are kept on top); give at least {MIN_KEEP_TOP}, or "
             "leave it out to keep every token the corpus uses."
@@ -699,7 +695,7 @@ def check_arguments(options: ConvertOptions) -> None:
     )  # by name; a clash with the vocabulary once it is read
     check_dtype(options.dtype)
     if options.stream and options.changes_vocabulary:
-        raise ConversionError(
+        raise XLMSWCMError(
             "--add-language-tokens, --extend-vocab and --trim-vocab change the whole model in memory and do not "
             "stream: drop --stream (the conversion then needs memory for the whole seed)."
         )
@@ -712,7 +708,7 @@ def _check_language_codes(tokenizer: Any, codes: Sequence[str]) -> None:
     try:  # codes such as `pad` are refused by name; <unk> or an existing piece once the tokenizer is known
         vocab.check_language_codes(tokenizer, codes)
     except ValueError as error:
-        raise ConversionError(f"--add-language-tokens: {error}") from error
+        raise XLMSWCMError(f"--add-language-tokens: {error}") from error
 
 
 def convert(
@@ -775,7 +771,7 @@ def _source_tokenizer(options: ConvertOptions, config: Any, log: Callable[[str],
     if tokenizer is None:
         log(f"note: no tokenizer found at {path!r}; {options.out} gets none (pass --tokenizer to add one).")
     elif len(tokenizer) > config.vocab_size:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"The tokenizer has {len(tokenizer):,} tokens but the encoder's embedding only "
             f"{config.vocab_size:,} rows: pass the tokenizer that belongs to the source (--tokenizer)."
         )
@@ -804,7 +800,7 @@ def _vocabulary_options(
     tokenizer: Any, model: XLMSWCMForConditionalGeneration, options: ConvertOptions
 ) -> tuple:
     """--extend-vocab, --add-language-tokens and --trim-vocab through `vocab.adapt_vocabulary`; a failure of the
-    surgery becomes a ConversionError."""
+    surgery becomes an XLMSWCMError."""
     try:
         return vocab.adapt_vocabulary(
             tokenizer,
@@ -815,10 +811,10 @@ def _vocabulary_options(
             new_pieces=options.new_pieces,
             keep_top=options.keep_top,
         )
-    except ConversionError:
+    except XLMSWCMError:
         raise
     except (TypeError, ValueError) as error:
-        raise ConversionError(f"Vocabulary option failed: {error}") from error
+        raise XLMSWCMError(f"Vocabulary option failed: {error}") from error
 
 
 def _save_rest(folder: Path, tokenizer: Any, report: dict) -> None:
@@ -839,14 +835,14 @@ def _verify_saved(folder: Path, encoder: PreTrainedModel, report: dict, tokenize
     reloaded = XLMSWCMForConditionalGeneration.from_pretrained(folder)
     broken = _verify_mapping(reloaded, report)
     if broken:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"--verify failed: {len(broken)} decoder tensors of the saved checkpoint differ from their encoder "
             f"source (first: {broken[0]}); the conversion is broken, nothing was written."
         )
     diff, tolerance = verify_encoder(encoder, reloaded, tokenizer, kept)
     log(f"verify: saved checkpoint vs source, max abs difference {diff:.3g} (allowed {tolerance:.3g})")
     if not diff <= tolerance:
-        raise ConversionError(
+        raise XLMSWCMError(
             f"--verify failed: the saved encoder's outputs differ from the source's by {diff:.3g} "
             f"(allowed {tolerance:.3g}); the conversion is broken, nothing was written."
         )
@@ -865,7 +861,7 @@ def _write(options: ConvertOptions, fill: Callable[[Path], None], needed: Callab
         except Exception as error:  # safetensors reports a full disk as its own SafetensorError
             if not _is_disk_full(error):
                 raise
-            raise DiskFullError(
+            raise XLMSWCMError(
                 f"no space left on {out} (needed ~{needed() / 1e6:,.1f} MB); free some space or choose another "
                 "output folder. Nothing was written.",
                 exit_code=1,
@@ -896,7 +892,7 @@ def _convert_streaming(options: ConvertOptions, stage: Callable, log: Callable, 
 
     path = os.fspath(options.source)
     if not os.path.isdir(path):
-        raise ConversionError(
+        raise XLMSWCMError(
             f"--stream reads a local folder and {path!r} is not one: download it first (hf download {path} "
             "--local-dir DIR) or drop --stream."
         )
@@ -962,7 +958,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("argument --verbose: not allowed with argument --quiet")
     bars, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()
     # The report is the output: no shard-writing bars, and no load report about the source's unused MLM head or
-    # pooler (real problems, such as missing weights, raise a ConversionError); --verbose shows them.
+    # pooler (real problems, such as missing weights, raise an XLMSWCMError); --verbose shows them.
     (hf_logging.enable_progress_bar if options.verbose else hf_logging.disable_progress_bar)()
     hf_logging.set_verbosity_info() if options.verbose else hf_logging.set_verbosity_error()
     written: list[bool] = []  # set as soon as OUT is complete: an interruption after that loses nothing

@@ -65,13 +65,13 @@ class SourceReader:
             with safe_open(single, framework="pt") as handle:
                 self.files = dict.fromkeys(handle.keys(), single.name)
         else:
-            raise StreamingError(
+            raise XLMSWCMError(
                 f"--stream reads safetensors weights (model.safetensors or model.safetensors.index.json), and "
                 f"{os.fspath(folder)!r} has none: convert without --stream."
             )
         prefixes = {m.group(1) for key in self.files if (m := _WORD_EMBEDDINGS.match(key))}
         if len(prefixes) != 1:
-            raise StreamingError(
+            raise XLMSWCMError(
                 f"{os.fspath(folder)!r} holds {len(prefixes)} sets of word embeddings; --stream needs one encoder: "
                 "convert without --stream."
             )
@@ -82,7 +82,7 @@ class SourceReader:
         """`read(slice)` of tensor `name` (the base model's name), its file closed again after the read."""
         key = self.prefix + name
         if key not in self.files:
-            raise StreamingError(
+            raise XLMSWCMError(
                 f"The weights of {os.fspath(self.folder)!r} lack {key!r}: the checkpoint is incomplete or belongs "
                 "to another architecture; download or export it again."
             )
@@ -138,7 +138,7 @@ class _SeedTensors:
             yield self(key, shape)
             return
         if list(self.reader.shape(source)) != list(shape):
-            raise StreamingError(
+            raise XLMSWCMError(
                 f"{self.reader.prefix}{source} has shape {tuple(self.reader.shape(source))} in the weights of "
                 f"{os.fspath(self.reader.folder)!r} but {tuple(shape)} by its config.json: fix config.json (e.g. "
                 "vocab_size, hidden_size, intermediate_size) to match the weights."
@@ -206,7 +206,7 @@ def _write_shard(path: Path, keys: list[str], meta: dict[str, torch.Tensor], pro
             for block in produce.blocks(key, shape):
                 block = block.contiguous()
                 if block.shape[1:] != shape[1:] or block.dtype != meta[key].dtype:
-                    raise StreamingError(
+                    raise XLMSWCMError(
                         f"{key}: the source gives shape {tuple(block.shape)} ({block.dtype}) but the seed needs "
                         f"{tuple(shape)} ({meta[key].dtype}): the weights do not fit config.json; fix it."
                     )
@@ -214,7 +214,7 @@ def _write_shard(path: Path, keys: list[str], meta: dict[str, torch.Tensor], pro
                 rows += block.shape[0]
                 del block
             if rows != shape[0]:
-                raise StreamingError(f"{key}: {rows} rows written instead of {shape[0]}.")
+                raise XLMSWCMError(f"{key}: {rows} rows written instead of {shape[0]}.")
     return offset
 
 
