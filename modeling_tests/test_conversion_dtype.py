@@ -11,7 +11,7 @@ from tiny import randomized
 from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaXLConfig, XLMRobertaXLModel
 
 from xlm_swcm import XLMSWCMForConditionalGeneration
-from xlm_swcm.conversion import ConversionError, convert, main
+from xlm_swcm.conversion import ConversionError, ConvertOptions, convert, main
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def logits(folder) -> torch.Tensor:
 )
 def test_seed_holds_the_asked_dtype(sources, tmp_path, source, dtype, expected):
     out = tmp_path / "seed"
-    convert(sources / source, out, insert_every=2, dtype=dtype, log=lambda _: None)
+    convert(ConvertOptions(sources / source, out, insert_every=2, dtype=dtype), log=lambda _: None)
     assert saved_dtypes(out) == {expected}
     assert json.loads((out / "config.json").read_text())["dtype"] == str(expected).removeprefix("torch.")
 
@@ -90,7 +90,7 @@ def test_unknown_dtype_is_refused_before_loading(sources, tmp_path, capsys):
     with pytest.raises(
         ConversionError, match="--dtype 'int8' is not one of auto, float32, bfloat16, float16"
     ):
-        convert(sources / "xlmr-fp32", tmp_path / "seed", dtype="int8")
+        convert(ConvertOptions(sources / "xlmr-fp32", tmp_path / "seed", dtype="int8"))
     with pytest.raises(SystemExit) as error:
         main([str(sources / "xlmr-fp32"), str(tmp_path / "seed"), "--dtype", "int8"])
     assert error.value.code == 2 and "invalid choice: 'int8'" in capsys.readouterr().err

@@ -503,8 +503,8 @@ def _broken(checkpoint: Path, tmp_path: Path, how: str) -> Path:
 @pytest.mark.parametrize(
     "how, expected",
     [
-        ("no_folder", "is not a folder"),
-        ("empty", "has no config.json"),
+        ("no_folder", "no_folder' does not exist: pass the folder written by save_pretrained"),
+        ("empty", "is not a model checkpoint (no config.json in it)"),
         ("wrong_model_type", "has model_type 'bart', not 'xlm-swcm'"),
         ("no_auto_map", "no auto_map entries for AutoConfig, AutoModelForSeq2SeqLM"),
         ("unloadable_config", "does not load as XLMSWCMConfig: insert_every must be an integer >= 1"),
@@ -699,7 +699,7 @@ def test_conversion_report_has_the_schema_the_card_reads(tmp_path):
     `check_report`, and its language tokens become the card's languages."""
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from xlm_swcm.conversion import convert
+    from xlm_swcm.conversion import ConvertOptions, convert
     from xlm_swcm.report import REPORT_SCHEMA, check_report
 
     source = tmp_path / "src"
@@ -708,7 +708,9 @@ def test_conversion_report_has_the_schema_the_card_reads(tmp_path):
                               intermediate_size=37, max_position_embeddings=64)  # fmt: skip
     XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(source)
     tiny_tokenizer().save_pretrained(source)
-    report = convert(source, tmp_path / "seed", language_tokens=["ug", "bo"], log=lambda *_: None)
+    report = convert(
+        ConvertOptions(source, tmp_path / "seed", add_language_tokens="ug,bo"), log=lambda *_: None
+    )
     written = json.loads((tmp_path / "seed" / "swcm_conversion.json").read_text())
     assert written == json.loads(json.dumps(report))
     assert set(written) <= set(REPORT_SCHEMA) and check_report(written) == []

@@ -20,7 +20,7 @@ from transformers import (
 )
 
 from xlm_swcm import XLMSWCMForConditionalGeneration, streaming
-from xlm_swcm.conversion import build_seed, load_encoder, main
+from xlm_swcm.conversion import ConvertOptions, build_seed, load_encoder, main
 from xlm_swcm.streaming import SourceReader, stream_seed
 
 
@@ -65,13 +65,12 @@ def test_streamed_seed_is_the_in_memory_seed(
     sources, tmp_path, monkeypatch, name, sharing, init, tied_head, dtype
 ):
     monkeypatch.setattr(streaming, "STREAM_BLOCK_BYTES", 1000)  # copies in blocks of a few rows
-    kwargs = dict(insert_every=2, weight_sharing=sharing, init=init, tie_word_embeddings=tied_head, seed=3)
-    model, report = build_seed(load_encoder(sources / name, dtype), **kwargs)
+    options = ConvertOptions(sources / name, tmp_path / "streamed", insert_every=2, weight_sharing=sharing,
+                             init=init, untie_lm_head=not tied_head, seed=3, dtype=dtype)  # fmt: skip
+    model, report = build_seed(load_encoder(sources / name, dtype), **options.seed_arguments())
     model.save_pretrained(tmp_path / "in-memory")
     (tmp_path / "streamed").mkdir()
-    _, streamed_report = stream_seed(
-        sources / name, tmp_path / "streamed", dtype=dtype, max_shard_bytes=20_000, **kwargs
-    )
+    _, streamed_report = stream_seed(options, tmp_path / "streamed", max_shard_bytes=20_000)
     expected, actual = stored(tmp_path / "in-memory"), stored(tmp_path / "streamed")
     assert actual.keys() == expected.keys()
     for key, tensor in expected.items():
@@ -118,7 +117,9 @@ def test_only_a_tensors_worth_of_source_is_alive_at_once(sources, tmp_path, monk
     monkeypatch.setattr(SourceReader, "get_rows", tracked(SourceReader.get_rows))
     monkeypatch.setattr(streaming, "STREAM_BLOCK_BYTES", 1000)
     (tmp_path / "seed").mkdir()
-    stream_seed(sources / "xl", tmp_path / "seed", insert_every=2, init="folded-ln")
+    stream_seed(
+        ConvertOptions(sources / "xl", tmp_path / "seed", insert_every=2, init="folded-ln"), tmp_path / "seed"
+    )
     seed = stored(tmp_path / "seed")
     largest = max(t.numel() * t.element_size() for t in seed.values())
     total = sum(t.numel() * t.element_size() for t in seed.values())

@@ -1,34 +1,94 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
-"""The one completeness check of a checkpoint folder, shared by `xlm-swcm-convert` (its source encoder),
-`xlm-swcm-train` (its model) and `xlm-swcm-push` (the folder it uploads).
-
-It reads only `config.json`, the safetensors index and the safetensors headers (or the zip directory of a
-`pytorch_model.bin`), so it takes milliseconds where loading the weights takes seconds, and a truncated or missing
-weights file is refused in one line before anything heavy runs.
-
-Example:
-    >>> from xlm_swcm.checkpoint import checkpoint_problems
-    >>> checkpoint_problems("seed")  # doctest: +SKIP
-    []
+"""The one loader check of "a local checkpoint folder or a Hub id", shared by `xlm-swcm-convert` (its source),
+`xlm-swcm-train` (its model) and `xlm-swcm-push` (the folder it uploads): the path, config.json and the completeness
+of the weights files, read from their headers in milliseconds, so that a bad path or a truncated file is refused in
+one line before anything heavy (or any network call) runs.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from huggingface_hub.errors import StrictDataclassError
 from safetensors import safe_open
+from transformers import AutoConfig
 
-__all__ = ["IncompleteCheckpointError", "check_checkpoint_files", "checkpoint_problems", "weight_files"]
+from .errors import XLMSWCMError
+
+__all__ = [
+    "IncompleteCheckpointError",
+    "check_checkpoint_files",
+    "checkpoint_folder",
+    "checkpoint_problems",
+    "is_local",
+    "load_config",
+    "weight_files",
+]
 
 SAFETENSORS, SAFETENSORS_INDEX = "model.safetensors", "model.safetensors.index.json"
 PYTORCH, PYTORCH_INDEX = "pytorch_model.bin", "pytorch_model.bin.index.json"
+# A Hub model id: `owner/name` (anything else that does not exist locally is a mistyped path, not a Hub id).
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+IncompleteCheckpointError = XLMSWCMError  # the name of earlier releases
+GIVE_FOLDER = "give the folder that holds config.json and the weights"
 
 
-class IncompleteCheckpointError(ValueError):
-    """A checkpoint folder misses a file or holds an unreadable one; the message is one line."""
+def is_local(path: str, what: str) -> bool:
+    """True for an existing file or folder, False for a Hub id (`owner/name`); anything else is a mistyped path
+    and fails here, before any network call (a Hub lookup would spend half a minute on retries)."""
+    if os.path.exists(path):
+        return True
+    if HUB_ID.fullmatch(path) and not os.path.isabs(path):
+        return False
+    raise XLMSWCMError(
+        f"{what} {path!r}: no such folder (it does not exist here and is not a Hub id of the form owner/name); "
+        "check the path, or give a Hub id with its owner (e.g. FacebookAI/xlm-roberta-base, not xlm-roberta-base)."
+    )
+
+
+def checkpoint_folder(
+    path: str | os.PathLike, what: str, hub_ids: bool = True, give: str = GIVE_FOLDER
+) -> bool:
+    """True when `path` is a local checkpoint folder (a folder with config.json), False for a Hub id (when
+    `hub_ids`); otherwise an `XLMSWCMError` that names `what` (e.g. `--model`) and ends with `give`."""
+    path = os.fspath(path)
+    if hub_ids and not is_local(path, what):
+        return False
+    if not os.path.exists(path):
+        raise XLMSWCMError(f"{what} {path!r} does not exist: {give}.")
+    if not os.path.isdir(path):
+        raise XLMSWCMError(f"{what} {path!r} is a file: {give}.")
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        raise XLMSWCMError(f"{what} {path!r} is not a model checkpoint (no config.json in it): {give}.")
+    return True
+
+
+def load_config(
+    path: str | os.PathLike, what: str, check: Callable[[Any], None] | None = None, give: str = GIVE_FOLDER
+) -> Any:
+    """The config of the checkpoint at `path` (a local folder or a Hub id) after the checks that need no weights
+    loaded: `checkpoint_folder`, the config itself, `check(config)` (the caller's: the model type), and for a local
+    folder `check_checkpoint_files` (every weights file present and readable)."""
+    path = os.fspath(path)
+    local = checkpoint_folder(path, what, give=give)
+    try:
+        config = AutoConfig.from_pretrained(path)
+    # StrictDataclassError: a field of the wrong type; its message spans lines
+    except (OSError, ValueError, KeyError, StrictDataclassError) as error:
+        reason = " ".join(str(error).split())
+        offline = "" if local else " (a Hub id must be reachable, or already in the local cache when offline)"
+        raise XLMSWCMError(f"Cannot read a transformers config from {path!r}: {reason}{offline}") from error
+    if check is not None:
+        check(config)
+    if local:
+        check_checkpoint_files(path, what)
+    return config
 
 
 def _index_shards(index: Path) -> list[str]:
@@ -43,12 +103,7 @@ def _index_shards(index: Path) -> list[str]:
 def weight_files(folder: str | os.PathLike, safetensors_only: bool = False) -> list[str]:
     """The weights files the checkpoint needs, as transformers' `from_pretrained` looks for them: the safetensors
     file or the shards its index names; else (unless `safetensors_only`) `pytorch_model.bin` or its shards. A
-    folder with none of them gets `model.safetensors` (reported missing). A ValueError for an unreadable index.
-
-    Example:
-        >>> weight_files("seed")  # doctest: +SKIP
-        ['model.safetensors']
-    """
+    folder with none of them gets `model.safetensors` (reported missing). A ValueError for an unreadable index."""
     folder = Path(folder)
     if (folder / SAFETENSORS_INDEX).is_file():
         return _index_shards(folder / SAFETENSORS_INDEX)
@@ -56,9 +111,7 @@ def weight_files(folder: str | os.PathLike, safetensors_only: bool = False) -> l
         return [SAFETENSORS]
     if (folder / PYTORCH_INDEX).is_file():
         return _index_shards(folder / PYTORCH_INDEX)
-    if (folder / PYTORCH).is_file():
-        return [PYTORCH]
-    return [SAFETENSORS]
+    return [PYTORCH] if (folder / PYTORCH).is_file() else [SAFETENSORS]
 
 
 def _unreadable(path: Path) -> str | None:
@@ -79,30 +132,16 @@ def _unreadable(path: Path) -> str | None:
 
 
 def checkpoint_problems(folder: str | os.PathLike, safetensors_only: bool = False) -> list[str]:
-    """What keeps `folder` from loading: `config.json` missing or not a JSON object, a weights index that does not
-    parse, a weights file (or a shard the index names) missing, empty, truncated or corrupt. [] when complete.
-
-    Example:
-        >>> checkpoint_problems("seed")  # doctest: +SKIP
-        ['model.safetensors is not a readable safetensors file, corrupt or truncated (...)']
-    """
-    folder = Path(folder)
-    problems = []
-    config = folder / "config.json"
-    if not config.is_file():
-        problems.append("config.json is missing")
-    else:
-        try:
-            if not isinstance(json.loads(config.read_text(encoding="utf-8")), dict):
-                problems.append("config.json is not a JSON object")
-        except (OSError, UnicodeDecodeError, ValueError) as err:
-            problems.append(f"config.json is not valid JSON ({' '.join(str(err).split())})")
+    """What keeps the weights of `folder` from loading (its config.json is the loaders' first check): a weights
+    index that does not parse, a weights file (or a shard the index names) missing, empty, truncated or corrupt.
+    [] when complete."""
     try:
         names = weight_files(folder, safetensors_only)
     except ValueError as err:
-        return [*problems, str(err)]
+        return [str(err)]
+    problems = []
     for name in names:
-        path = folder / name
+        path = Path(folder) / name
         if not path.is_file():
             problems.append(f"weights file {name} is missing")
         elif (reason := _unreadable(path)) is not None:
@@ -111,14 +150,10 @@ def checkpoint_problems(folder: str | os.PathLike, safetensors_only: bool = Fals
 
 
 def check_checkpoint_files(folder: str | os.PathLike, what: str = "checkpoint") -> None:
-    """Raises `IncompleteCheckpointError` (one line, every problem listed) unless `checkpoint_problems` is empty.
-
-    Example:
-        >>> check_checkpoint_files("seed", "--model")  # doctest: +SKIP
-    """
+    """Raises `XLMSWCMError` (one line, every problem listed) unless `checkpoint_problems` is empty."""
     problems = checkpoint_problems(folder)
     if problems:
-        raise IncompleteCheckpointError(
+        raise XLMSWCMError(
             f"{what} {os.fspath(folder)} is not a complete checkpoint: {'; '.join(problems)}. Copy, download or "
             "save it again (a full disk or an interrupted copy leaves such folders)."
         )

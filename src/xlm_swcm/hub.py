@@ -35,7 +35,7 @@ from huggingface_hub.utils import HFValidationError, filter_repo_objects, valida
 from transformers import GenerationConfig
 from transformers.dynamic_module_utils import get_imports, get_relative_imports
 
-from .checkpoint import checkpoint_problems
+from .checkpoint import checkpoint_folder, checkpoint_problems
 from .configuration_xlm_swcm import XLMSWCMConfig
 from .errors import XLMSWCMError
 from .report import REPORT_FILE, check_report, report_languages
@@ -203,29 +203,16 @@ def check_language(code: str) -> str:
 
 
 def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
-    """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`.
-
-    Every problem is listed in one `InvalidCheckpointError`. Nothing is written. Returns the loaded
-    `XLMSWCMConfig`.
-
-    Example:
-        >>> config = check_checkpoint("runs/xlm-swcm-seed")  # doctest: +SKIP
-        >>> config.insert_every  # doctest: +SKIP
-        3
-    """
+    """Checks that `folder` is a complete XLM-SWCM checkpoint that loads with `trust_remote_code=True`: the folder
+    checks convert and train make (`xlm_swcm.checkpoint`), then what a remote load needs. Every problem is listed in
+    one `InvalidCheckpointError`. Nothing is written. Returns the loaded `XLMSWCMConfig`."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InvalidCheckpointError(f"{folder} is not a folder: pass the folder written by save_pretrained.")
+    checkpoint_folder(folder, "Checkpoint folder", False, "pass the folder written by save_pretrained")
     resave = (
         "re-save it with `XLMSWCMForConditionalGeneration.from_pretrained(folder).save_pretrained(folder)` "
         "from the xlm_swcm package"
     )
     config_path = folder / "config.json"
-    if not config_path.is_file():
-        raise InvalidCheckpointError(
-            f"{folder} has no config.json: it is not a saved model. Pass the folder written by save_pretrained "
-            "(or by xlm-swcm-convert)."
-        )
     try:
         config_dict = json.loads(config_path.read_text(encoding="utf-8"))
     except ValueError as err:

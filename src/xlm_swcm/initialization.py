@@ -1,36 +1,12 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
 """Initialisation recipes: where each decoder tensor of an XLM-SWCM seed starts, as one declarative plan.
 
-`init_plan(config, init)` maps every decoder parameter (names relative to `XLMSWCMModel`) to one of
-
-* an encoder parameter name: a copy of it (or, in tie mode, the very same tensor);
-* `IDENTITY`: a LayerNorm at gain 1, bias 0;
-* `RANDOM`: normal(0, `initializer_range`) for linear weights, 0 for biases;
-* a `Folded` entry: an encoder projection with the affine part of an encoder LayerNorm folded in (see below).
-
-The plan is built on the model's own encoder -> decoder table (`modeling_xlm_swcm.custom_layer_mapping`, which
-also gives tie mode's tied keys). The decoder's embedding block is the encoder's in every recipe (tied); the final
-decoder LayerNorm starts at identity; normal layers are always random. The recipes differ in the custom layers (built from encoder layer i):
-
-| recipe      | attention (self, cross) | FFN1, FFN2 | the four pre-LayerNorms                                     |
-|-------------|-------------------------|------------|-------------------------------------------------------------|
-| `paper`     | copied                  | copied     | copied from the encoder LayerNorm whose output the sublayer |
-|             |                         |            | read in pretraining (see `conversion/README.md`)            |
-| `fresh-ln`  | copied                  | copied     | identity                                                    |
-| `folded-ln` | copied, LN folded in    | copied, LN | identity; the copied LayerNorm's gain g and bias b folded   |
-|             |                         | folded in  | into the projection after it: W' = W diag(g), b' = b + W b  |
-| `ffn-only`  | random                  | copied     | identity (what the reference code effectively built)        |
-| `random`    | random                  | random     | identity (the "no weight sharing" baseline)                 |
-
-`folded-ln` computes exactly the function of `paper` at step 0 (for cross-attention only the query rows are folded:
-keys and values read the encoder output, which that LayerNorm does not touch) but trains differently, because the
-LayerNorm gains start at 1. Tie mode shares the encoder's tensors unchanged, so it takes `paper` or `fresh-ln` only.
-
-A pre-LayerNorm encoder (`encoder_layer_norm="pre"`, XLM-R XL/XXL) changes one thing: the LayerNorm a sublayer read
-in pretraining is the one in front of it in the same encoder layer (`attention_layer_norm` before the attention,
-`ffn_layer_norm` before the FFN), so `paper` copies those, and `folded-ln` folds those (the same algebra). In tie mode
-the decoder then shares each sublayer together with that LayerNorm, so tie mode takes `paper` only: `fresh-ln` would
-set the shared LayerNorms, and so the encoder's, to identity.
+`init_plan(config, init)` maps every decoder parameter (names relative to `XLMSWCMModel`) to an encoder parameter
+name (a copy of it, or in tie mode the very same tensor), `IDENTITY` (a LayerNorm at gain 1, bias 0), `RANDOM`
+(normal(0, `initializer_range`), biases 0) or a `Folded` entry (an encoder projection with the affine part of an
+encoder LayerNorm folded in). It is built on the model's own encoder -> decoder table
+(`modeling_xlm_swcm.custom_layer_mapping`). What each recipe copies, folds, draws or sets to identity, and why:
+the conversion guide, `conversion/README.md`, "Initialisation recipes".
 
 Example:
 
@@ -45,11 +21,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 
 from .configuration_xlm_swcm import XLMSWCMConfig
+from .errors import XLMSWCMError
 from .modeling_xlm_swcm import (
     BLOCK_LAYER_NORMS,
     BLOCK_PROJECTIONS,
@@ -107,13 +85,14 @@ def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str |
     """`{decoder parameter: where it starts}` for every decoder parameter: the embedding block, the layers and the
     final LayerNorm.
 
-    Raises ValueError for an unknown recipe, or a recipe tie mode cannot share.
+    Raises XLMSWCMError (a ValueError) for an unknown recipe, or a recipe tie mode cannot share: the one recipe
+    check of the package.
     """
     init = init or default_init(config.weight_sharing)
     if init not in INIT_RECIPES:
-        raise ValueError(f"init={init!r} is not a recipe; choose one of {', '.join(INIT_RECIPES)}.")
+        raise XLMSWCMError(f"init={init!r} is not a recipe; choose one of {', '.join(INIT_RECIPES)}.")
     if config.weight_sharing == "tie" and init not in TIEABLE_RECIPES:
-        raise ValueError(
+        raise XLMSWCMError(
             f"init={init!r} changes or replaces the shared tensors, so it needs weight_sharing='copy' "
             f"(tie mode takes {' or '.join(TIEABLE_RECIPES)})."
         )
@@ -122,7 +101,7 @@ def init_plan(config: XLMSWCMConfig, init: str | None = None) -> dict[str, str |
         and config.encoder_layer_norm == "pre"
         and init not in PRE_LN_TIEABLE_RECIPES
     ):
-        raise ValueError(
+        raise XLMSWCMError(
             f"init={init!r} sets the decoder's LayerNorms to identity, but with a pre-LayerNorm encoder tie mode "
             "shares them with the encoder (each sublayer with the LayerNorm in front of it): use init='paper', or "
             "weight_sharing='copy'."
@@ -171,13 +150,14 @@ def folded_value(entry: Folded, params: dict[str, torch.Tensor]) -> torch.Tensor
     bias gains W b. Only rows `[0, rows)` read that LayerNorm's output; the others are left as they are.
     """
     base = entry.source.rsplit(".", 1)[0]
-    weight, gain, shift = (
-        params[f"{base}.weight"],
-        params[f"{entry.norm}.weight"],
-        params[f"{entry.norm}.bias"],
-    )
+    # each tensor read once: `params` may read them from disk (xlm_swcm.streaming)
+    read = {
+        name: params[name]
+        for name in {entry.source, f"{base}.weight", f"{entry.norm}.weight", f"{entry.norm}.bias"}
+    }
+    weight, gain, shift = read[f"{base}.weight"], read[f"{entry.norm}.weight"], read[f"{entry.norm}.bias"]
     rows = slice(0, entry.rows)
-    value = params[entry.source].detach().clone()
+    value = read[entry.source].detach().clone()
     if entry.source.endswith(".weight"):
         value[rows] = weight[rows] * gain
     else:
@@ -186,3 +166,36 @@ def folded_value(entry: Folded, params: dict[str, torch.Tensor]) -> torch.Tensor
         shifted = (weight[rows].double() * shift.double()).sum(-1)
         value[rows] = (value[rows].double() + shifted).to(value.dtype)
     return value
+
+
+def seeded_generators(seed: int) -> dict[str, torch.Generator]:
+    """The random draws of a seed, by decoder layer kind: normal layers from `seed` alone, the custom layers' random
+    tensors (recipes `ffn-only`, `random`) from `10_000 + seed`, so the normal layers are the same in every recipe.
+    Each generator is drawn from in the plan's order."""
+    return {
+        "normal": torch.Generator().manual_seed(seed),
+        "custom": torch.Generator().manual_seed(10_000 + seed),
+    }
+
+
+def initial_value(
+    target: str,
+    entry: str | Folded,
+    params: Mapping[str, torch.Tensor],
+    config: XLMSWCMConfig,
+    shape: torch.Size,
+    dtype: torch.dtype,
+    generators: dict[str, torch.Generator],
+) -> torch.Tensor:
+    """The value where decoder tensor `target` starts, by its plan `entry`; `params` gives the (model-relative)
+    encoder tensors. Random weights of half-precision seeds are drawn in float32 and rounded, so that they are the
+    float32 seed's, rounded."""
+    if entry == RANDOM:
+        if target.endswith(".bias"):
+            return torch.zeros(shape, dtype=dtype)
+        generator = generators[config.decoder_layer_types[int(target.split(".")[2])]]
+        value = torch.empty(shape, dtype=torch.float32 if dtype in (torch.bfloat16, torch.float16) else dtype)
+        return value.normal_(0.0, config.initializer_range, generator=generator).to(dtype)
+    if entry == IDENTITY:
+        return torch.full(shape, 1.0 if target.endswith("weight") else 0.0, dtype=dtype)
+    return folded_value(entry, params) if isinstance(entry, Folded) else params[entry]

@@ -19,10 +19,8 @@ import datasets
 import evaluate
 import numpy as np
 import torch
-from huggingface_hub.errors import StrictDataclassError
 from tokenizers import Tokenizer
 from transformers import (
-    AutoConfig,
     DataCollatorForSeq2Seq,
     HfArgumentParser,
     Seq2SeqTrainer,
@@ -33,8 +31,8 @@ from transformers.trainer_utils import IntervalStrategy, get_last_checkpoint
 from transformers.utils import is_torch_bf16_gpu_available
 from transformers.utils import logging as hf_logging
 
-from .checkpoint import IncompleteCheckpointError, check_checkpoint_files
-from .conversion import ConversionError, load_tokenizer
+from .checkpoint import load_config
+from .conversion import load_tokenizer
 from .data import (
     DataCollatorForMixedPretraining,
     language_token,
@@ -150,52 +148,28 @@ class TrainingArguments(Seq2SeqTrainingArguments):
 
 
 def _load_config(path: str) -> Any:
-    """The config of the checkpoint `path` after the checks that need no weights loaded: a folder, with config.json,
-    complete (`xlm_swcm.checkpoint`: every weights file present and readable), an XLM-SWCM model."""
-    local = Path(path)
-    if local.exists():
-        if not local.is_dir():
-            raise TrainingError(
-                f"{path} is a file, not a checkpoint folder: give the folder written by xlm-swcm-convert or "
-                "save_pretrained (it holds config.json and model.safetensors)."
+    """The config of the checkpoint `path` (a folder or a Hub id) after the checks that need no weights loaded
+    (`xlm_swcm.checkpoint.load_config`: config.json, complete weights files), an XLM-SWCM model."""
+
+    def check(config: Any) -> None:
+        if config.model_type != "xlm-swcm":
+            raise XLMSWCMError(
+                f"{path} holds a {config.model_type!r} model, not XLM-SWCM: convert the encoder into a seed first, "
+                f"e.g. `xlm-swcm-convert {path} seed`, and fine-tune the seed."
             )
-        if not (local / "config.json").is_file():
-            raise TrainingError(
-                f"{path} is not a model checkpoint (no config.json in it): give a folder written by "
-                "xlm-swcm-convert (e.g. `xlm-swcm-convert path/to/xlm-roberta-base seed`) or by save_pretrained."
-            )
-    elif local.is_absolute() or path.startswith(".") or path.count("/") > 1:
-        raise TrainingError(f"Checkpoint folder {path} does not exist.")
-    try:
-        config = AutoConfig.from_pretrained(path)
-    # StrictDataclassError: a field of the wrong type; its message spans lines
-    except (OSError, ValueError, StrictDataclassError) as error:
-        reason = " ".join(str(error).split())
-        raise TrainingError(
-            f"Could not load a model config from {path!r} ({reason}). Give a local checkpoint folder, or a Hub id "
-            "that is already in the local cache when offline."
-        ) from error
-    if config.model_type != "xlm-swcm":
-        raise TrainingError(
-            f"{path} holds a {config.model_type!r} model, not XLM-SWCM: convert the encoder into a seed first, "
-            f"e.g. `xlm-swcm-convert {path} seed`, and fine-tune the seed."
-        )
-    if local.is_dir():
-        try:  # the check convert and push make: a truncated or missing weights file is one line, not a traceback
-            check_checkpoint_files(local, "--model")
-        except IncompleteCheckpointError as error:
-            raise TrainingError(str(error)) from error
-    return config
+
+    give = (
+        "give a folder written by xlm-swcm-convert (e.g. `xlm-swcm-convert path/to/xlm-roberta-base seed`) or "
+        "by save_pretrained"
+    )
+    return load_config(path, "--model", check, give)
 
 
 def _load_tokenizer(source: str, config: Any) -> Any:
     """The tokenizer of `source` (a folder, tokenizer.json or Hub id), checked against the model's vocabulary."""
-    try:
-        tokenizer = load_tokenizer(source)
-    except ConversionError as error:
-        raise TrainingError(str(error)) from error
+    tokenizer = load_tokenizer(source)
     if len(tokenizer) > config.vocab_size:
-        raise TrainingError(
+        raise XLMSWCMError(
             f"The tokenizer has {len(tokenizer)} tokens but the model only {config.vocab_size} embedding rows: "
             "the tokenizer does not belong to this checkpoint (or tokens were added without resizing the model)."
         )
@@ -209,22 +183,14 @@ def _load_model(path: str) -> XLMSWCMForConditionalGeneration:
         return XLMSWCMForConditionalGeneration.from_pretrained(path)
     except (OSError, ValueError, RuntimeError) as error:
         reason = " ".join(str(error).split())
-        raise TrainingError(f"Could not load the model {path}: {type(error).__name__}: {reason}") from error
+        raise XLMSWCMError(f"Could not load the model {path}: {type(error).__name__}: {reason}") from error
 
 
 def load_checkpoint(
     path: str | os.PathLike, tokenizer_path: str | os.PathLike | None = None
 ) -> tuple[Any, Any]:
     """Loads an XLM-SWCM model and its tokenizer from a folder (or a cached Hub id); clear errors otherwise. The
-    config, the weights files and the tokenizer are checked before the weights load.
-
-    Example:
-    ```python
-    >>> model, tokenizer = load_checkpoint("seed")  # doctest: +SKIP
-    >>> model.config.model_type  # doctest: +SKIP
-    'xlm-swcm'
-    ```
-    """
+    config, the weights files and the tokenizer are checked before the weights load."""
     path = str(path)
     config = _load_config(path)
     tokenizer = _load_tokenizer(str(tokenizer_path) if tokenizer_path is not None else path, config)
