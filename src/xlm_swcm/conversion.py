@@ -335,8 +335,16 @@ def conversion_report(
     mapping = [
         {"decoder": t, "encoder": s, "mode": "tied" if params[t] is params[s] else "copied"} for t, s in rows
     ]
-    folded = [{"decoder": f"model.{t}", "encoder": f"model.{s.source}", "layer_norm": f"model.{s.norm}", "rows": s.rows}
-              for t, s in plan.items() if isinstance(s, Folded)]  # fmt: skip
+    folded = [
+        {
+            "decoder": f"model.{t}",
+            "encoder": f"model.{s.source}",
+            "layer_norm": f"model.{s.norm}",
+            "rows": s.rows,
+        }
+        for t, s in plan.items()
+        if isinstance(s, Folded)
+    ]
     random = [f"model.{t}" for t, s in plan.items() if s == RANDOM]
     identity = [f"model.{t}" for t, s in plan.items() if s == IDENTITY]
     modes = [row["mode"] for row in mapping]
@@ -400,9 +408,12 @@ def load_encoder(path_or_name: str | os.PathLike, dtype: str = "auto") -> PreTra
         # ignore_mismatched_sizes: a tensor whose shape differs from the config's is reported (below, by name and
         # shapes) instead of failing with transformers' pointer to a load report that is not shown.
         model, info = AutoModel.from_pretrained(
-            path, add_pooling_layer=False, output_loading_info=True, ignore_mismatched_sizes=True,
+            path,
+            add_pooling_layer=False,
+            output_loading_info=True,
+            ignore_mismatched_sizes=True,
             dtype=SEED_DTYPES[dtype],
-        )  # fmt: skip
+        )
     except Exception as error:  # corrupt or truncated weights surface as many exception types
         raise XLMSWCMError(
             f"Cannot load the weights of {path!r} ({type(error).__name__}: {error}). The file may be corrupt or "
@@ -660,8 +671,11 @@ def _check_tokenizer_json(path: str, give: str) -> None:
 def special_token_ids(tokenizer: Any) -> dict[str, int]:
     """A seed config's `pad/bos/eos/decoder_start_token_id` from the tokenizer, the authority on them (BERT configs,
     for one, carry no bos/eos); the decoder starts from `</s>` (or `[SEP]`). Ids the tokenizer lacks are left out."""
-    ids = {name: getattr(tokenizer, name) for name in ("pad_token_id", "bos_token_id", "eos_token_id")
-           if getattr(tokenizer, name, None) is not None}  # fmt: skip
+    ids = {
+        name: getattr(tokenizer, name)
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id")
+        if getattr(tokenizer, name, None) is not None
+    }
     start = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
     if start is not None:
         ids["decoder_start_token_id"] = start
@@ -673,8 +687,15 @@ def check_arguments(options: ConvertOptions) -> None:
     the language codes, the dtype, what --stream cannot do, and the source and tokenizer paths (a mistyped path
     fails here, not after a Hub lookup)."""
     out = Path(options.out)
-    check_output(out, {"source": options.source, "--tokenizer": options.tokenizer,
-                       "--extend-vocab": options.extend_vocab, "--trim-vocab": options.trim_vocab})  # fmt: skip
+    check_output(
+        out,
+        {
+            "source": options.source,
+            "--tokenizer": options.tokenizer,
+            "--extend-vocab": options.extend_vocab,
+            "--trim-vocab": options.trim_vocab,
+        },
+    )
     check_overwrite(out, options.overwrite)
     if not isinstance(options.insert_every, int) or options.insert_every < 1:
         raise XLMSWCMError(
@@ -827,8 +848,15 @@ def _save_rest(folder: Path, tokenizer: Any, report: dict) -> None:
     )
 
 
-def _verify_saved(folder: Path, encoder: PreTrainedModel, report: dict, tokenizer: Any,
-                  kept: Sequence[int] | None, stage: Callable, log: Callable) -> None:  # fmt: skip
+def _verify_saved(
+    folder: Path,
+    encoder: PreTrainedModel,
+    report: dict,
+    tokenizer: Any,
+    kept: Sequence[int] | None,
+    stage: Callable,
+    log: Callable,
+) -> None:
     """--verify, on what was written (before it is moved to OUT): every decoder tensor starts where the report
     says, and the encoder reproduces the source's outputs."""
     stage("verifying the saved checkpoint against the source ...")
@@ -848,8 +876,15 @@ def _verify_saved(folder: Path, encoder: PreTrainedModel, report: dict, tokenize
         )
 
 
-def _write(options: ConvertOptions, fill: Callable[[Path], None], needed: Callable[[], int], report: dict,
-           stage: Callable, log: Callable, on_written: Callable[[], Any] | None) -> None:  # fmt: skip
+def _write(
+    options: ConvertOptions,
+    fill: Callable[[Path], None],
+    needed: Callable[[], int],
+    report: dict,
+    stage: Callable,
+    log: Callable,
+    on_written: Callable[[], Any] | None,
+) -> None:
     """Runs `fill` on a temporary folder that becomes OUT when it succeeds (`write_atomically`), a full disk
     reported with the `needed` bytes; then prints the report."""
     out = Path(options.out)
@@ -884,8 +919,13 @@ def _is_disk_full(error: BaseException) -> bool:
     return "No space left on device" in text or "StorageFull" in text or "os error 28" in text
 
 
-def _convert_streaming(options: ConvertOptions, stage: Callable, log: Callable, warn: Callable,
-                       on_written: Callable[[], Any] | None) -> dict:  # fmt: skip
+def _convert_streaming(
+    options: ConvertOptions,
+    stage: Callable,
+    log: Callable,
+    warn: Callable,
+    on_written: Callable[[], Any] | None,
+) -> dict:
     """`convert` with `--stream`: `xlm_swcm.streaming.stream_seed` into the temporary folder, then the tokenizer,
     the report and (with --verify) the checks of the saved checkpoint, all written atomically."""
     from .streaming import SourceReader, seed_bytes, stream_seed

@@ -110,8 +110,14 @@ class SourceReader:
 class _SeedTensors:
     """Computes seed tensors one at a time, as `build_seed` would set them, by the names `save_pretrained` gives."""
 
-    def __init__(self, reader: SourceReader, model: XLMSWCMForConditionalGeneration, plan: dict[str, str | Folded],
-                 seed: int, source_config: Any):  # fmt: skip
+    def __init__(
+        self,
+        reader: SourceReader,
+        model: XLMSWCMForConditionalGeneration,
+        plan: dict[str, str | Folded],
+        seed: int,
+        source_config: Any,
+    ):
         self.reader, self.config, self.dtype, self.plan = reader, model.config, model.dtype, plan
         self.sources = {f"model.encoder.{n}": theirs for n, theirs in encoder_sources(source_config).items()}
         # an untied LM head starts as a copy of the word embeddings
@@ -229,8 +235,9 @@ def seed_dtype(dtype: str, source_config: Any, reader: SourceReader) -> torch.dt
     return declared if isinstance(declared, torch.dtype) else reader.first_float_dtype()
 
 
-def seed_layout(options: ConvertOptions, source_config: Any, reader: SourceReader, **config_overrides: Any
-                ) -> XLMSWCMForConditionalGeneration:  # fmt: skip
+def seed_layout(
+    options: ConvertOptions, source_config: Any, reader: SourceReader, **config_overrides: Any
+) -> XLMSWCMForConditionalGeneration:
     """The seed `options` make of the encoder (`source_config`), on the meta device: its layout, no data."""
     args = {k: v for k, v in options.seed_arguments().items() if k not in ("seed", "init")}
     config = XLMSWCMConfig.from_encoder_config(source_config, **args, **config_overrides)
