@@ -74,7 +74,11 @@ def pytest_configure(config):
         _command_lines(err)
         return out, err
 
-    pytest.raises, builtins.print, subprocess.Popen.communicate = logging_raises, logging_print, logging_communicate
+    pytest.raises, builtins.print, subprocess.Popen.communicate = (
+        logging_raises,
+        logging_print,
+        logging_communicate,
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -115,7 +119,9 @@ def compare(before_path: str, after_path: str) -> int:
             for line in sorted(set(after.get(test, [])) - set(before.get(test, []))):
                 print(f"  + {line}")
     same = len(set(before) & set(after)) - changed
-    print(f"{changed} test(s) with different messages, {same} with the same; {len(before)} before, {len(after)} after")
+    print(
+        f"{changed} test(s) with different messages, {same} with the same; {len(before)} before, {len(after)} after"
+    )
     return 1 if changed else 0
 
 
