@@ -207,7 +207,9 @@ def check_checkpoint(folder: str | os.PathLike) -> XLMSWCMConfig:
     checks convert and train make (`xlm_swcm.checkpoint`), then what a remote load needs. Every problem is listed in
     one `InvalidCheckpointError`. Nothing is written. Returns the loaded `XLMSWCMConfig`."""
     folder = Path(folder)
-    checkpoint_folder(folder, "Checkpoint folder", False, "pass the folder written by save_pretrained")
+    checkpoint_folder(
+        folder, "Checkpoint folder", False, "pass the folder written by save_pretrained or xlm-swcm-convert"
+    )
     resave = (
         "re-save it with `XLMSWCMForConditionalGeneration.from_pretrained(folder).save_pretrained(folder)` "
         "from the xlm_swcm package"
