@@ -35,4 +35,6 @@ def test_library_examples_are_never_skipped():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if "doctest: +SKIP" in line
     ]
-    assert not skipped, f"docstring examples marked +SKIP (make them run or remove them): {', '.join(skipped)}"
+    assert not skipped, (
+        f"docstring examples marked +SKIP (make them run or remove them): {', '.join(skipped)}"
+    )
