@@ -503,7 +503,10 @@ def _broken(checkpoint: Path, tmp_path: Path, how: str) -> Path:
 @pytest.mark.parametrize(
     "how, expected",
     [
-        ("no_folder", "no_folder' does not exist: pass the folder written by save_pretrained or xlm-swcm-convert"),
+        (
+            "no_folder",
+            "no_folder' does not exist: pass the folder written by save_pretrained or xlm-swcm-convert",
+        ),
         ("empty", "is not a model checkpoint (no config.json in it)"),
         ("wrong_model_type", "has model_type 'bart', not 'xlm-swcm'"),
         ("no_auto_map", "no auto_map entries for AutoConfig, AutoModelForSeq2SeqLM"),
