@@ -780,7 +780,7 @@ def convert(
         if options.verify:
             _verify_saved(folder, encoder, report, probe, kept, stage, log)
 
-    _write(options, fill, lambda: _nbytes(model), report, stage, log, on_written)
+    _write(options, fill, lambda: _model_bytes(model), report, stage, log, on_written)
     return report
 
 
@@ -907,9 +907,9 @@ def _write(
     stage(f"saved to {out}")
 
 
-def _nbytes(model: torch.nn.Module) -> int:
-    """The bytes of a model's tensors, a shared one counted once."""
-    return sum(p.numel() * p.element_size() for p in {id(p): p for p in model.parameters()}.values())
+def _model_bytes(model: torch.nn.Module) -> int:
+    """The bytes of a model's parameters (`parameters()` yields a shared one once)."""
+    return sum(p.numel() * p.element_size() for p in model.parameters())
 
 
 def _is_disk_full(error: BaseException) -> bool:
