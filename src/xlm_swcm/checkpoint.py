@@ -81,9 +81,13 @@ def load_config(
         config = AutoConfig.from_pretrained(path)
     # StrictDataclassError: a field of the wrong type; its message spans lines
     except (OSError, ValueError, KeyError, StrictDataclassError) as error:
-        reason = " ".join(str(error).split())
-        offline = "" if local else " (a Hub id must be reachable, or already in the local cache when offline)"
-        raise XLMSWCMError(f"Cannot read a transformers config from {path!r}: {reason}{offline}") from error
+        reason = " ".join(str(error).split()).rstrip(".")
+        fix = (
+            "Fix its config.json or save the model again"
+            if local
+            else "A Hub id must be reachable, or cached"
+        )
+        raise XLMSWCMError(f"Cannot read a transformers config from {path!r}: {reason}. {fix}.") from error
     if check is not None:
         check(config)
     if local:
