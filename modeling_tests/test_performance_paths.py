@@ -336,3 +336,14 @@ def test_no_host_sync_per_generated_token_beyond_generate(settings):
         short, long = host_syncs(m, 4, **settings), host_syncs(m, 8, **settings)
         per_token[name] = {key: (long[key] - short[key]) / 4 for key in long | short}
     assert sum(per_token["xlm-swcm"].values()) <= sum(per_token["bart"].values()), per_token
+
+
+def test_resized_untied_lm_head_keeps_the_decoding_forward(fast_everywhere, calls):
+    model = tiny_model(tie_word_embeddings=False)
+    old_rows = model.lm_head.weight.shape[0]
+    model.resize_token_embeddings(old_rows + 5)
+    head = model.lm_head
+    assert head.weight.shape[0] == old_rows + 5 and head.forward.func is decoding.decoding_forward
+    x = torch.randn(1, head.in_features)
+    with torch.no_grad():
+        torch.testing.assert_close(head(x), x @ head.weight.t())

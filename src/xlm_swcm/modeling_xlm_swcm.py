@@ -641,6 +641,10 @@ class XLMSWCMForConditionalGeneration(XLMSWCMPreTrainedModel, GenerationMixin):
     def set_input_embeddings(self, value: nn.Embedding):
         self.model.set_input_embeddings(value)
 
+    def set_output_embeddings(self, new_embeddings: nn.Linear):
+        # resize_token_embeddings builds a new head for an untied vocabulary: it decodes as fast as the one it replaces
+        self.lm_head = use_decoding_linear(new_embeddings)
+
     # The seed builder (`xlm_swcm.conversion.build_seed`), plugged in when the package is imported: this file
     # travels next to saved weights with only its relative imports (trust_remote_code), so it never imports the
     # package's other modules.
