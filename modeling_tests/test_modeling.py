@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import torch
+from tiny import SOURCE_SHAPE
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -23,14 +24,7 @@ import xlm_swcm  # noqa: F401  (registers the Auto classes)
 from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration, XLMSWCMModel, shift_tokens_right
 from xlm_swcm.conversion import encoder_state_dict
 
-TINY = dict(
-    vocab_size=99,
-    hidden_size=32,
-    num_hidden_layers=4,
-    num_attention_heads=4,
-    intermediate_size=37,
-    max_position_embeddings=64,
-)
+TINY = dict(SOURCE_SHAPE)  # the tiny model these tests build: the conversion tests' source shape
 
 
 def tiny_model(seed=0, **overrides) -> XLMSWCMForConditionalGeneration:
