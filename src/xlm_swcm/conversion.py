@@ -706,9 +706,8 @@ def check_arguments(options: ConvertOptions) -> None:
             f"{MIN_KEEP_TOP} tokens (special and language tokens are kept on top); give at least {MIN_KEEP_TOP}, or "
             "leave it out to keep every token the corpus uses."
         )
-    _check_language_codes(
-        None, options.language_tokens
-    )  # by name; a clash with the vocabulary once it is read
+    # the language codes by name; a clash with the vocabulary once it is read
+    _check_language_codes(None, options.language_tokens)
     check_dtype(options.dtype)
     if options.stream and options.changes_vocabulary:
         raise XLMSWCMError(

@@ -433,15 +433,9 @@ def _architecture(config: XLMSWCMConfig) -> dict[str, Any]:
     }
 
 
-_ARCHITECTURE_FIELDS = (
-    "num_hidden_layers",
-    "insert_every",
-    "trailing_normal_layer",
-    "weight_sharing",
-    "hidden_size",
-    "num_attention_heads",
-    "intermediate_size",
-    "vocab_size",
+_ARCHITECTURE_FIELDS = tuple(
+    "num_hidden_layers insert_every trailing_normal_layer weight_sharing hidden_size num_attention_heads "
+    "intermediate_size vocab_size".split()
 )
 # The parameter-count rows of the card: report key -> label.
 _PARAMETER_ROWS = {
@@ -668,11 +662,9 @@ def push_to_hub(
 
 @dataclass
 class PushOptions:
-    """The options of `xlm-swcm-push`, one field each (`--dry-run` is `dry_run`; `--help` shows both spellings);
-    FOLDER and REPO_ID are the fields without a default.
+    """The options of `xlm-swcm-push`, one field each (`--dry-run` is `dry_run`), FOLDER and REPO_ID positional.
 
-    >>> options = PushOptions("seed", "my-user/xlm-swcm-bo", language="bo, ug", license="mit")
-    >>> options.card_options()
+    >>> PushOptions("seed", "my-user/xlm-swcm-bo", language="bo, ug", license="mit").card_options()
     ({'language': ['bo', 'ug'], 'license': 'mit'}, None)
     """
 
@@ -705,15 +697,13 @@ class PushOptions:
         """The card metadata (`card_data`) and evaluation results the options give, checked."""
         card_data: dict[str, Any] = {}
         if self.language:
-            card_data["language"] = [
-                check_language(code.strip()) for code in self.language.split(",") if code.strip()
-            ]
+            card_data["language"] = [check_language(c.strip()) for c in self.language.split(",") if c.strip()]
+        if self.base_model and not _looks_like_hub_id(self.base_model):
+            raise XLMSWCMError(
+                f"--base-model {self.base_model!r} is not a Hub model id: give owner/name, e.g. "
+                "FacebookAI/xlm-roberta-base."
+            )
         if self.base_model:
-            if not _looks_like_hub_id(self.base_model):
-                raise XLMSWCMError(
-                    f"--base-model {self.base_model!r} is not a Hub model id: give owner/name, e.g. "
-                    "FacebookAI/xlm-roberta-base."
-                )
             card_data["base_model"] = self.base_model
         if self.license:
             card_data["license"] = check_license(self.license)
