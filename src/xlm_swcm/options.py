@@ -1,6 +1,6 @@
 # Copyright 2026 The xlm-swcm authors. Licensed under the Apache License, Version 2.0.
-"""Command-line options as dataclasses: `option` declares a field with its `--help` text, `OptionsParser` turns the
-fields into the options of a command (`xlm-swcm-convert`, `xlm-swcm-push`)."""
+"""Command-line options as dataclasses: `option` declares a field and its `--help` text, `OptionsParser` makes the
+fields a command's arguments (`xlm-swcm-convert`, `xlm-swcm-push`)."""
 
 from collections.abc import Sequence
 from dataclasses import field
@@ -11,27 +11,21 @@ from transformers.hf_argparser import string_to_bool
 
 
 def option(default: Any, help: str, **argparse: Any) -> Any:
-    """A dataclass field with its `--help` text and other `add_argument` arguments (metavar, choices); a field
-    whose default is `dataclasses.MISSING` must be given."""
+    """A dataclass field with its `--help` text and other `add_argument` arguments (metavar, choices)."""
     return field(default=default, metadata={"help": help, **argparse})
 
 
 class OptionsParser(HfArgumentParser):
-    """`HfArgumentParser` with the spellings of a plain argparse command: a field without a default is a positional
-    argument, a bool field a flag that takes no value (`--dry-run FOLDER` parses), and `--dry-run` is listed before
-    `--dry_run` (both are accepted).
+    """`HfArgumentParser` with a plain argparse command's spellings: a field without a default is a positional
+    argument, a bool field a flag without a value, and `--dry-run` is listed before `--dry_run` (both parse).
 
     >>> from dataclasses import MISSING, dataclass
     >>> @dataclass
     ... class Greet:
     ...     name: str = option(MISSING, "who to greet")
-    ...     loud: bool = option(False, "shout")
-    ...     times_each: int = option(1, "repetitions")
-    >>> parser = OptionsParser(Greet, prog="greet")
-    >>> parser.parse(["--loud", "Ada", "--times_each", "2"]) == parser.parse(["Ada", "--loud", "--times-each=2"])
-    True
-    >>> parser.parse(["Ada"])
-    Greet(name='Ada', loud=False, times_each=1)
+    ...     loud_voice: bool = option(False, "shout")
+    >>> OptionsParser(Greet).parse(["--loud-voice", "Ada"]), OptionsParser(Greet).parse(["Ada", "--loud_voice"])
+    (Greet(name='Ada', loud_voice=True), Greet(name='Ada', loud_voice=True))
     """
 
     def add_argument(self, *names: str, **kwargs: Any) -> Any:
@@ -42,6 +36,5 @@ class OptionsParser(HfArgumentParser):
         return super().add_argument(*sorted(names, key=lambda name: "_" in name), **kwargs)
 
     def parse(self, argv: Sequence[str] | None = None) -> Any:
-        """The options of the command line `argv` (default: `sys.argv[1:]`) as the parser's one dataclass; argparse
-        prints a usage error and exits with status 2 for an unknown option or a missing argument."""
+        """The command line `argv` (default: `sys.argv[1:]`) as the parser's dataclass; bad input exits with 2."""
         return self.dataclass_types[0](**vars(self.parse_args(argv)))
