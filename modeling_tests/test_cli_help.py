@@ -11,7 +11,7 @@ from xlm_swcm_demo import demo
 
 @pytest.mark.parametrize(
     "parser",
-    [conversion.build_parser(), demo.build_parser(), training.build_parser(), hub._parser()],
+    [conversion.build_parser(), demo.build_parser(), training.build_parser(), hub.build_parser()],
     ids=["convert", "demo", "train", "push"],
 )
 def test_every_option_has_help_and_defaults_are_shown(parser):

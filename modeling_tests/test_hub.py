@@ -26,7 +26,16 @@ from hub_server import HubServer
 from huggingface_hub import EvalResult, ModelCard
 
 from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
-from xlm_swcm.hub import CITATION, build_model_card, check_checkpoint, explain_hub_error, main, push_to_hub
+from xlm_swcm.hub import (
+    CITATION,
+    PushOptions,
+    build_model_card,
+    build_parser,
+    check_checkpoint,
+    explain_hub_error,
+    main,
+    push_to_hub,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TOKEN = "hf_test_write_token"
@@ -695,6 +704,48 @@ def test_valid_card_metadata_passes(checkpoint, capsys):
     rc = main([str(checkpoint), f"{USER}/meta", "--language", "bo,ug,kk,mn,zh-Hans,chm,multilingual",
                "--license", "cc-by-sa-4.0", "--dry-run"])  # fmt: skip
     assert rc == 0, capsys.readouterr().err
+
+
+def test_command_line_gives_push_options_in_either_spelling(capsys):
+    expected = PushOptions(
+        "ckpt", f"{USER}/r", private=True, revision="dev", message="m", token="t", endpoint="http://hub",
+        dry_run=True, language="bo,ug", base_model="org/enc", license="mit", eval_results="scores.json",
+    )  # fmt: skip
+    common = ["--private", "--revision", "dev", "--message", "m", "--token", "t", "--endpoint", "http://hub"]
+    common += ["--language", "bo,ug", "--license", "mit"]
+    where = ["ckpt", f"{USER}/r"]
+    hyphens = [*where, *common, *"--dry-run --base-model org/enc --eval-results scores.json".split()]
+    underscores = [*"--dry_run --base_model=org/enc --eval_results scores.json".split(), *common, *where]
+    parser = build_parser()
+    assert parser.parse(hyphens) == parser.parse(underscores) == expected
+    assert parser.parse(where) == PushOptions(*where)  # the defaults
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exit.value.code == 0 and "folder repo_id" in text and "Exit codes: 0 done" in text
+    assert "--dry-run, --dry_run print the files and the card" in text
+    assert "--base-model BASE_MODEL, --base_model BASE_MODEL Hub id (owner/name)" in text
+    assert "--eval-results FILE, --eval_results FILE JSON file" in text
+    assert "--private create the repository as private (default: False)" in text
+
+
+def test_eval_results_file_goes_into_the_card(checkpoint, tmp_path, capsys, hub):
+    scores = tmp_path / "scores.json"
+    scores.write_text(json.dumps([{"task_type": "translation", "dataset_type": "x/y", "dataset_name": "Y",
+                                   "metric_type": "chrf", "metric_value": 41.5}]))  # fmt: skip
+    (tmp_path / "dict.json").write_text("{}")
+    push = [str(checkpoint), f"{USER}/scored", "--dry-run", "--endpoint", hub.url]
+    hub.reset_log()
+    assert main([*push, "--eval_results", str(scores)]) == 0
+    assert "| translation | Y |  | chrf | 41.5 |" in capsys.readouterr().out
+    for name, expected in [
+        ("missing.json", "cannot read --eval-results"),
+        ("dict.json", "must hold a JSON list"),
+    ]:
+        assert main([*push, "--eval-results", str(tmp_path / name)]) == 2
+        lines = error_lines(capsys.readouterr().err)
+        assert len(lines) == 1 and expected in lines[0] and name in lines[0], lines
+    assert hub.requests == []
 
 
 def test_conversion_report_has_the_schema_the_card_reads(tmp_path):

@@ -31,13 +31,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from transformers import AutoModel, AutoTokenizer, HfArgumentParser, PreTrainedModel, XLMRobertaTokenizer
-from transformers.hf_argparser import string_to_bool
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, XLMRobertaTokenizer
 from transformers.utils import logging as hf_logging
 
 from . import vocab
@@ -56,6 +55,7 @@ from .initialization import (
     seeded_generators,
 )
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
+from .options import OptionsParser, option
 from .outputs import check_output, check_overwrite, write_atomically
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
@@ -100,11 +100,6 @@ _LAYER_KEY = re.compile(r"(?:^|\.)encoder\.layer\.(\d+)\.")
 _EMBEDDINGS = ("word_embeddings", "position_embeddings", "token_type_embeddings")
 
 
-def _option(default: Any, help: str, **argparse: Any) -> Any:
-    """A `ConvertOptions` field with its `--help` text and other `add_argument` arguments (metavar, choices)."""
-    return field(default=default, metadata={"help": help, **argparse})
-
-
 @dataclass
 class ConvertOptions:
     """The options of `xlm-swcm-convert`, one field each: `--insert-every` is `insert_every` (`--help` shows both
@@ -115,49 +110,49 @@ class ConvertOptions:
     (3, True)
     """
 
-    source: str = _option(MISSING, "encoder folder (or Hub id owner/name) loadable by transformers.AutoModel")
-    out: str = _option(MISSING, "output folder (must not exist unless --overwrite)")
-    insert_every: int = _option(3, "X: a normal layer after every X custom layers")
-    trailing_normal_layer: bool = _option(False, "also a normal layer after the last custom layer")
-    weight_sharing: Literal["copy", "tie"] = _option(
+    source: str = option(MISSING, "encoder folder (or Hub id owner/name) loadable by transformers.AutoModel")
+    out: str = option(MISSING, "output folder (must not exist unless --overwrite)")
+    insert_every: int = option(3, "X: a normal layer after every X custom layers")
+    trailing_normal_layer: bool = option(False, "also a normal layer after the last custom layer")
+    weight_sharing: Literal["copy", "tie"] = option(
         "copy", "copy: the decoder gets independent copies (default); tie: it uses the encoder's tensors"
     )
-    init: str | None = _option(
+    init: str | None = option(
         None,
         f"where the custom decoder layers start (default: {default_init('copy')} with copy, "
         f"{default_init('tie')} with tie; see the conversion guide, 'Initialisation recipes')",
         choices=INIT_RECIPES,
     )
-    untie_lm_head: bool = _option(False, "LM head as a copy of, not tied to, embeddings")
-    seed: int = _option(0, "seed of the normal layers' random initialisation")
-    tokenizer: str | None = _option(None, "tokenizer folder or XLM-R tokenizer.json (default: the source's)")
-    add_language_tokens: str = _option("", "comma-separated codes, e.g. bo,ug,kk,mn,zh")
-    extend_vocab: str | None = _option(
+    untie_lm_head: bool = option(False, "LM head as a copy of, not tied to, embeddings")
+    seed: int = option(0, "seed of the normal layers' random initialisation")
+    tokenizer: str | None = option(None, "tokenizer folder or XLM-R tokenizer.json (default: the source's)")
+    add_language_tokens: str = option("", "comma-separated codes, e.g. bo,ug,kk,mn,zh")
+    extend_vocab: str | None = option(
         None, "learn new pieces for text the vocabulary misses", metavar="CORPUS"
     )
-    new_pieces: int = _option(2000, "with --extend-vocab: pieces to learn")
-    trim_vocab: str | None = _option(
+    new_pieces: int = option(2000, "with --extend-vocab: pieces to learn")
+    trim_vocab: str | None = option(
         None, "keep only the tokens CORPUS uses (+ special tokens)", metavar="CORPUS"
     )
-    keep_top: int | None = _option(
+    keep_top: int | None = option(
         None,
         f"with --trim-vocab: keep only the N (>= {MIN_KEEP_TOP}) most frequent tokens (default: all used)",
     )
-    dtype: str = _option(
+    dtype: str = option(
         "auto",
         "dtype of the seed: auto keeps the source's (config.json's dtype, else its weights'); bfloat16 or "
         "float16 halve a float32 source",
         choices=list(SEED_DTYPES),
     )
-    stream: bool = _option(
+    stream: bool = option(
         False,
         "read the source (a local safetensors folder) and write the seed one tensor at a time, in shards with "
         "an index: memory for the largest tensor, not the model; no vocabulary options; --verify then loads both",
     )
-    verify: bool = _option(False, "check that the converted encoder reproduces the source's outputs")
-    overwrite: bool = _option(False, "replace OUT if it exists")
-    quiet: bool = _option(False, "print nothing but warnings and errors")
-    verbose: bool = _option(False, "also show transformers' messages and progress bars")
+    verify: bool = option(False, "check that the converted encoder reproduces the source's outputs")
+    overwrite: bool = option(False, "replace OUT if it exists")
+    quiet: bool = option(False, "print nothing but warnings and errors")
+    verbose: bool = option(False, "also show transformers' messages and progress bars")
 
     @property
     def language_tokens(self) -> list[str]:
@@ -711,9 +706,8 @@ def check_arguments(options: ConvertOptions) -> None:
             f"{MIN_KEEP_TOP} tokens (special and language tokens are kept on top); give at least {MIN_KEEP_TOP}, or "
             "leave it out to keep every token the corpus uses."
         )
-    _check_language_codes(
-        None, options.language_tokens
-    )  # by name; a clash with the vocabulary once it is read
+    # the language codes by name; a clash with the vocabulary once it is read
+    _check_language_codes(None, options.language_tokens)
     check_dtype(options.dtype)
     if options.stream and options.changes_vocabulary:
         raise XLMSWCMError(
@@ -956,22 +950,9 @@ def _convert_streaming(
     return report
 
 
-class _ConvertParser(HfArgumentParser):
-    """`HfArgumentParser` over `ConvertOptions`, with the command's argparse spellings: a field without a default is
-    a positional argument (SOURCE, OUT), a bool field a flag that takes no value (so `--verify SOURCE OUT` parses),
-    and `--insert-every` is listed before `--insert_every`."""
-
-    def add_argument(self, *names: str, **kwargs: Any) -> Any:
-        if kwargs.pop("required", False):
-            return super().add_argument(names[0].lstrip("-"), help=kwargs["help"])
-        if kwargs.get("type") is string_to_bool:
-            kwargs = {"action": "store_true", "help": kwargs["help"]}
-        return super().add_argument(*sorted(names, key=lambda name: "_" in name), **kwargs)
-
-
-def build_parser() -> HfArgumentParser:
+def build_parser() -> OptionsParser:
     """The `xlm-swcm-convert` argument parser: the fields of `ConvertOptions` (`--insert-every` or `--insert_every`)."""
-    return _ConvertParser(
+    return OptionsParser(
         ConvertOptions,
         prog="xlm-swcm-convert",
         description="Convert an XLM-R-family encoder (XLM-R, CINO, RoBERTa, BERT) into an XLM-SWCM seed checkpoint.",
@@ -993,7 +974,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point `xlm-swcm-convert`; returns the exit status (0 ok, 2 bad input, 1 a failed write, 130
     interrupted)."""
     parser = build_parser()
-    options = ConvertOptions(**vars(parser.parse_args(argv)))
+    options = parser.parse(argv)
     if options.quiet and options.verbose:
         parser.error("argument --verbose: not allowed with argument --quiet")
     bars, verbosity = hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity()

@@ -7,7 +7,6 @@ are written to a temporary folder. What is checked and uploaded, and what each e
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import os
@@ -15,7 +14,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from transformers.dynamic_module_utils import get_imports, get_relative_imports
 from .checkpoint import checkpoint_folder, checkpoint_problems
 from .configuration_xlm_swcm import XLMSWCMConfig
 from .errors import XLMSWCMError
+from .options import OptionsParser, option
 from .report import REPORT_FILE, check_report, report_languages
 
 MODEL_TYPE = "xlm-swcm"
@@ -433,15 +433,9 @@ def _architecture(config: XLMSWCMConfig) -> dict[str, Any]:
     }
 
 
-_ARCHITECTURE_FIELDS = (
-    "num_hidden_layers",
-    "insert_every",
-    "trailing_normal_layer",
-    "weight_sharing",
-    "hidden_size",
-    "num_attention_heads",
-    "intermediate_size",
-    "vocab_size",
+_ARCHITECTURE_FIELDS = tuple(
+    "num_hidden_layers insert_every trailing_normal_layer weight_sharing hidden_size num_attention_heads "
+    "intermediate_size vocab_size".split()
 )
 # The parameter-count rows of the card: report key -> label.
 _PARAMETER_ROWS = {
@@ -666,82 +660,88 @@ def push_to_hub(
         return result
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+@dataclass
+class PushOptions:
+    """The options of `xlm-swcm-push`, one field each (`--dry-run` is `dry_run`), FOLDER and REPO_ID positional.
+
+    >>> PushOptions("seed", "my-user/xlm-swcm-bo", language="bo, ug", license="mit").card_options()
+    ({'language': ['bo', 'ug'], 'license': 'mit'}, None)
+    """
+
+    folder: str = option(MISSING, "checkpoint folder (written by save_pretrained or xlm-swcm-convert)")
+    repo_id: str = option(MISSING, "target repository, namespace/name")
+    private: bool = option(False, "create the repository as private")
+    revision: str | None = option(None, "branch to push to (created from main if missing); default main")
+    message: str | None = option(None, "commit message")
+    token: str | None = option(None, "write token (default: `hf auth login` token or HF_TOKEN)")
+    endpoint: str | None = option(None, "Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
+    dry_run: bool = option(False, "print the files and the card, send nothing")
+    language: str | None = option(
+        None,
+        "comma-separated ISO 639 codes for the card, e.g. bo,ug,kk,mn,zh (default: the conversion's language "
+        "tokens)",
+    )
+    base_model: str | None = option(
+        None,
+        "Hub id (owner/name) of the source encoder, for the card (default: the conversion's source when it was a "
+        "Hub id)",
+    )
+    license: str | None = option(None, f"Hub license identifier for the card (default {DEFAULT_LICENSE})")
+    eval_results: str | None = option(
+        None,
+        "JSON file with a list of evaluation results (huggingface_hub.EvalResult fields) for the card",
+        metavar="FILE",
+    )
+
+    def card_options(self) -> tuple[dict[str, Any], list | None]:
+        """The card metadata (`card_data`) and evaluation results the options give, checked."""
+        card_data: dict[str, Any] = {}
+        if self.language:
+            card_data["language"] = [check_language(c.strip()) for c in self.language.split(",") if c.strip()]
+        if self.base_model and not _looks_like_hub_id(self.base_model):
+            raise XLMSWCMError(
+                f"--base-model {self.base_model!r} is not a Hub model id: give owner/name, e.g. "
+                "FacebookAI/xlm-roberta-base."
+            )
+        if self.base_model:
+            card_data["base_model"] = self.base_model
+        if self.license:
+            card_data["license"] = check_license(self.license)
+        if not self.eval_results:
+            return card_data, None
+        try:
+            eval_results = json.loads(Path(self.eval_results).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise XLMSWCMError(f"cannot read --eval-results {self.eval_results}: {err}") from err
+        if not isinstance(eval_results, list):
+            raise XLMSWCMError(f"--eval-results {self.eval_results} must hold a JSON list")
+        return card_data, eval_results
+
+
+def build_parser() -> OptionsParser:
+    """The `xlm-swcm-push` argument parser: the fields of `PushOptions` (`--dry-run` or `--dry_run`)."""
+    return OptionsParser(
+        PushOptions,
         prog="xlm-swcm-push",
         description="Push an XLM-SWCM checkpoint folder to the Hugging Face Hub (one commit, with a model card). "
         "Exit codes: 0 done, 1 the Hub or network refused, 2 bad input (nothing sent).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add = parser.add_argument
-    add("folder", help="checkpoint folder (written by save_pretrained or xlm-swcm-convert)")
-    add("repo_id", help="target repository, namespace/name")
-    add("--private", action="store_true", help="create the repository as private")
-    add("--revision", help="branch to push to (created from main if missing); default main")
-    add("--message", help="commit message")
-    add("--token", help="write token (default: `hf auth login` token or HF_TOKEN)")
-    add("--endpoint", help="Hub URL (default: HF_ENDPOINT or https://huggingface.co)")
-    add("--dry-run", action="store_true", help="print the files and the card, send nothing")
-    add(
-        "--language",
-        help="comma-separated ISO 639 codes for the card, e.g. bo,ug,kk,mn,zh (default: the conversion's "
-        "language tokens)",
-    )
-    add(
-        "--base-model",
-        help="Hub id (owner/name) of the source encoder, for the card (default: the conversion's source when it "
-        "was a Hub id)",
-    )
-    add("--license", help=f"Hub license identifier for the card (default {DEFAULT_LICENSE})")
-    add(
-        "--eval-results",
-        metavar="FILE",
-        help="JSON file with a list of evaluation results (huggingface_hub.EvalResult fields) for the card",
-    )
-    return parser
-
-
-def _card_options(args: argparse.Namespace) -> tuple[dict[str, Any], list | None]:
-    """The card metadata (`card_data`) and evaluation results the options give, checked."""
-    card_data: dict[str, Any] = {}
-    if args.language:
-        card_data["language"] = [
-            check_language(code.strip()) for code in args.language.split(",") if code.strip()
-        ]
-    if args.base_model:
-        if not _looks_like_hub_id(args.base_model):
-            raise XLMSWCMError(
-                f"--base-model {args.base_model!r} is not a Hub model id: give owner/name, e.g. "
-                "FacebookAI/xlm-roberta-base."
-            )
-        card_data["base_model"] = args.base_model
-    if args.license:
-        card_data["license"] = check_license(args.license)
-    if not args.eval_results:
-        return card_data, None
-    try:
-        eval_results = json.loads(Path(args.eval_results).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise XLMSWCMError(f"cannot read --eval-results {args.eval_results}: {err}") from err
-    if not isinstance(eval_results, list):
-        raise XLMSWCMError(f"--eval-results {args.eval_results} must hold a JSON list")
-    return card_data, eval_results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script `xlm-swcm-push`; returns the exit code."""
-    args = _parser().parse_args(argv)
+    options = build_parser().parse(argv)
     try:
-        card_data, eval_results = _card_options(args)
+        card_data, eval_results = options.card_options()
         result = push_to_hub(
-            args.folder,
-            args.repo_id,
-            private=args.private,
-            revision=args.revision,
-            commit_message=args.message,
-            token=args.token,
-            endpoint=args.endpoint,
-            dry_run=args.dry_run,
+            options.folder,
+            options.repo_id,
+            private=options.private,
+            revision=options.revision,
+            commit_message=options.message,
+            token=options.token,
+            endpoint=options.endpoint,
+            dry_run=options.dry_run,
             card_data=card_data,
             eval_results=eval_results,
         )

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +43,7 @@ from .data import (
 from .errors import XLMSWCMError
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
+from .options import option
 from .outputs import check_output
 from .vocab import SPECIAL_TOKEN_ROLES, check_language_codes
 
@@ -74,11 +75,6 @@ _JSON_LINE = 'each line must be one {"source": ..., "target": ...} object.'
 TrainingError = XLMSWCMError  # this module's error before the library had one
 
 
-def _option(default: Any, help: str) -> Any:
-    """A dataclass field with its `--help` text (HfArgumentParser reads `metadata["help"]`)."""
-    return field(default=default, metadata={"help": help})
-
-
 @dataclass
 class TrainOptions:
     """What to train and on what; how (steps, batch size, ...) is in `TrainingArguments`.
@@ -87,30 +83,30 @@ class TrainOptions:
     'translate'
     """
 
-    model: str = _option(MISSING, "checkpoint folder (xlm-swcm-convert or save_pretrained) or cached Hub id")
-    data: str = _option(MISSING, "pairs: JSONL/JSON/CSV/TSV/Parquet file, save_to_disk folder, dataset name")
-    objective: Literal["translate", "denoise+translate"] = _option(
+    model: str = option(MISSING, "checkpoint folder (xlm-swcm-convert or save_pretrained) or cached Hub id")
+    data: str = option(MISSING, "pairs: JSONL/JSON/CSV/TSV/Parquet file, save_to_disk folder, dataset name")
+    objective: Literal["translate", "denoise+translate"] = option(
         "translate",
         "translate: fine-tune on the pairs; denoise+translate: continued pretraining, mBART denoising of "
         "--text_files mixed with the pairs",
     )
-    text_files: list[str] | None = _option(
+    text_files: list[str] | None = option(
         None, "plain-text files, a document or sentence a line (denoise+translate)"
     )
-    translation_probability: float = _option(0.5, "share of pairs among the examples (denoise+translate)")
-    eval_data: str | None = _option(
+    translation_probability: float = option(0.5, "share of pairs among the examples (denoise+translate)")
+    eval_data: str | None = option(
         None, "evaluation pairs; unset: a validation split of --data, or --eval_fraction of it"
     )
-    eval_fraction: float = _option(0.1, "share of --data held out for evaluation")
-    source_column: str = _option("source", "column with the source text (or dict.field)")
-    target_column: str = _option("target", "column with the target text (or dict.field)")
-    source_lang: str | None = _option(None, "language code whose token is put after <s> in the source")
-    target_lang: str | None = _option(None, "language code (e.g. bo) whose token starts the target")
-    tokenizer: str | None = _option(None, "tokenizer folder or tokenizer.json; unset: the checkpoint's")
-    max_length: int = _option(256, "truncate sources, targets and text lines to N tokens")
-    max_train_samples: int | None = _option(None, "use only the first N training pairs")
-    max_eval_samples: int | None = _option(None, "use only the first N evaluation pairs")
-    overwrite_output_dir: bool = _option(
+    eval_fraction: float = option(0.1, "share of --data held out for evaluation")
+    source_column: str = option("source", "column with the source text (or dict.field)")
+    target_column: str = option("target", "column with the target text (or dict.field)")
+    source_lang: str | None = option(None, "language code whose token is put after <s> in the source")
+    target_lang: str | None = option(None, "language code (e.g. bo) whose token starts the target")
+    tokenizer: str | None = option(None, "tokenizer folder or tokenizer.json; unset: the checkpoint's")
+    max_length: int = option(256, "truncate sources, targets and text lines to N tokens")
+    max_train_samples: int | None = option(None, "use only the first N training pairs")
+    max_eval_samples: int | None = option(None, "use only the first N evaluation pairs")
+    overwrite_output_dir: bool = option(
         False, "write into a non-empty --output_dir (its files are kept or replaced)"
     )
 
@@ -123,15 +119,15 @@ class TrainingArguments(Seq2SeqTrainingArguments):
     100
     """
 
-    weight_decay: float = _option(0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning: 0.01)")
-    eval_strategy: IntervalStrategy | str = _option("steps", "evaluate: no, steps, epoch (transformers: no)")
-    eval_steps: float | None = _option(500, "evaluate every N steps")
-    save_steps: float | None = _option(
+    weight_decay: float = option(0.01, "AdamW weight decay (transformers: 0; BART/mBART fine-tuning: 0.01)")
+    eval_strategy: IntervalStrategy | str = option("steps", "evaluate: no, steps, epoch (transformers: no)")
+    eval_steps: float | None = option(500, "evaluate every N steps")
+    save_steps: float | None = option(
         None, "save a checkpoint every N steps; unset: every --eval_steps, so each is scored"
     )
-    save_total_limit: int | None = _option(2, "checkpoints kept (transformers: all)")
-    logging_steps: float = _option(50, "log the loss every N steps (transformers: 500)")
-    predict_with_generate: bool = _option(True, "score generated text: ROUGE-L and chrF (transformers: no)")
+    save_total_limit: int | None = option(2, "checkpoints kept (transformers: all)")
+    logging_steps: float = option(50, "log the loss every N steps (transformers: 500)")
+    predict_with_generate: bool = option(True, "score generated text: ROUGE-L and chrF (transformers: no)")
 
     def __post_init__(self) -> None:
         if self.save_steps is None:
@@ -431,16 +427,16 @@ def _check_languages(
     without a language token. Returns the target languages the rows use (a row without one: `target_lang`)."""
     has, known = _language_lookup(tokenizer)
     tokens = f"its language tokens are {', '.join(known)}" if known else "it has no language tokens"
-    for option, lang in (("--source_lang", source_lang), ("--target_lang", target_lang)):
+    for flag, lang in (("--source_lang", source_lang), ("--target_lang", target_lang)):
         if not lang:
             continue
         try:
             check_language_codes(None, [lang])  # syntax and special-token names: `pad`, `unk`, `s`, ...
         except ValueError as error:
-            raise TrainingError(f"{option}: {error}") from error
+            raise TrainingError(f"{flag}: {error}") from error
         if not has(language_token(lang)):
             raise TrainingError(
-                f"{option} {lang}: the tokenizer has no {language_token(lang)} token ({tokens}). Fix the code, leave "
+                f"{flag} {lang}: the tokenizer has no {language_token(lang)} token ({tokens}). Fix the code, leave "
                 f"the option out, or add the token when converting (`xlm-swcm-convert ... --add-language-tokens {lang}`)."
             )
     used = {
