@@ -14,12 +14,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from transformers import XLMRobertaConfig, XLMRobertaModel
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, conversion
+from xlm_swcm import XLMSWCMForConditionalGeneration, conversion, outputs
 from xlm_swcm.conversion import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -237,6 +238,27 @@ def test_refusals_that_need_no_model_come_before_loading(tmp_path, monkeypatch, 
     ):
         assert main([str(source), str(tmp_path / "out"), *argv]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_output_that_cannot_be_written_is_refused_before_loading(tmp_path, monkeypatch, capsys):
+    """Not exit 1 with an OSError after the encoder is loaded and the seed built: one line, exit 2, nothing made."""
+    source = save_encoder(tmp_path / "src")
+    (tmp_path / "a-file").write_text("not a folder\n")
+    monkeypatch.setattr(conversion, "load_encoder", lambda *args: pytest.fail("loaded before the refusal"))
+    assert main([str(source), str(tmp_path / "a-file" / "seed")]) == 2
+    message = (
+        f"{tmp_path}/a-file/seed cannot be made: {tmp_path}/a-file is a file, not a folder; choose another"
+    )
+    assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")
+
+    def refused(**kwargs):  # a folder of another user, or a read-only disk (root may write anywhere else)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))
+    assert main([str(source), str(tmp_path / "seed")]) == 2
+    message = f"Cannot write {tmp_path}/seed: {tmp_path} does not take new files (Permission denied); choose"
+    assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")
+    assert sorted(os.listdir(tmp_path)) == ["a-file", "src"]
 
 
 def test_no_normal_layer_is_warned(tmp_path, capsys):

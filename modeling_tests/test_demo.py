@@ -114,6 +114,25 @@ def test_demo_missing_data_file(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("output_dir", "message"),
+    [
+        ("a-file", "a-file already exists and is a file, not a folder; choose another output folder."),
+        (
+            "a-file/out",
+            "a-file/out cannot be made: a-file is a file, not a folder; choose another output folder.",
+        ),
+    ],
+)
+def test_demo_output_dir_that_cannot_be_a_folder(tmp_path, monkeypatch, capsys, output_dir, message):
+    """Refused in one line before anything loads, not by a traceback (after the training, for a-file/out)."""
+    (tmp_path / "a-file").write_text("precious")
+    monkeypatch.chdir(tmp_path)
+    assert demo_main(["--quick", "--output-dir", output_dir]) == 2
+    assert capsys.readouterr().err == f"xlm-swcm-demo: error: {message}\n"
+    assert sorted(os.listdir(tmp_path)) == ["a-file"] and (tmp_path / "a-file").read_text() == "precious"
+
+
 def test_every_option_has_help_and_shows_its_default():
     from xlm_swcm_demo.demo import build_parser
 

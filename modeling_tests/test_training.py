@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -28,7 +29,7 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, training
+from xlm_swcm import XLMSWCMForConditionalGeneration, outputs, training
 from xlm_swcm.conversion import build_seed
 from xlm_swcm.data import DataCollatorForDenoising, language_token_id, tokenize_pairs
 from xlm_swcm.metrics import rouge_l
@@ -711,6 +712,13 @@ def test_usage_errors_are_two_lines_not_a_page(capsys):
         ("jsonl_row_is_line", "{tmp}/gaps.jsonl, line 5: column 'target' holds None, not a string"),
         ("csv_row_is_line", "{tmp}/gaps.csv, line 4: column 'target' holds None, not a string"),
         ("tokenizer_is_config_json", 'is a JSON file but not a tokenizer.json (it has no "model" entry)'),
+        # an --output_dir that cannot be written is refused at once, not by a traceback when the Trainer starts
+        (
+            "output_is_a_file",
+            "{tmp}/a-file already exists and is a file, not a folder; choose another output",
+        ),
+        ("output_under_a_file", "{tmp}/a-file/out cannot be made: {tmp}/a-file is a file, not a folder"),
+        ("output_not_writable", "Cannot write {tmp}/out: {tmp} does not take new files (Permission denied)"),
     ],
 )
 def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, message):
@@ -823,6 +831,17 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
         data.write_text('source,target\n"two\nlines",b\nc,\ne,f\n', encoding="utf-8")
     elif case == "tokenizer_is_config_json":
         extra += ["--tokenizer", str(setup.seed_dir / "config.json")]
+    elif case in ("output_is_a_file", "output_under_a_file"):
+        (tmp_path / "a-file").write_text("not a folder\n")
+        out = tmp_path / "a-file" / ("out" if case == "output_under_a_file" else "")
+    elif case == "output_not_writable":
+
+        def refused(
+            **kwargs,
+        ):  # as a folder of another user or a read-only disk refuses (root writes elsewhere)
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))
     message = message.format(tmp=tmp_path)
 
     def no_model_load(path):

@@ -56,7 +56,7 @@ from .initialization import (
 )
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .options import OptionsParser, option
-from .outputs import check_output, check_overwrite, write_atomically
+from .outputs import check_output, check_overwrite, check_writable, write_atomically
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
@@ -692,6 +692,7 @@ def check_arguments(options: ConvertOptions) -> None:
         },
     )
     check_overwrite(out, options.overwrite)
+    check_writable(out)
     if not isinstance(options.insert_every, int) or options.insert_every < 1:
         raise XLMSWCMError(
             f"--insert-every must be at least 1 (a normal layer after every X custom layers), got {options.insert_every}."

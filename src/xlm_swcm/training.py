@@ -44,7 +44,7 @@ from .errors import XLMSWCMError
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .options import option
-from .outputs import check_output
+from .outputs import check_output, check_writable
 from .vocab import SPECIAL_TOKEN_ROLES, check_language_codes
 
 __all__ = [
@@ -620,6 +620,7 @@ def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None
     check_output(args.output_dir, {**inputs, "--eval_data": options.eval_data})
     for name in options.text_files or []:
         check_output(args.output_dir, {"--text_files": name})
+    check_writable(args.output_dir)
     denoise = options.objective == "denoise+translate"
     if denoise and not options.text_files:
         raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")

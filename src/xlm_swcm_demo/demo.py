@@ -47,7 +47,7 @@ from xlm_swcm import vocab
 from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, load_tokenizer, special_token_ids
 from xlm_swcm.data import tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
-from xlm_swcm.outputs import OutputError, check_output, check_overwrite, write_atomically
+from xlm_swcm.outputs import OutputError, check_output, check_overwrite, check_writable, write_atomically
 
 from . import assets
 
@@ -387,6 +387,7 @@ OUTPUTS = ("model", "loss_curve.png", "results.md", "metrics.json")
 def run(args) -> dict:
     started = time.time()
     output_dir = Path(args.output_dir)
+    check_writable(output_dir)  # a file, or a folder that takes no files: now, not after training
     if output_dir.exists() and any(output_dir.iterdir()) and not args.overwrite:
         raise DemoError(
             f"{output_dir} exists and is not empty: choose another --output-dir or pass --overwrite."
