@@ -231,10 +231,25 @@ def test_refusals_that_need_no_model_come_before_loading(tmp_path, monkeypatch, 
         raise AssertionError("the encoder was loaded before the arguments were checked")
 
     monkeypatch.setattr(conversion, "load_encoder", no_loading)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
     for argv, message in (
         (["--insert-every", "0"], "--insert-every must be at least 1"),
         (["--insert-every", "-2"], "--insert-every must be at least 1"),
         (["--new-pieces", "0", "--extend-vocab", str(tmp_path / "c.txt")], "--new-pieces must be at least 1"),
+        # the corpus files: read after the seed is built, but a missing, folder or empty one is known at once
+        (
+            ["--trim-vocab", str(tmp_path / "c.txt")],
+            f"Corpus {str(tmp_path / 'c.txt')!r} does not exist: give a",
+        ),
+        (
+            ["--trim-vocab", str(tmp_path)],
+            f"Corpus {str(tmp_path)!r} is a folder: give a UTF-8 text file, one",
+        ),
+        (
+            ["--extend-vocab", str(empty)],
+            f"Corpus {str(empty)!r} is empty: give a UTF-8 text file, one sentence",
+        ),
     ):
         assert main([str(source), str(tmp_path / "out"), *argv]) == 2
         assert message in capsys.readouterr().err

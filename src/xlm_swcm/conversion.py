@@ -592,9 +592,19 @@ def _mapping_groups(mapping: list[dict]) -> dict[str, dict[str, str]]:
     return groups
 
 
-def _read_corpus(path: str) -> list[str]:
+def _check_corpus(path: str) -> None:
+    """Refuses a corpus that is missing, a folder or an empty file: before the encoder loads."""
+    give = "give a UTF-8 text file, one sentence per line"
+    if os.path.isdir(path):
+        raise XLMSWCMError(f"Corpus {path!r} is a folder: {give}.")
     if not os.path.isfile(path):
-        raise XLMSWCMError(f"Corpus {path!r} does not exist: give a UTF-8 text file, one sentence per line.")
+        raise XLMSWCMError(f"Corpus {path!r} does not exist: {give}.")
+    if os.path.getsize(path) == 0:
+        raise XLMSWCMError(f"Corpus {path!r} is empty: {give}.")
+
+
+def _read_corpus(path: str) -> list[str]:
+    _check_corpus(path)
     try:
         with open(path, encoding="utf-8") as handle:
             lines = [line.strip() for line in handle if line.strip()]
@@ -679,8 +689,8 @@ def special_token_ids(tokenizer: Any) -> dict[str, int]:
 
 def check_arguments(options: ConvertOptions) -> None:
     """Every check that needs no model, before the (slow) loading, in this order: the output folder, the numbers,
-    the language codes, the dtype, what --stream cannot do, and the source and tokenizer paths (a mistyped path
-    fails here, not after a Hub lookup)."""
+    the language codes, the dtype, what --stream cannot do, the corpus files, and the source and tokenizer paths (a
+    mistyped path fails here, not after a Hub lookup)."""
     out = Path(options.out)
     check_output(
         out,
@@ -715,6 +725,9 @@ def check_arguments(options: ConvertOptions) -> None:
             "--add-language-tokens, --extend-vocab and --trim-vocab change the whole model in memory and do not "
             "stream: drop --stream (the conversion then needs memory for the whole seed)."
         )
+    for corpus in (options.extend_vocab, options.trim_vocab):
+        if corpus:
+            _check_corpus(corpus)
     is_local(os.fspath(options.source), "Source")
     if options.tokenizer is not None:
         is_local(os.fspath(options.tokenizer), "Tokenizer")
