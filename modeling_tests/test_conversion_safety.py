@@ -233,6 +233,7 @@ def test_refusals_that_need_no_model_come_before_loading(tmp_path, monkeypatch, 
     monkeypatch.setattr(conversion, "load_encoder", no_loading)
     empty = tmp_path / "empty.txt"
     empty.write_text("")
+    (tmp_path / "no-files").mkdir()  # a --tokenizer folder without tokenizer files
     for argv, message in (
         (["--insert-every", "0"], "--insert-every must be at least 1"),
         (["--insert-every", "-2"], "--insert-every must be at least 1"),
@@ -245,6 +246,10 @@ def test_refusals_that_need_no_model_come_before_loading(tmp_path, monkeypatch, 
         (
             ["--trim-vocab", str(tmp_path)],
             f"Corpus {str(tmp_path)!r} is a folder: give a UTF-8 text file, one",
+        ),
+        (
+            ["--tokenizer", str(tmp_path / "no-files")],
+            f"No tokenizer at {str(tmp_path / 'no-files')!r} (none of",
         ),
         (
             ["--extend-vocab", str(empty)],
@@ -274,6 +279,17 @@ def test_output_that_cannot_be_written_is_refused_before_loading(tmp_path, monke
     message = f"Cannot write {tmp_path}/seed: {tmp_path} does not take new files (Permission denied); choose"
     assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")
     assert sorted(os.listdir(tmp_path)) == ["a-file", "src"]
+
+
+def test_given_tokenizer_that_does_not_load_is_refused(tmp_path, capsys):
+    """Not a seed without a tokenizer and a note to 'pass --tokenizer' (which was passed)."""
+    source = save_encoder(tmp_path / "src")
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer_config.json").write_text("not JSON")
+    assert main([str(source), str(tmp_path / "out"), "--tokenizer", str(tmp_path / "tok")]) == 2
+    captured = capsys.readouterr()
+    assert f"xlm-swcm-convert: error: No usable tokenizer at {str(tmp_path / 'tok')!r}" in captured.err
+    assert "note: no tokenizer found" not in captured.out and not (tmp_path / "out").exists()
 
 
 def test_no_normal_layer_is_warned(tmp_path, capsys):

@@ -730,7 +730,17 @@ def check_arguments(options: ConvertOptions) -> None:
             _check_corpus(corpus)
     is_local(os.fspath(options.source), "Source")
     if options.tokenizer is not None:
-        is_local(os.fspath(options.tokenizer), "Tokenizer")
+        tokenizer = os.fspath(options.tokenizer)
+        # given, so not skipped with a note the way a source folder without tokenizer files is
+        if (
+            is_local(tokenizer, "Tokenizer")
+            and os.path.isdir(tokenizer)
+            and not has_tokenizer_files(tokenizer)
+        ):
+            raise XLMSWCMError(
+                f"No tokenizer at {tokenizer!r} (none of {', '.join(TOKENIZER_FILES)}): give --tokenizer a "
+                "tokenizer folder or an XLM-R tokenizer.json."
+            )
 
 
 def _check_language_codes(tokenizer: Any, codes: Sequence[str]) -> None:
@@ -796,7 +806,8 @@ def _source_tokenizer(options: ConvertOptions, config: Any, log: Callable[[str],
     """The tokenizer of `--tokenizer` or the source (None when there is none and no vocabulary option needs one),
     checked against the encoder's vocabulary and the language codes."""
     path = os.fspath(options.tokenizer or options.source)
-    tokenizer = load_tokenizer(path, config.model_type, required=options.changes_vocabulary)
+    required = options.changes_vocabulary or options.tokenizer is not None
+    tokenizer = load_tokenizer(path, config.model_type, required=required)
     if tokenizer is None:
         log(f"note: no tokenizer found at {path!r}; {options.out} gets none (pass --tokenizer to add one).")
     elif len(tokenizer) > config.vocab_size:
