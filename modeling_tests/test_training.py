@@ -660,6 +660,23 @@ def test_usage_errors_are_two_lines_not_a_page(capsys):
         assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "error:" in err[1], err
 
 
+def test_output_dir_is_required(setup, tmp_path, capsys, monkeypatch):
+    """As the usage line says: without it transformers would train into ./trainer_output."""
+    data = write_pairs(tmp_path / "train.jsonl", setup.pairs[:4])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(training, "_load_model", lambda path: pytest.fail("loaded before the refusal"))
+    assert main(["--model", str(setup.seed_dir), "--data", str(data), "--max_steps", "1"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "xlm-swcm-train: error: the output folder is missing: give --output_dir DIR.\n"
+    )
+    assert finetune_main([str(setup.seed_dir), str(data), "--max_steps", "1"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "error: the output folder is missing: give --output_dir DIR (or -o DIR).\n"
+    )
+    assert os.listdir(tmp_path) == ["train.jsonl"]
+
+
 @pytest.mark.parametrize(
     "case, message",
     [

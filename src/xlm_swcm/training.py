@@ -811,6 +811,9 @@ def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainO
             raise TrainingError(
                 f"the {name} is missing: give --{name} {name.upper()} (or {name.upper()} positionally)."
             )
+    if parser.parse_known_args(argv)[0].output_dir is None:  # transformers would write to ./trainer_output
+        alias = " (or -o DIR)" if parser.prog == "xlm-swcm-finetune" else ""
+        raise TrainingError(f"the output folder is missing: give --output_dir DIR{alias}.")
     words = sys.argv[1:] if argv is None else argv
     if args.max_steps == -1 and any(w.split("=")[0] in ("--max_steps", "--max-steps") for w in words):
         # -1 is transformers' "not set"; typed out, it is a mistake like any other number below 1
