@@ -660,6 +660,17 @@ def test_usage_errors_are_two_lines_not_a_page(capsys):
         assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "error:" in err[1], err
 
 
+def test_unknown_option_is_argparse_s_two_lines(capsys):
+    """Not HfArgumentParser's "Some specified arguments are not used by the HfArgumentParser: [...]"."""
+    for run, given in ((main, "--epochs 3"), (finetune_main, "--epoch=3")):  # --epochs: finetune's spelling
+        with pytest.raises(SystemExit) as exit_info:
+            run(["--model", "m", "--data", "d.jsonl", "--output_dir", "o", *given.split()])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-"), err
+        assert err[1].endswith(f": error: unrecognized arguments: {given}"), err
+
+
 def test_output_dir_is_required(setup, tmp_path, capsys, monkeypatch):
     """As the usage line says: without it transformers would train into ./trainer_output."""
     data = write_pairs(tmp_path / "train.jsonl", setup.pairs[:4])

@@ -797,6 +797,9 @@ def build_parser(prog: str = "xlm-swcm-train") -> HfArgumentParser:
 def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainOptions, TrainingArguments]:
     """The options of a command line; `xlm-swcm-finetune`'s positional MODEL and DATA (parsed into a third,
     leftover namespace by `HfArgumentParser`) stand for --model and --data, which it takes as well."""
+    known, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse's line, not HfArgumentParser's "Some specified arguments are not used by ..."
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     options, args, *rest = parser.parse_args_into_dataclasses(args=argv)
     positional = vars(rest[0]) if rest else {}
     for name in ("model", "data"):
@@ -811,7 +814,7 @@ def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainO
             raise TrainingError(
                 f"the {name} is missing: give --{name} {name.upper()} (or {name.upper()} positionally)."
             )
-    if parser.parse_known_args(argv)[0].output_dir is None:  # transformers would write to ./trainer_output
+    if known.output_dir is None:  # transformers would write to ./trainer_output
         alias = " (or -o DIR)" if parser.prog == "xlm-swcm-finetune" else ""
         raise TrainingError(f"the output folder is missing: give --output_dir DIR{alias}.")
     words = sys.argv[1:] if argv is None else argv
