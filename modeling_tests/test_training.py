@@ -691,7 +691,8 @@ def test_output_dir_is_required(setup, tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize(
     "case, message",
     [
-        ("missing_file", "does not exist"),
+        ("missing_file", "--data {tmp}/nope.jsonl does not exist: check the path (a .jsonl, .csv"),
+        ("missing_eval_file", "--eval_data {tmp}/nope.csv does not exist: check the path (a .jsonl, .csv"),
         ("missing_column", "has no column 'text'"),
         ("not_checkpoint", "not a model checkpoint (no config.json"),
         ("wrong_model", "holds a 'xlm-roberta' model, not XLM-SWCM"),
@@ -758,6 +759,8 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
     extra = ["--max_steps", "1"]
     if case == "missing_file":
         data = tmp_path / "nope.jsonl"
+    elif case == "missing_eval_file":
+        extra += ["--eval_data", str(tmp_path / "nope.csv")]
     elif case == "missing_column":
         extra += ["--source_column", "text"]
     elif case == "not_checkpoint":

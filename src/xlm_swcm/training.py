@@ -256,7 +256,9 @@ def _load_any(spec: str | os.PathLike, what: str = "--data") -> Any:
                 return datasets.load_from_disk(str(path))
             return datasets.load_dataset(str(path))
         if path.suffix.lower() in _DATA_BUILDERS or path.is_absolute() or spec.startswith("."):
-            raise TrainingError(f"Data file {spec} does not exist.")
+            raise TrainingError(
+                f"{what} {spec} does not exist: check the path (a .jsonl, .csv, .tsv or .parquet file)."
+            )
         return datasets.load_dataset(spec)
     except TrainingError:
         raise
