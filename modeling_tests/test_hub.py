@@ -734,13 +734,21 @@ def test_eval_results_file_goes_into_the_card(checkpoint, tmp_path, capsys, hub)
     scores.write_text(json.dumps([{"task_type": "translation", "dataset_type": "x/y", "dataset_name": "Y",
                                    "metric_type": "chrf", "metric_value": 41.5}]))  # fmt: skip
     (tmp_path / "dict.json").write_text("{}")
+    (tmp_path / "lines.json").write_text('{"task_type": "translation"}\n{"task_type": "translation"}\n')
     push = [str(checkpoint), f"{USER}/scored", "--dry-run", "--endpoint", hub.url]
     hub.reset_log()
     assert main([*push, "--eval_results", str(scores)]) == 0
     assert "| translation | Y |  | chrf | 41.5 |" in capsys.readouterr().out
     for name, expected in [
         ("missing.json", "cannot read --eval-results"),
-        ("dict.json", "must hold a JSON list"),
+        (
+            "dict.json",
+            "must hold a JSON list, not a dict: give a JSON list of evaluation results (huggingface_hub",
+        ),
+        (
+            "lines.json",
+            "is not JSON (Extra data: line 2 column 1 (char 29)): give a JSON list of evaluation results",
+        ),
     ]:
         assert main([*push, "--eval-results", str(tmp_path / name)]) == 2
         lines = error_lines(capsys.readouterr().err)

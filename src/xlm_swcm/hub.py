@@ -709,12 +709,20 @@ class PushOptions:
             card_data["license"] = check_license(self.license)
         if not self.eval_results:
             return card_data, None
+        give = "a JSON list of evaluation results (huggingface_hub.EvalResult fields)"
         try:
             eval_results = json.loads(Path(self.eval_results).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+        except OSError as err:
             raise XLMSWCMError(f"cannot read --eval-results {self.eval_results}: {err}") from err
+        except ValueError as err:  # a JSON syntax error, or bytes that are not UTF-8
+            raise XLMSWCMError(
+                f"--eval-results {self.eval_results} is not JSON ({err}): give {give}."
+            ) from err
         if not isinstance(eval_results, list):
-            raise XLMSWCMError(f"--eval-results {self.eval_results} must hold a JSON list")
+            kind = type(eval_results).__name__
+            raise XLMSWCMError(
+                f"--eval-results {self.eval_results} must hold a JSON list, not a {kind}: give {give}."
+            )
         return card_data, eval_results
 
 
