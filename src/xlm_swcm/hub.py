@@ -402,7 +402,19 @@ def _card_metadata(
     extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[EvalResult]
 ) -> ModelCardData:
     """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
-    language = extra.pop("language", None) or report_languages(report)
+    language = extra.pop("language", None)
+    if (
+        not language
+    ):  # the conversion's language tokens: codes it took that the Hub refuses in a card (`english`)
+        language = report_languages(report)
+        try:
+            for code in language or []:
+                check_language(code)
+        except XLMSWCMError as error:
+            tokens = ", ".join(f"<{code}>" for code in language)
+            raise XLMSWCMError(
+                f"--language (default: the conversion's language tokens {tokens}): {error}"
+            ) from None
     if isinstance(language, str):
         language = [code.strip() for code in language.split(",") if code.strip()]
     tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
