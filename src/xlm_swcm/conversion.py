@@ -731,12 +731,9 @@ def check_arguments(options: ConvertOptions) -> None:
     is_local(os.fspath(options.source), "Source")
     if options.tokenizer is not None:
         tokenizer = os.fspath(options.tokenizer)
-        # given, so not skipped with a note the way a source folder without tokenizer files is
-        if (
-            is_local(tokenizer, "Tokenizer")
-            and os.path.isdir(tokenizer)
-            and not has_tokenizer_files(tokenizer)
-        ):
+        # given, so refused, where a source folder without tokenizer files only gets a note
+        local = is_local(tokenizer, "Tokenizer")
+        if local and os.path.isdir(tokenizer) and not has_tokenizer_files(tokenizer):
             raise XLMSWCMError(
                 f"No tokenizer at {tokenizer!r} (none of {', '.join(TOKENIZER_FILES)}): give --tokenizer a "
                 "tokenizer folder or an XLM-R tokenizer.json."

@@ -403,9 +403,8 @@ def _card_metadata(
 ) -> ModelCardData:
     """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
     language = extra.pop("language", None)
-    if (
-        not language
-    ):  # the conversion's language tokens: codes it took that the Hub refuses in a card (`english`)
+    # Default: the conversion's language tokens. Conversion takes codes the Hub refuses in a card (`english`).
+    if not language:
         language = report_languages(report)
         try:
             for code in language or []:
