@@ -14,12 +14,13 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from transformers import XLMRobertaConfig, XLMRobertaModel
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, conversion
+from xlm_swcm import XLMSWCMForConditionalGeneration, conversion, outputs
 from xlm_swcm.conversion import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -230,13 +231,65 @@ def test_refusals_that_need_no_model_come_before_loading(tmp_path, monkeypatch, 
         raise AssertionError("the encoder was loaded before the arguments were checked")
 
     monkeypatch.setattr(conversion, "load_encoder", no_loading)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    (tmp_path / "no-files").mkdir()  # a --tokenizer folder without tokenizer files
     for argv, message in (
         (["--insert-every", "0"], "--insert-every must be at least 1"),
         (["--insert-every", "-2"], "--insert-every must be at least 1"),
         (["--new-pieces", "0", "--extend-vocab", str(tmp_path / "c.txt")], "--new-pieces must be at least 1"),
+        # the corpus files: read after the seed is built, but a missing, folder or empty one is known at once
+        (
+            ["--trim-vocab", str(tmp_path / "c.txt")],
+            f"Corpus {str(tmp_path / 'c.txt')!r} does not exist: give a",
+        ),
+        (
+            ["--trim-vocab", str(tmp_path)],
+            f"Corpus {str(tmp_path)!r} is a folder: give a UTF-8 text file, one",
+        ),
+        (
+            ["--tokenizer", str(tmp_path / "no-files")],
+            f"No tokenizer at {str(tmp_path / 'no-files')!r} (none of",
+        ),
+        (
+            ["--extend-vocab", str(empty)],
+            f"Corpus {str(empty)!r} is empty: give a UTF-8 text file, one sentence",
+        ),
     ):
         assert main([str(source), str(tmp_path / "out"), *argv]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_output_that_cannot_be_written_is_refused_before_loading(tmp_path, monkeypatch, capsys):
+    """Not exit 1 with an OSError after the encoder is loaded and the seed built: one line, exit 2, nothing made."""
+    source = save_encoder(tmp_path / "src")
+    (tmp_path / "a-file").write_text("not a folder\n")
+    monkeypatch.setattr(conversion, "load_encoder", lambda *args: pytest.fail("loaded before the refusal"))
+    assert main([str(source), str(tmp_path / "a-file" / "seed")]) == 2
+    message = (
+        f"{tmp_path}/a-file/seed cannot be made: {tmp_path}/a-file is a file, not a folder; choose another"
+    )
+    assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")
+
+    def refused(**kwargs):  # a folder of another user, or a read-only disk (root may write anywhere else)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))
+    assert main([str(source), str(tmp_path / "seed")]) == 2
+    message = f"Cannot write {tmp_path}/seed: {tmp_path} does not take new files (Permission denied); choose"
+    assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")
+    assert sorted(os.listdir(tmp_path)) == ["a-file", "src"]
+
+
+def test_given_tokenizer_that_does_not_load_is_refused(tmp_path, capsys):
+    """Not a seed without a tokenizer and a note to 'pass --tokenizer' (which was passed)."""
+    source = save_encoder(tmp_path / "src")
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "tok" / "tokenizer_config.json").write_text("not JSON")
+    assert main([str(source), str(tmp_path / "out"), "--tokenizer", str(tmp_path / "tok")]) == 2
+    captured = capsys.readouterr()
+    assert f"xlm-swcm-convert: error: No usable tokenizer at {str(tmp_path / 'tok')!r}" in captured.err
+    assert "note: no tokenizer found" not in captured.out and not (tmp_path / "out").exists()
 
 
 def test_no_normal_layer_is_warned(tmp_path, capsys):

@@ -114,6 +114,47 @@ def test_demo_missing_data_file(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("output_dir", "message"),
+    [
+        ("a-file", "a-file already exists and is a file, not a folder; choose another output folder."),
+        (
+            "a-file/out",
+            "a-file/out cannot be made: a-file is a file, not a folder; choose another output folder.",
+        ),
+    ],
+)
+def test_demo_output_dir_that_cannot_be_a_folder(tmp_path, monkeypatch, capsys, output_dir, message):
+    """Refused in one line before anything loads, not by a traceback (after the training, for a-file/out)."""
+    (tmp_path / "a-file").write_text("precious")
+    monkeypatch.chdir(tmp_path)
+    assert demo_main(["--quick", "--output-dir", output_dir]) == 2
+    assert capsys.readouterr().err == f"xlm-swcm-demo: error: {message}\n"
+    assert sorted(os.listdir(tmp_path)) == ["a-file"] and (tmp_path / "a-file").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-steps", "-1", "--max-steps must be at least 1, got -1."),
+        ("--batch-size", "0", "--batch-size must be at least 1, got 0."),
+        ("--max-length", "0", "--max-length must be at least 3, got 0."),
+        ("--eval-groups", "0", "--eval-groups must be at least 1, got 0."),
+        ("--insert-every", "0", "--insert-every must be at least 1, got 0."),
+        ("--new-pieces", "0", "--new-pieces must be at least 1, got 0."),
+        ("--learning-rate", "-1", "--learning-rate must be more than 0, got -1.0."),
+    ],
+)
+def test_demo_numbers_out_of_range(tmp_path, monkeypatch, capsys, option, value, message):
+    """One line before anything loads; not a traceback (or, for --max-steps, a line about --text_files) after
+    the encoder was loaded, the seed built and evaluated."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(assets, "require", lambda *names: pytest.fail("assets loaded before the refusal"))
+    assert demo_main(["--quick", option, value, "--output-dir", "out"]) == 2
+    assert capsys.readouterr().err == f"xlm-swcm-demo: error: {message}\n"
+    assert os.listdir(tmp_path) == []
+
+
 def test_every_option_has_help_and_shows_its_default():
     from xlm_swcm_demo.demo import build_parser
 

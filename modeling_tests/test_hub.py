@@ -700,6 +700,25 @@ def test_card_metadata_is_validated_before_anything(checkpoint, capsys, hub, opt
     assert hub.requests == []
 
 
+def test_conversion_language_tokens_that_are_no_iso_codes(checkpoint, tmp_path, capsys, hub):
+    """--add-language-tokens takes any code; the Hub refuses a card whose `language` is not ISO 639 (and with it
+    the whole commit): refused before any request, with the way out (--language)."""
+    folder = Path(shutil.copytree(checkpoint, tmp_path / "ckpt"))
+    report = {**REPORT, "language_tokens": {"<english>": 99, "<ug>": 100}}
+    (folder / "swcm_conversion.json").write_text(json.dumps(report), encoding="utf-8")
+    hub.reset_log()
+    push = [str(folder), f"{USER}/langs", "--token", TOKEN, "--endpoint", hub.url, "--dry-run"]
+    assert main(push) == 2
+    lines = error_lines(capsys.readouterr().err)
+    expected = (
+        "--language (default: the conversion's language tokens <english>, <ug>): invalid language code "
+    )
+    assert len(lines) == 1 and expected + "'english' (did you mean 'en'?)" in lines[0], lines
+    assert main([*push, "--language", "en,ug"]) == 0
+    assert "language:\n- en\n- ug\n" in capsys.readouterr().out
+    assert hub.requests == []
+
+
 def test_valid_card_metadata_passes(checkpoint, capsys):
     rc = main([str(checkpoint), f"{USER}/meta", "--language", "bo,ug,kk,mn,zh-Hans,chm,multilingual",
                "--license", "cc-by-sa-4.0", "--dry-run"])  # fmt: skip
@@ -734,13 +753,21 @@ def test_eval_results_file_goes_into_the_card(checkpoint, tmp_path, capsys, hub)
     scores.write_text(json.dumps([{"task_type": "translation", "dataset_type": "x/y", "dataset_name": "Y",
                                    "metric_type": "chrf", "metric_value": 41.5}]))  # fmt: skip
     (tmp_path / "dict.json").write_text("{}")
+    (tmp_path / "lines.json").write_text('{"task_type": "translation"}\n{"task_type": "translation"}\n')
     push = [str(checkpoint), f"{USER}/scored", "--dry-run", "--endpoint", hub.url]
     hub.reset_log()
     assert main([*push, "--eval_results", str(scores)]) == 0
     assert "| translation | Y |  | chrf | 41.5 |" in capsys.readouterr().out
     for name, expected in [
         ("missing.json", "cannot read --eval-results"),
-        ("dict.json", "must hold a JSON list"),
+        (
+            "dict.json",
+            "must hold a JSON list, not a dict: give a JSON list of evaluation results (huggingface_hub",
+        ),
+        (
+            "lines.json",
+            "is not JSON (Extra data: line 2 column 1 (char 29)): give a JSON list of evaluation results",
+        ),
     ]:
         assert main([*push, "--eval-results", str(tmp_path / name)]) == 2
         lines = error_lines(capsys.readouterr().err)

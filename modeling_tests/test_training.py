@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -28,7 +29,7 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, training
+from xlm_swcm import XLMSWCMForConditionalGeneration, outputs, training
 from xlm_swcm.conversion import build_seed
 from xlm_swcm.data import DataCollatorForDenoising, language_token_id, tokenize_pairs
 from xlm_swcm.metrics import rouge_l
@@ -659,10 +660,39 @@ def test_usage_errors_are_two_lines_not_a_page(capsys):
         assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "error:" in err[1], err
 
 
+def test_unknown_option_is_argparse_s_two_lines(capsys):
+    """Not HfArgumentParser's "Some specified arguments are not used by the HfArgumentParser: [...]"."""
+    for run, given in ((main, "--epochs 3"), (finetune_main, "--epoch=3")):  # --epochs: finetune's spelling
+        with pytest.raises(SystemExit) as exit_info:
+            run(["--model", "m", "--data", "d.jsonl", "--output_dir", "o", *given.split()])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-"), err
+        assert err[1].endswith(f": error: unrecognized arguments: {given}"), err
+
+
+def test_output_dir_is_required(setup, tmp_path, capsys, monkeypatch):
+    """As the usage line says: without it transformers would train into ./trainer_output."""
+    data = write_pairs(tmp_path / "train.jsonl", setup.pairs[:4])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(training, "_load_model", lambda path: pytest.fail("loaded before the refusal"))
+    assert main(["--model", str(setup.seed_dir), "--data", str(data), "--max_steps", "1"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "xlm-swcm-train: error: the output folder is missing: give --output_dir DIR.\n"
+    )
+    assert finetune_main([str(setup.seed_dir), str(data), "--max_steps", "1"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "error: the output folder is missing: give --output_dir DIR (or -o DIR).\n"
+    )
+    assert os.listdir(tmp_path) == ["train.jsonl"]
+
+
 @pytest.mark.parametrize(
     "case, message",
     [
-        ("missing_file", "does not exist"),
+        ("missing_file", "--data {tmp}/nope.jsonl does not exist: check the path (a .jsonl, .csv"),
+        ("missing_eval_file", "--eval_data {tmp}/nope.csv does not exist: check the path (a .jsonl, .csv"),
         ("missing_column", "has no column 'text'"),
         ("not_checkpoint", "not a model checkpoint (no config.json"),
         ("wrong_model", "holds a 'xlm-roberta' model, not XLM-SWCM"),
@@ -711,6 +741,13 @@ def test_usage_errors_are_two_lines_not_a_page(capsys):
         ("jsonl_row_is_line", "{tmp}/gaps.jsonl, line 5: column 'target' holds None, not a string"),
         ("csv_row_is_line", "{tmp}/gaps.csv, line 4: column 'target' holds None, not a string"),
         ("tokenizer_is_config_json", 'is a JSON file but not a tokenizer.json (it has no "model" entry)'),
+        # an --output_dir that cannot be written is refused at once, not by a traceback when the Trainer starts
+        (
+            "output_is_a_file",
+            "{tmp}/a-file already exists and is a file, not a folder; choose another output",
+        ),
+        ("output_under_a_file", "{tmp}/a-file/out cannot be made: {tmp}/a-file is a file, not a folder"),
+        ("output_not_writable", "Cannot write {tmp}/out: {tmp} does not take new files (Permission denied)"),
     ],
 )
 def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, message):
@@ -722,6 +759,8 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
     extra = ["--max_steps", "1"]
     if case == "missing_file":
         data = tmp_path / "nope.jsonl"
+    elif case == "missing_eval_file":
+        extra += ["--eval_data", str(tmp_path / "nope.csv")]
     elif case == "missing_column":
         extra += ["--source_column", "text"]
     elif case == "not_checkpoint":
@@ -823,6 +862,17 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
         data.write_text('source,target\n"two\nlines",b\nc,\ne,f\n', encoding="utf-8")
     elif case == "tokenizer_is_config_json":
         extra += ["--tokenizer", str(setup.seed_dir / "config.json")]
+    elif case in ("output_is_a_file", "output_under_a_file"):
+        (tmp_path / "a-file").write_text("not a folder\n")
+        out = tmp_path / "a-file" / ("out" if case == "output_under_a_file" else "")
+    elif case == "output_not_writable":
+
+        def refused(
+            **kwargs,
+        ):  # as a folder of another user or a read-only disk refuses (root writes elsewhere)
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))
     message = message.format(tmp=tmp_path)
 
     def no_model_load(path):

@@ -56,7 +56,7 @@ from .initialization import (
 )
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .options import OptionsParser, option
-from .outputs import check_output, check_overwrite, write_atomically
+from .outputs import check_output, check_overwrite, check_writable, write_atomically
 from .report import REPORT_FILE  # the report's schema is shared with xlm_swcm.hub (xlm_swcm/report.py)
 
 # --verify: largest max-abs difference between source and converted encoder outputs, relative to the outputs' scale.
@@ -592,9 +592,19 @@ def _mapping_groups(mapping: list[dict]) -> dict[str, dict[str, str]]:
     return groups
 
 
-def _read_corpus(path: str) -> list[str]:
+def _check_corpus(path: str) -> None:
+    """Refuses a corpus that is missing, a folder or an empty file: before the encoder loads."""
+    give = "give a UTF-8 text file, one sentence per line"
+    if os.path.isdir(path):
+        raise XLMSWCMError(f"Corpus {path!r} is a folder: {give}.")
     if not os.path.isfile(path):
-        raise XLMSWCMError(f"Corpus {path!r} does not exist: give a UTF-8 text file, one sentence per line.")
+        raise XLMSWCMError(f"Corpus {path!r} does not exist: {give}.")
+    if os.path.getsize(path) == 0:
+        raise XLMSWCMError(f"Corpus {path!r} is empty: {give}.")
+
+
+def _read_corpus(path: str) -> list[str]:
+    _check_corpus(path)
     try:
         with open(path, encoding="utf-8") as handle:
             lines = [line.strip() for line in handle if line.strip()]
@@ -679,8 +689,8 @@ def special_token_ids(tokenizer: Any) -> dict[str, int]:
 
 def check_arguments(options: ConvertOptions) -> None:
     """Every check that needs no model, before the (slow) loading, in this order: the output folder, the numbers,
-    the language codes, the dtype, what --stream cannot do, and the source and tokenizer paths (a mistyped path
-    fails here, not after a Hub lookup)."""
+    the language codes, the dtype, what --stream cannot do, the corpus files, and the source and tokenizer paths (a
+    mistyped path fails here, not after a Hub lookup)."""
     out = Path(options.out)
     check_output(
         out,
@@ -692,6 +702,7 @@ def check_arguments(options: ConvertOptions) -> None:
         },
     )
     check_overwrite(out, options.overwrite)
+    check_writable(out)
     if not isinstance(options.insert_every, int) or options.insert_every < 1:
         raise XLMSWCMError(
             f"--insert-every must be at least 1 (a normal layer after every X custom layers), got {options.insert_every}."
@@ -714,9 +725,19 @@ def check_arguments(options: ConvertOptions) -> None:
             "--add-language-tokens, --extend-vocab and --trim-vocab change the whole model in memory and do not "
             "stream: drop --stream (the conversion then needs memory for the whole seed)."
         )
+    for corpus in (options.extend_vocab, options.trim_vocab):
+        if corpus:
+            _check_corpus(corpus)
     is_local(os.fspath(options.source), "Source")
     if options.tokenizer is not None:
-        is_local(os.fspath(options.tokenizer), "Tokenizer")
+        tokenizer = os.fspath(options.tokenizer)
+        # given, so refused, where a source folder without tokenizer files only gets a note
+        local = is_local(tokenizer, "Tokenizer")
+        if local and os.path.isdir(tokenizer) and not has_tokenizer_files(tokenizer):
+            raise XLMSWCMError(
+                f"No tokenizer at {tokenizer!r} (none of {', '.join(TOKENIZER_FILES)}): give --tokenizer a "
+                "tokenizer folder or an XLM-R tokenizer.json."
+            )
 
 
 def _check_language_codes(tokenizer: Any, codes: Sequence[str]) -> None:
@@ -782,7 +803,8 @@ def _source_tokenizer(options: ConvertOptions, config: Any, log: Callable[[str],
     """The tokenizer of `--tokenizer` or the source (None when there is none and no vocabulary option needs one),
     checked against the encoder's vocabulary and the language codes."""
     path = os.fspath(options.tokenizer or options.source)
-    tokenizer = load_tokenizer(path, config.model_type, required=options.changes_vocabulary)
+    required = options.changes_vocabulary or options.tokenizer is not None
+    tokenizer = load_tokenizer(path, config.model_type, required=required)
     if tokenizer is None:
         log(f"note: no tokenizer found at {path!r}; {options.out} gets none (pass --tokenizer to add one).")
     elif len(tokenizer) > config.vocab_size:

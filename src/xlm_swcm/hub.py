@@ -402,7 +402,18 @@ def _card_metadata(
     extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[EvalResult]
 ) -> ModelCardData:
     """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
-    language = extra.pop("language", None) or report_languages(report)
+    language = extra.pop("language", None)
+    # Default: the conversion's language tokens. Conversion takes codes the Hub refuses in a card (`english`).
+    if not language:
+        language = report_languages(report)
+        try:
+            for code in language or []:
+                check_language(code)
+        except XLMSWCMError as error:
+            tokens = ", ".join(f"<{code}>" for code in language)
+            raise XLMSWCMError(
+                f"--language (default: the conversion's language tokens {tokens}): {error}"
+            ) from None
     if isinstance(language, str):
         language = [code.strip() for code in language.split(",") if code.strip()]
     tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
@@ -709,12 +720,20 @@ class PushOptions:
             card_data["license"] = check_license(self.license)
         if not self.eval_results:
             return card_data, None
+        give = "a JSON list of evaluation results (huggingface_hub.EvalResult fields)"
         try:
             eval_results = json.loads(Path(self.eval_results).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+        except OSError as err:
             raise XLMSWCMError(f"cannot read --eval-results {self.eval_results}: {err}") from err
+        except ValueError as err:  # a JSON syntax error, or bytes that are not UTF-8
+            raise XLMSWCMError(
+                f"--eval-results {self.eval_results} is not JSON ({err}): give {give}."
+            ) from err
         if not isinstance(eval_results, list):
-            raise XLMSWCMError(f"--eval-results {self.eval_results} must hold a JSON list")
+            kind = type(eval_results).__name__
+            raise XLMSWCMError(
+                f"--eval-results {self.eval_results} must hold a JSON list, not a {kind}: give {give}."
+            )
         return card_data, eval_results
 
 

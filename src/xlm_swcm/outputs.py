@@ -85,6 +85,24 @@ def check_overwrite(out: Path, overwrite: bool) -> None:
         raise XLMSWCMError(f"{out} already exists: choose another output folder or pass --overwrite.")
 
 
+def check_writable(out: str | os.PathLike) -> None:
+    """Refuses an output folder that cannot be written, before any work rather than when saving: OUT or a folder
+    above it is a file, or the nearest existing folder does not take a new entry (permissions, a read-only disk).
+    The test is a real one: an empty temporary folder is made there and removed at once."""
+    out = Path(out)
+    existing = next(path for path in (out, *out.parents) if os.path.lexists(path))
+    if not existing.is_dir():
+        what = f"{out} already exists and is" if existing == out else f"{out} cannot be made: {existing} is"
+        raise XLMSWCMError(f"{what} a file, not a folder; choose another output folder.")
+    try:
+        tempfile.TemporaryDirectory(prefix=f".{out.name}.check-", dir=existing).cleanup()
+    except OSError as error:
+        raise XLMSWCMError(
+            f"Cannot write {out}: {existing} does not take new files ({error.strerror}); choose an output folder "
+            "you can write to."
+        ) from error
+
+
 def write_atomically(
     out: str | os.PathLike,
     overwrite: bool,

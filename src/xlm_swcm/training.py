@@ -44,7 +44,7 @@ from .errors import XLMSWCMError
 from .metrics import METRIC_PATH
 from .modeling_xlm_swcm import XLMSWCMForConditionalGeneration
 from .options import option
-from .outputs import check_output
+from .outputs import check_output, check_writable
 from .vocab import SPECIAL_TOKEN_ROLES, check_language_codes
 
 __all__ = [
@@ -256,7 +256,9 @@ def _load_any(spec: str | os.PathLike, what: str = "--data") -> Any:
                 return datasets.load_from_disk(str(path))
             return datasets.load_dataset(str(path))
         if path.suffix.lower() in _DATA_BUILDERS or path.is_absolute() or spec.startswith("."):
-            raise TrainingError(f"Data file {spec} does not exist.")
+            raise TrainingError(
+                f"{what} {spec} does not exist: check the path (a .jsonl, .csv, .tsv or .parquet file)."
+            )
         return datasets.load_dataset(spec)
     except TrainingError:
         raise
@@ -620,6 +622,7 @@ def _check_options(options: TrainOptions, args: TrainingArguments) -> str | None
     check_output(args.output_dir, {**inputs, "--eval_data": options.eval_data})
     for name in options.text_files or []:
         check_output(args.output_dir, {"--text_files": name})
+    check_writable(args.output_dir)
     denoise = options.objective == "denoise+translate"
     if denoise and not options.text_files:
         raise TrainingError("--objective denoise+translate needs --text_files: monolingual plain-text files.")
@@ -796,6 +799,9 @@ def build_parser(prog: str = "xlm-swcm-train") -> HfArgumentParser:
 def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainOptions, TrainingArguments]:
     """The options of a command line; `xlm-swcm-finetune`'s positional MODEL and DATA (parsed into a third,
     leftover namespace by `HfArgumentParser`) stand for --model and --data, which it takes as well."""
+    known, unknown = parser.parse_known_args(argv)
+    if unknown:  # argparse's line, not HfArgumentParser's "Some specified arguments are not used by ..."
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     options, args, *rest = parser.parse_args_into_dataclasses(args=argv)
     positional = vars(rest[0]) if rest else {}
     for name in ("model", "data"):
@@ -810,6 +816,9 @@ def _parse(parser: HfArgumentParser, argv: Sequence[str] | None) -> tuple[TrainO
             raise TrainingError(
                 f"the {name} is missing: give --{name} {name.upper()} (or {name.upper()} positionally)."
             )
+    if known.output_dir is None:  # transformers would write to ./trainer_output
+        alias = " (or -o DIR)" if parser.prog == "xlm-swcm-finetune" else ""
+        raise TrainingError(f"the output folder is missing: give --output_dir DIR{alias}.")
     words = sys.argv[1:] if argv is None else argv
     if args.max_steps == -1 and any(w.split("=")[0] in ("--max_steps", "--max-steps") for w in words):
         # -1 is transformers' "not set"; typed out, it is a mistake like any other number below 1

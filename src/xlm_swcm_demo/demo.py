@@ -47,7 +47,7 @@ from xlm_swcm import vocab
 from xlm_swcm.conversion import ConversionError, build_seed, load_encoder, load_tokenizer, special_token_ids
 from xlm_swcm.data import tokenize_pairs
 from xlm_swcm.metrics import METRIC_PATH, chrf
-from xlm_swcm.outputs import OutputError, check_output, check_overwrite, write_atomically
+from xlm_swcm.outputs import OutputError, check_output, check_overwrite, check_writable, write_atomically
 
 from . import assets
 
@@ -384,9 +384,32 @@ def build_parser() -> argparse.ArgumentParser:
 OUTPUTS = ("model", "loss_curve.png", "results.md", "metrics.json")
 
 
+# The least each number may be: below it the demo would fail only after loading and building, or train nothing.
+AT_LEAST = {
+    "max_steps": 1,
+    "batch_size": 1,
+    "max_length": 3,
+    "eval_groups": 1,
+    "insert_every": 1,
+    "new_pieces": 1,
+}
+
+
+def check_numbers(args) -> None:
+    for name, least in AT_LEAST.items():
+        if getattr(args, name) < least:
+            raise DemoError(
+                f"--{name.replace('_', '-')} must be at least {least}, got {getattr(args, name)}."
+            )
+    if not args.learning_rate > 0:
+        raise DemoError(f"--learning-rate must be more than 0, got {args.learning_rate}.")
+
+
 def run(args) -> dict:
     started = time.time()
+    check_numbers(args)
     output_dir = Path(args.output_dir)
+    check_writable(output_dir)  # a file, or a folder that takes no files: now, not after training
     if output_dir.exists() and any(output_dir.iterdir()) and not args.overwrite:
         raise DemoError(
             f"{output_dir} exists and is not empty: choose another --output-dir or pass --overwrite."
