@@ -37,3 +37,24 @@ def test_no_progress_hides_transformers_bars_too(monkeypatch, tmp_path):
     assert training.finetune_main(["model", "data.jsonl", "-o", str(tmp_path / "o"), "--no-progress"]) == 0
     assert seen == {"bars": False, "disable_tqdm": True}
     assert hf_logging.is_progress_bar_enabled()  # restored for the caller
+
+
+@pytest.mark.parametrize(
+    "run, argv",
+    [
+        (conversion.main, ["--dtype", "int8", "src", "out"]),
+        (hub.main, ["folder"]),
+        (demo.main, ["--max-steps", "many"]),
+        (training.main, ["--max_steps", "many"]),
+        (training.finetune_main, ["--max_steps", "many"]),
+    ],
+    ids=["convert", "push", "demo", "train", "finetune"],
+)
+def test_usage_errors_are_two_lines_not_a_page(run, argv, capsys):
+    """Above a usage error every command prints a one-line usage (argparse's own lists every option)."""
+    with pytest.raises(SystemExit) as exit_info:
+        run(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "(all options: --help)" in err[0], err
+    assert ": error: " in err[1], err

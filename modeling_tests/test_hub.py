@@ -741,7 +741,8 @@ def test_command_line_gives_push_options_in_either_spelling(capsys):
     with pytest.raises(SystemExit) as exit:
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert exit.value.code == 0 and "folder repo_id" in text and "Exit codes: 0 done" in text
+    assert exit.value.code == 0 and "Exit codes: 0 done" in text
+    assert "usage: xlm-swcm-push [options] FOLDER REPO_ID" in text
     assert "--dry-run, --dry_run print the files and the card" in text
     assert "--base-model BASE_MODEL, --base_model BASE_MODEL Hub id (owner/name)" in text
     assert "--eval-results FILE, --eval_results FILE JSON file" in text

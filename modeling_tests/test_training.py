@@ -650,16 +650,6 @@ def test_finetune_takes_the_options_its_help_shows(setup, tmp_path, capsys):
     assert not (tmp_path / "c").exists()
 
 
-def test_usage_errors_are_two_lines_not_a_page(capsys):
-    """argparse's usage above an error is one line (it listed all ~130 options), for both commands."""
-    for run in (main, finetune_main):
-        with pytest.raises(SystemExit) as exit_info:
-            run(["--max_steps", "many"])
-        assert exit_info.value.code == 2
-        err = capsys.readouterr().err.splitlines()
-        assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "error:" in err[1], err
-
-
 def test_unknown_option_is_argparse_s_two_lines(capsys):
     """Not HfArgumentParser's "Some specified arguments are not used by the HfArgumentParser: [...]"."""
     for run, given in ((main, "--epochs 3"), (finetune_main, "--epoch=3")):  # --epochs: finetune's spelling

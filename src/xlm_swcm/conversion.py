@@ -977,6 +977,7 @@ def build_parser() -> OptionsParser:
     return OptionsParser(
         ConvertOptions,
         prog="xlm-swcm-convert",
+        usage="%(prog)s [options] SOURCE OUT (all options: --help)",  # one line above a usage error
         description="Convert an XLM-R-family encoder (XLM-R, CINO, RoBERTa, BERT) into an XLM-SWCM seed checkpoint.",
     )
 

@@ -742,6 +742,7 @@ def build_parser() -> OptionsParser:
     return OptionsParser(
         PushOptions,
         prog="xlm-swcm-push",
+        usage="%(prog)s [options] FOLDER REPO_ID (all options: --help)",  # one line above a usage error
         description="Push an XLM-SWCM checkpoint folder to the Hugging Face Hub (one commit, with a model card). "
         "Exit codes: 0 done, 1 the Hub or network refused, 2 bad input (nothing sent).",
     )

@@ -342,6 +342,7 @@ def results_markdown(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlm-swcm-demo",
+        usage="%(prog)s [options] (all options: --help)",  # one line above a usage error
         description="Encoder -> XLM-SWCM seed -> fine-tune -> evaluate -> save -> reload -> generate, offline.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
