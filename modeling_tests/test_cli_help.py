@@ -58,3 +58,10 @@ def test_usage_errors_are_two_lines_not_a_page(run, argv, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and err[0].startswith("usage: xlm-swcm-") and "(all options: --help)" in err[0], err
     assert ": error: " in err[1], err
+
+
+@pytest.mark.parametrize("parser", [conversion.build_parser(), hub.build_parser()], ids=["convert", "push"])
+def test_help_shows_only_defaults_that_say_something(parser):
+    """No "(default: None)" after texts that say what happens without the option, no "(default: False)" on flags."""
+    text = parser.format_help()
+    assert "(default: None)" not in text and "(default: False)" not in text

@@ -746,7 +746,7 @@ def test_command_line_gives_push_options_in_either_spelling(capsys):
     assert "--dry-run, --dry_run print the files and the card" in text
     assert "--base-model BASE_MODEL, --base_model BASE_MODEL Hub id (owner/name)" in text
     assert "--eval-results FILE, --eval_results FILE JSON file" in text
-    assert "--private create the repository as private (default: False)" in text
+    assert "--private create the repository as private --revision" in text
 
 
 def test_eval_results_file_goes_into_the_card(checkpoint, tmp_path, capsys, hub):

@@ -2,6 +2,7 @@
 """Command-line options as dataclasses: `option` declares a field and its `--help` text, `OptionsParser` makes the
 fields a command's arguments (`xlm-swcm-convert`, `xlm-swcm-push`)."""
 
+import argparse
 from collections.abc import Sequence
 from dataclasses import field
 from typing import Any
@@ -28,11 +29,18 @@ class OptionsParser(HfArgumentParser):
     (Greet(name='Ada', loud_voice=True), Greet(name='Ada', loud_voice=True))
     """
 
+    def __init__(self, dataclass_type: type, **kwargs: Any):
+        # add_argument writes a default into its help text; argparse's ArgumentDefaultsHelpFormatter (the one
+        # HfArgumentParser picks) would also print "(default: None)" after texts that say what None means.
+        super().__init__(dataclass_type, formatter_class=argparse.HelpFormatter, **kwargs)
+
     def add_argument(self, *names: str, **kwargs: Any) -> Any:
         if kwargs.pop("required", False):
             return super().add_argument(names[0].lstrip("-"), help=kwargs["help"])
         if kwargs.get("type") is string_to_bool:
             kwargs = {"action": "store_true", "help": kwargs["help"]}
+        elif kwargs.get("default") not in (None, argparse.SUPPRESS):
+            kwargs["help"] = f"{kwargs['help']} (default: {kwargs['default']})"
         return super().add_argument(*sorted(names, key=lambda name: "_" in name), **kwargs)
 
     def parse(self, argv: Sequence[str] | None = None) -> Any:
