@@ -11,9 +11,9 @@ from transformers import HfArgumentParser
 from transformers.hf_argparser import string_to_bool
 
 
-def option(default: Any, help: str, **argparse: Any) -> Any:
+def option(default: Any, help: str, **add_argument: Any) -> Any:
     """A dataclass field with its `--help` text and other `add_argument` arguments (metavar, choices)."""
-    return field(default=default, metadata={"help": help, **argparse})
+    return field(default=default, metadata={"help": help, **add_argument})
 
 
 class OptionsParser(HfArgumentParser):
