@@ -592,26 +592,28 @@ def _mapping_groups(mapping: list[dict]) -> dict[str, dict[str, str]]:
     return groups
 
 
+_GIVE_CORPUS = "give a UTF-8 text file, one sentence per line"
+
+
 def _check_corpus(path: str) -> None:
     """Refuses a corpus that is missing, a folder or an empty file: before the encoder loads."""
-    give = "give a UTF-8 text file, one sentence per line"
     if os.path.isdir(path):
-        raise XLMSWCMError(f"Corpus {path!r} is a folder: {give}.")
+        raise XLMSWCMError(f"Corpus {path!r} is a folder: {_GIVE_CORPUS}.")
     if not os.path.isfile(path):
-        raise XLMSWCMError(f"Corpus {path!r} does not exist: {give}.")
+        raise XLMSWCMError(f"Corpus {path!r} does not exist: {_GIVE_CORPUS}.")
     if os.path.getsize(path) == 0:
-        raise XLMSWCMError(f"Corpus {path!r} is empty: {give}.")
+        raise XLMSWCMError(f"Corpus {path!r} is empty: {_GIVE_CORPUS}.")
 
 
 def _read_corpus(path: str) -> list[str]:
-    _check_corpus(path)
+    """The corpus's non-blank lines (`check_arguments` has checked the file with `_check_corpus`)."""
     try:
         with open(path, encoding="utf-8") as handle:
             lines = [line.strip() for line in handle if line.strip()]
     except UnicodeDecodeError as error:
         raise XLMSWCMError(f"Corpus {path!r} is not UTF-8 text ({error}).") from error
     if not lines:
-        raise XLMSWCMError(f"Corpus {path!r} is empty: give a UTF-8 text file, one sentence per line.")
+        raise XLMSWCMError(f"Corpus {path!r} is empty: {_GIVE_CORPUS}.")
     return lines
 
 
