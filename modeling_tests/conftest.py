@@ -2,6 +2,9 @@
 
 import os
 import sys
+from types import SimpleNamespace
+
+import pytest
 
 SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
 if SRC not in sys.path:
@@ -23,3 +26,15 @@ def pytest_configure(config):
         "torch_compile_test",
     ):
         config.addinivalue_line("markers", f"{marker}: transformers common-test marker")
+
+
+@pytest.fixture
+def refused_new_folders(monkeypatch):
+    """The output check (`xlm_swcm.outputs.check_writable`) is refused a new folder, as a folder of another user or a
+    read-only disk refuses it: the tests run as root, who may write anywhere else."""
+    from xlm_swcm import outputs
+
+    def refused(**kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))

@@ -14,13 +14,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
 from transformers import XLMRobertaConfig, XLMRobertaModel
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, conversion, outputs
+from xlm_swcm import XLMSWCMForConditionalGeneration, conversion
 from xlm_swcm.conversion import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -260,7 +259,7 @@ def test_refusals_that_need_no_model_come_before_loading(tmp_path, monkeypatch, 
         assert message in capsys.readouterr().err
 
 
-def test_output_that_cannot_be_written_is_refused_before_loading(tmp_path, monkeypatch, capsys):
+def test_output_that_cannot_be_written_is_refused_before_loading(tmp_path, monkeypatch, capsys, request):
     """Not exit 1 with an OSError after the encoder is loaded and the seed built: one line, exit 2, nothing made."""
     source = save_encoder(tmp_path / "src")
     (tmp_path / "a-file").write_text("not a folder\n")
@@ -271,10 +270,7 @@ def test_output_that_cannot_be_written_is_refused_before_loading(tmp_path, monke
     )
     assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")
 
-    def refused(**kwargs):  # a folder of another user, or a read-only disk (root may write anywhere else)
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))
+    request.getfixturevalue("refused_new_folders")
     assert main([str(source), str(tmp_path / "seed")]) == 2
     message = f"Cannot write {tmp_path}/seed: {tmp_path} does not take new files (Permission denied); choose"
     assert capsys.readouterr().err.startswith(f"xlm-swcm-convert: error: {message}")

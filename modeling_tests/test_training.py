@@ -29,7 +29,7 @@ from transformers import (
     XLMRobertaModel,
 )
 
-from xlm_swcm import XLMSWCMForConditionalGeneration, outputs, training
+from xlm_swcm import XLMSWCMForConditionalGeneration, training
 from xlm_swcm.conversion import build_seed
 from xlm_swcm.data import DataCollatorForDenoising, language_token_id, tokenize_pairs
 from xlm_swcm.metrics import rouge_l
@@ -740,7 +740,7 @@ def test_output_dir_is_required(setup, tmp_path, capsys, monkeypatch):
         ("output_not_writable", "Cannot write {tmp}/out: {tmp} does not take new files (Permission denied)"),
     ],
 )
-def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, message):
+def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, request, case, message):
     data, text = (
         write_pairs(tmp_path / "train.jsonl", setup.pairs[:4]),
         write_text(tmp_path / "t.txt", ["a b."]),
@@ -856,13 +856,7 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
         (tmp_path / "a-file").write_text("not a folder\n")
         out = tmp_path / "a-file" / ("out" if case == "output_under_a_file" else "")
     elif case == "output_not_writable":
-
-        def refused(
-            **kwargs,
-        ):  # as a folder of another user or a read-only disk refuses (root writes elsewhere)
-            raise PermissionError(13, "Permission denied")
-
-        monkeypatch.setattr(outputs, "tempfile", SimpleNamespace(TemporaryDirectory=refused))
+        request.getfixturevalue("refused_new_folders")
     message = message.format(tmp=tmp_path)
 
     def no_model_load(path):
@@ -886,7 +880,6 @@ def test_train_command_line_errors(setup, tmp_path, capsys, monkeypatch, case, m
 
 
 def test_finetune_refuses_tie_mode_with_layerwise_fsdp():
-    from types import SimpleNamespace
 
     def trainer(fsdp: bool, policy):
         plugin = SimpleNamespace(auto_wrap_policy=policy)
