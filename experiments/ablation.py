@@ -901,18 +901,24 @@ EARLY_MEASURES = {
 LOWER_IS_BETTER = ("dev_loss", "auc", "final", "best_step")  # best_step: fewer steps to the best checkpoint
 
 
+def paired_runs(runs: list[dict], first: str, second: str) -> tuple[list[dict], list[dict]]:
+    """The runs of `first` and of `second` on the seeds both have, in seed order."""
+    a = {r["seed"]: r for r in runs if r["variant"] == first}
+    b = {r["seed"]: r for r in runs if r["variant"] == second}
+    seeds = sorted(set(a) & set(b))
+    return [a[s] for s in seeds], [b[s] for s in seeds]
+
+
 def paired_difference(runs: list[dict], first: str, second: str, measures: dict = MEASURES) -> dict | None:
     """`first` minus `second`, paired by seed, for each of `measures` (default: final dev loss, dev-loss area,
     chrF, ROUGE-L): mean +- std over seeds and the number of seeds `first` wins on (lower losses and steps, higher
     scores)."""
-    a = {r["seed"]: r for r in runs if r["variant"] == first}
-    b = {r["seed"]: r for r in runs if r["variant"] == second}
-    seeds = sorted(set(a) & set(b))
-    if not seeds:
+    a, b = paired_runs(runs, first, second)
+    if not a:
         return None
-    out: dict[str, Any] = {"seeds": len(seeds)}
+    out: dict[str, Any] = {"seeds": len(a)}
     for key, value in measures.items():
-        diffs = [value(a[s]) - value(b[s]) for s in seeds]
+        diffs = [value(x) - value(y) for x, y in zip(a, b, strict=True)]
         lower_is_better = key in LOWER_IS_BETTER
         out[key] = {**mean_std(diffs), "wins": sum((d < 0) if lower_is_better else (d > 0) for d in diffs)}
     return out
@@ -1135,6 +1141,12 @@ TIER_CLAIMS = {
     "B": "sharing helps most with scarce data (20% of the pairs)",
     "D": "with multilingual-e5-small (a contrastive encoder)",
 }
+# Early-stopping tiers (E, E20) are judged by the best checkpoint, the one a user keeps.
+EARLY_CLAIMS = (
+    ("paper", "warm-start", "the users' alternative: transformers' EncoderDecoderModel warm start"),
+    ("paper", "random", "shared weights beat a random decoder"),
+    ("paper", "base-b", "random normal layers beat copied ones"),
+)
 
 
 def claim_lines(results: dict) -> list[str]:
@@ -1157,7 +1169,36 @@ def claim_lines(results: dict) -> list[str]:
             f"{_fmt(summary[first]['chrf'], 1)} vs {_fmt(summary[second]['chrf'], 1)} (paired Δ {_fmt(diff['chrf'], 1)}, "
             f"higher on {diff['chrf']['wins']}/{diff['seeds']})."
         )
+    lines += [
+        line
+        for name in TIERS
+        if TIERS[name].patience is not None
+        for line in early_claim_lines(name, results)
+    ]
     return ["## The claims, checked", "", *lines, ""] if lines else []
+
+
+def early_claim_lines(tier: str, results: dict) -> list[str]:
+    """`EARLY_CLAIMS` checked on an early-stopping tier by the best checkpoint's full dev loss and chrF, over the
+    seeds both variants have; the verdict waits for every seed."""
+    runs, seeds = tier_runs(results, tier), len(TIERS[tier].seeds)
+    lines = []
+    for first, second, claim in EARLY_CLAIMS:
+        a, b = paired_runs(runs, first, second)
+        if not a:
+            continue
+        diff, n = paired_difference(runs, first, second, EARLY_MEASURES), len(a)
+        call = verdict(diff) if n == seeds else f"none yet ({n} of {seeds} seeds)"
+        loss, chrf = (
+            [_fmt(mean_std([r[key] for r in side]), digits) for side in (a, b)]
+            for key, digits in (("best_dev_loss", 3), ("chrf", 1))
+        )
+        lines.append(
+            f"- Tier {tier}, `{first}` vs `{second}` ({claim}): **{call}** by best dev loss - {loss[0]} vs {loss[1]} "
+            f"(paired Δ {_fmt(diff['dev_loss'], 3)}, lower on {diff['dev_loss']['wins']}/{n} seeds); chrF {chrf[0]} vs "
+            f"{chrf[1]} (paired Δ {_fmt(diff['chrf'], 1)}, higher on {diff['chrf']['wins']}/{n})."
+        )
+    return lines
 
 
 def results_markdown(results: dict) -> str:

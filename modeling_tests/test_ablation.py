@@ -450,6 +450,24 @@ def test_tier_e_report_marks_a_half_done_grid_and_withholds_verdicts():
     assert verdict.strip() == "A better than random" and lines[0].endswith("(7 of 12 runs done)")
 
 
+def test_tier_e_claims_use_the_best_checkpoint_and_wait_for_every_seed():
+    curve = [(0, 9.0), (50, 4.0)]
+    runs = [_early_run("paper", s, curve, 3.2 + s / 10, 20.0 + s) for s in (0, 1)]
+    runs += [_early_run("warm-start", s, curve, 3.5, 15.0) for s in (0, 1, 2)]
+    results = {"runs": {f"E/{r['variant']}/{r['seed']}": r for r in runs}, "tiers": {}}
+    claim = next(line for line in ablation.claim_lines(results) if "`paper` vs `warm-start`" in line)
+    # paper 3.2 / 3.3 vs warm start 3.5 / 3.5 on the two shared seeds; chrF 20 / 21 vs 15 / 15
+    assert "**none yet (2 of 3 seeds)** by best dev loss - 3.250 ± 0.071 vs 3.500 ± 0.000" in claim
+    assert "(paired Δ -0.250 ± 0.071, lower on 2/2 seeds); chrF 20.5 ± 0.7 vs 15.0 ± 0.0" in claim
+    runs.append(_early_run("paper", 2, curve, 3.6, 14.0))  # the third seed: the warm start wins it
+    results["runs"] = {f"E/{r['variant']}/{r['seed']}": r for r in runs}
+    claim = next(line for line in ablation.claim_lines(results) if "`paper` vs `warm-start`" in line)
+    assert (
+        "**mixed** by best dev loss" in claim and "lower on 2/3 seeds" in claim and "higher on 2/3" in claim
+    )
+    assert not any("`paper` vs `random`" in line for line in ablation.claim_lines(results))  # no random run
+
+
 # ---------------------------------------------------------------- end to end, CI-sized
 
 
