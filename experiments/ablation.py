@@ -967,7 +967,7 @@ def early_stopping_markdown(name: str, results: dict) -> list[str]:
     expected = len(settings["variants"]) * len(settings["seeds"])
     title = f"## Tier {name}: {settings['description']} ({len(runs)} of {expected} runs done)"
     if not runs:
-        return [title, "", "Not run yet: `python experiments/ablation.py --tier E,E20 --jobs 1`.", ""]
+        return [title, "", f"Not run yet: `python experiments/ablation.py --tier {name}`.", ""]
     every = settings["eval_every"]
     lines = [
         title,
