@@ -1201,6 +1201,39 @@ def early_claim_lines(tier: str, results: dict) -> list[str]:
     return lines
 
 
+# What `verdict` of paper vs the warm start says, in the headline's words.
+HEADLINE_VERDICTS = {
+    "A better": "XLM-SWCM is better than the warm start",
+    "B better": "the warm start is better than XLM-SWCM",
+    "mixed": "neither is better on every seed",
+    "no clear difference": f"XLM-SWCM and the warm start tie (within {TIE_NATS} nats)",
+}
+
+
+def headline(tier: str, results: dict) -> str:
+    """One sentence, for the README too: XLM-SWCM (`paper`) vs the `EncoderDecoderModel` warm start vs a random
+    decoder on an early-stopping tier, by the best checkpoint; until every run of the tier is in, how many are."""
+    runs, settings = tier_runs(results, tier), TIERS[tier]
+    expected = len(settings.variants) * len(settings.seeds)
+    data = "all pairs" if settings.train_fraction == 1 else f"{settings.train_fraction:.0%} of the pairs"
+    if len(runs) < expected:
+        return f"With {data} (tier {tier}): {len(runs)} of {expected} runs done, no comparison yet."
+    stats = {
+        v: {k: mean_std([r[k] for r in runs if r["variant"] == v])["mean"] for k in ("best_dev_loss", "chrf")}
+        for v in ("paper", "warm-start", "random")
+    }
+    diff, n = paired_difference(runs, "paper", "warm-start", EARLY_MEASURES), len(settings.seeds)
+    return (
+        f"With {data} (tier {tier}, {results['tiers'][tier]['train_pairs']:,} training pairs, {n} seeds), XLM-SWCM's best "
+        f"checkpoint reaches a held-out loss of {stats['paper']['best_dev_loss']:.2f} nats and chrF "
+        f"{stats['paper']['chrf']:.1f}, the warm start {stats['warm-start']['best_dev_loss']:.2f} and "
+        f"{stats['warm-start']['chrf']:.1f}, a random decoder {stats['random']['best_dev_loss']:.2f} and "
+        f"{stats['random']['chrf']:.1f}: {HEADLINE_VERDICTS[verdict(diff)]} (loss lower on {diff['dev_loss']['wins']}/{n} "
+        f"seeds, paired Δ {diff['dev_loss']['mean']:+.2f} nats; chrF higher on {diff['chrf']['wins']}/{n}, "
+        f"Δ {diff['chrf']['mean']:+.1f})."
+    )
+
+
 def results_markdown(results: dict) -> str:
     runs = list(results["runs"].values())
     cpu = sum(r["cpu_seconds"] for r in runs) + sum(
@@ -1234,6 +1267,9 @@ def results_markdown(results: dict) -> str:
             f"excluded), tested by tiers B-D: `{next(iter(results['best_recipe'].values()))}`.",
             "",
         ]
+    early = [name for name in TIERS if TIERS[name].patience is not None]
+    lines += ["## Headline: XLM-SWCM vs EncoderDecoderModel warm start vs a random decoder", ""]
+    lines += [f"- {headline(name, results)}" for name in early] + [""]
     lines += claim_lines(results)
     for name in TIERS:
         lines += tier_markdown(name, results)

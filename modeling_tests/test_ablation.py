@@ -468,6 +468,43 @@ def test_tier_e_claims_use_the_best_checkpoint_and_wait_for_every_seed():
     assert not any("`paper` vs `random`" in line for line in ablation.claim_lines(results))  # no random run
 
 
+def test_headline_compares_the_best_checkpoints_once_every_run_is_in():
+    curve = [(0, 9.0), (50, 4.0)]
+    losses = {
+        "paper": (3.2, 3.3, 3.4),
+        "warm-start": (3.5, 3.4, 3.3),
+        "random": (3.8, 3.8, 3.9),
+        "base-b": (3, 3, 3),
+    }
+    runs = [
+        _early_run(v, s, curve, loss, 20.0 - 5 * s)
+        for v, seeds in losses.items()
+        for s, loss in enumerate(seeds)
+    ]
+    results = {
+        "runs": {f"E/{r['variant']}/{r['seed']}": r for r in runs[1:]},
+        "tiers": {"E": {"train_pairs": 1304}},
+    }
+    assert (
+        ablation.headline("E", results) == "With all pairs (tier E): 11 of 12 runs done, no comparison yet."
+    )
+    results["runs"] = {f"E/{r['variant']}/{r['seed']}": r for r in runs}
+    # paper - warm start = -0.3, -0.1, +0.1 (lower on 2 seeds: mixed); chrF is the same for every variant (0 wins)
+    assert ablation.headline("E", results) == (
+        "With all pairs (tier E, 1,304 training pairs, 3 seeds), XLM-SWCM's best checkpoint reaches a held-out loss "
+        "of 3.30 nats and chrF 15.0, the warm start 3.40 and 15.0, a random decoder 3.83 and 15.0: neither is "
+        "better on every seed (loss lower on 2/3 seeds, paired Δ -0.10 nats; chrF higher on 0/3, Δ +0.0)."
+    )
+
+
+def test_readme_states_the_headline_of_the_published_results():
+    """The README's comparison sentence is the one `experiments/results.json` gives (RESULTS.md's headline)."""
+    results = json.loads((ROOT / "experiments" / "results.json").read_text(encoding="utf-8"))
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for tier in ("E", "E20"):
+        assert ablation.headline(tier, results) in readme
+
+
 # ---------------------------------------------------------------- end to end, CI-sized
 
 
