@@ -1377,14 +1377,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python experiments/ablation.py",
         description="Decoder initialisation ablation: recipes vs a random decoder, same encoder/data/budget/seeds.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--tier", default=DEFAULT_TIERS, help="comma-separated tiers to run, in order")
+    parser.add_argument(
+        "--tier",
+        default=DEFAULT_TIERS,
+        help=f"comma-separated tiers to run, in order, of {', '.join(TIERS)} (default: {DEFAULT_TIERS})",
+    )
     parser.add_argument("--seeds", help="comma-separated seeds for every tier (default: each tier's own)")
     parser.add_argument(
         "--variants", help="comma-separated variants for every named tier (default: each tier's own)"
     )
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes, one thread each")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes, one thread each (default: 2)")
     parser.add_argument("--encoder", help=f"masked-LM encoder folder for tiers A-C (default {MLM_ENCODER})")
     parser.add_argument("--quick", action="store_true", help="CI-sized: every tier, 1 seed, 4 tiny steps")
     parser.add_argument(
@@ -1395,15 +1398,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="first take the runs of another results.json (e.g. tiers run in parallel in another --output-dir)",
     )
     parser.add_argument(
-        "--report-only", action="store_true", help="rewrite RESULTS.md and the plot, run nothing"
+        "--report-only",
+        action="store_true",
+        help="rewrite RESULTS.md and the plots from results.json, run nothing",
     )
     parser.add_argument(
-        "--output-dir", default=str(ROOT / "experiments"), help="RESULTS.md, dev_loss.png, results.json"
+        "--output-dir",
+        default=str(ROOT / "experiments"),
+        help="where results.json, RESULTS.md and the plots go (default: experiments/)",
     )
     parser.add_argument(
         "--checkpoint-dir",
         default=str(ROOT / "runs" / "ablation"),
-        help="mid-run checkpoints of the early-stopping tiers (an interrupted run resumes from them)",
+        help="mid-run checkpoints of the early-stopping tiers, from which an interrupted run resumes (default: runs/ablation/)",
     )
     return parser
 
