@@ -26,6 +26,7 @@ from hub_server import HubServer
 from huggingface_hub import EvalResult, ModelCard
 
 from xlm_swcm import XLMSWCMConfig, XLMSWCMForConditionalGeneration
+from xlm_swcm.errors import XLMSWCMError
 from xlm_swcm.hub import (
     CITATION,
     PushOptions,
@@ -717,6 +718,32 @@ def test_conversion_language_tokens_that_are_no_iso_codes(checkpoint, tmp_path, 
     assert main([*push, "--language", "en,ug"]) == 0
     assert "language:\n- en\n- ug\n" in capsys.readouterr().out
     assert hub.requests == []
+
+
+@pytest.mark.parametrize(
+    "card_data, expected",
+    [
+        (
+            {"language": ["bo", "english"]},
+            "card_data['language']: invalid language code 'english' (did you mean 'en'?)",
+        ),
+        (
+            {"language": "bo, Tibetan"},
+            "card_data['language']: invalid language code 'Tibetan' (did you mean 'bo'?)",
+        ),
+        ({"license": "Apache-2.0"}, "unknown license 'Apache-2.0' (did you mean apache-2.0"),
+    ],
+)
+def test_python_api_checks_card_data_before_any_request(checkpoint, hub, card_data, expected):
+    """push_to_hub from Python gets the command's checks: a card the Hub would refuse costs no request."""
+    hub.reset_log()
+    with pytest.raises(XLMSWCMError) as error:
+        push_to_hub(checkpoint, f"{USER}/api", token=TOKEN, endpoint=hub.url, card_data=card_data)
+    assert expected in str(error.value) and hub.requests == []
+    card = push_to_hub(
+        checkpoint, f"{USER}/api", dry_run=True, card_data={"language": "bo, ug", "license": None}
+    )
+    assert "language:\n- bo\n- ug\n" in card.card and "license:" not in card.card
 
 
 def test_valid_card_metadata_passes(checkpoint, capsys):

@@ -401,28 +401,31 @@ def build_model_card(
 def _card_metadata(
     extra: dict, repo_id: str, base_model: str | None, report: dict | None, results: list[EvalResult]
 ) -> ModelCardData:
-    """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top."""
+    """The card's YAML metadata: our defaults, the `card_data` entries left in `extra` on top. The Hub refuses a
+    whole commit whose card has a language or license it does not know, so both are checked here, whatever gave
+    them."""
     language = extra.pop("language", None)
     # Default: the conversion's language tokens. Conversion takes codes the Hub refuses in a card (`english`).
+    where = "card_data['language']"
     if not language:
         language = report_languages(report)
-        try:
-            for code in language or []:
-                check_language(code)
-        except XLMSWCMError as error:
-            tokens = ", ".join(f"<{code}>" for code in language)
-            raise XLMSWCMError(
-                f"--language (default: the conversion's language tokens {tokens}): {error}"
-            ) from None
+        tokens = ", ".join(f"<{code}>" for code in language or [])
+        where = f"--language (default: the conversion's language tokens {tokens})"
     if isinstance(language, str):
         language = [code.strip() for code in language.split(",") if code.strip()]
+    try:
+        for code in language or []:
+            check_language(code)
+    except XLMSWCMError as error:
+        raise XLMSWCMError(f"{where}: {error}") from None
+    license_id = extra.pop("license", DEFAULT_LICENSE)
     tags = list(DEFAULT_TAGS) + [t for t in (extra.pop("tags", None) or []) if t not in DEFAULT_TAGS]
     metadata = {
         "base_model": base_model,
         "language": language,
         "library_name": "transformers",
         "pipeline_tag": "text2text-generation",
-        "license": extra.pop("license", DEFAULT_LICENSE),
+        "license": license_id and check_license(license_id),
         "tags": tags,
         **extra,
     }
