@@ -33,6 +33,7 @@ from xlm_swcm.hub import (
     build_model_card,
     build_parser,
     check_checkpoint,
+    check_revision,
     explain_hub_error,
     main,
     push_to_hub,
@@ -744,6 +745,41 @@ def test_python_api_checks_card_data_before_any_request(checkpoint, hub, card_da
         checkpoint, f"{USER}/api", dry_run=True, card_data={"language": "bo, ug", "license": None}
     )
     assert "language:\n- bo\n- ug\n" in card.card and "license:" not in card.card
+
+
+BRANCH_NAMES = ["dev", "v1.0/bo", "refs/pr/1", "ä-branch", "bad..name", "a b", "-x", "x/", "/x", "a//b", "x.lock",
+                "x.lock/y", "a/.b", "a.", "a@{b", "a~1", "a^", "a:b", "a?", "a*", "a[b", "a\\b", "a\tb", "HEAD"]  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is the reference for branch names")
+def test_revision_check_agrees_with_git():
+    for name in BRANCH_NAMES:
+        git = (
+            subprocess.run(["git", "check-ref-format", "--branch", name], capture_output=True).returncode == 0
+        )
+        try:
+            ours = check_revision(name) == name
+        except XLMSWCMError:
+            ours = False
+        assert ours == git, name
+
+
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("--revision", "bad..name", "invalid revision 'bad..name': give a branch name such as dev"),
+        (
+            "--endpoint",
+            "not a url",
+            "invalid endpoint 'not a url': give the Hub's URL, such as https://huggingface.co",
+        ),
+        ("--endpoint", "ftp://hub.example", "invalid endpoint 'ftp://hub.example'"),
+    ],
+)
+def test_dry_run_checks_revision_and_endpoint(checkpoint, capsys, option, value, expected):
+    rc = main([str(checkpoint), f"{USER}/where", option, value, "--dry-run"])
+    lines = error_lines(capsys.readouterr().err)
+    assert rc == 2 and len(lines) == 1 and expected in lines[0], lines
 
 
 def test_valid_card_metadata_passes(checkpoint, capsys):

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
 from importlib import resources
@@ -147,6 +148,43 @@ def check_repo_id(repo_id: str) -> str:
             f"invalid repo id {repo_id!r}: {reason}; {fix} with letters, digits, '-', '_', '.'."
         ) from err
     return repo_id
+
+
+def check_revision(revision: str) -> str:
+    """Returns `revision` if it can name a new branch (git's `check-ref-format` rules), so that a dry run catches
+    what the Hub would refuse.
+
+    Example:
+        >>> check_revision("v1.0/bo")
+        'v1.0/bo'
+    """
+    parts = revision.split("/")
+    bad = (
+        any(c in revision for c in " ~^:?*[\\") or any(ord(c) < 32 or ord(c) == 127 for c in revision)
+        or ".." in revision or "@{" in revision or revision in ("", "@", "HEAD") or revision.startswith("-")
+        or revision.endswith(".") or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts)
+    )  # fmt: skip
+    if bad:
+        raise XLMSWCMError(
+            f"invalid revision {revision!r}: give a branch name such as dev or v1.0 (no spaces, '..', '~^:?*[\\', "
+            "'@{', and no part that is empty, starts with '.' or ends with '.lock')."
+        )
+    return revision
+
+
+def check_endpoint(endpoint: str) -> str:
+    """Returns `endpoint` if it is an http(s) URL with a host.
+
+    Example:
+        >>> check_endpoint("http://127.0.0.1:8080")
+        'http://127.0.0.1:8080'
+    """
+    url = urllib.parse.urlsplit(endpoint)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise XLMSWCMError(
+            f"invalid endpoint {endpoint!r}: give the Hub's URL, such as https://huggingface.co (or set HF_ENDPOINT)."
+        )
+    return endpoint
 
 
 def check_license(license_id: str) -> str:
@@ -632,8 +670,8 @@ def push_to_hub(
         eval_results: `huggingface_hub.EvalResult` objects (or dicts of their fields) for the card.
     """
     check_repo_id(repo_id)
-    revision = revision or "main"
-    endpoint = (endpoint or constants.ENDPOINT).rstrip("/")
+    revision = check_revision(revision or "main")
+    endpoint = check_endpoint((endpoint or constants.ENDPOINT).rstrip("/"))
     token = token or get_token()
     with tempfile.TemporaryDirectory(prefix="xlm-swcm-push-") as scratch:
         files, card, notes = _prepare(
