@@ -749,6 +749,16 @@ def resolve_variants(tier: TierSettings, results: dict) -> TierSettings:
     return replace(tier, variants=tuple(v.replace(BEST, best) for v in tier.variants))
 
 
+def grid_settings(old: dict | None, new: dict) -> dict:
+    """A tier's recorded settings after a run with `new`: its variants and seeds are those of every run so far, so
+    that a run of a few (`--seeds 2 --variants base-b`, in parallel or later) does not shrink the grid the report
+    counts against."""
+    if not old:
+        return new
+    variants = tuple(dict.fromkeys([*old["variants"], *new["variants"]]))
+    return {**new, "variants": variants, "seeds": tuple(sorted({*old["seeds"], *new["seeds"]}))}
+
+
 def run_tier(
     tier: TierSettings, results: dict, save, jobs: int, log=print, checkpoints: Path | None = None
 ) -> None:
@@ -772,7 +782,8 @@ def run_tier(
     cpu_start, wall_start = time.process_time(), time.time()
     base = prepare_base(tier)
     notes = results["tiers"].setdefault(tier.name, {})
-    notes.update(base["notes"], settings=asdict(tier), setup_cpu_seconds=time.process_time() - cpu_start)
+    settings = grid_settings(notes.get("settings"), asdict(tier))
+    notes.update(base["notes"], settings=settings, setup_cpu_seconds=time.process_time() - cpu_start)
     log(
         f"  vocabulary {notes['vocab_size']:,} pieces ({notes['pieces_added']} learned), {notes['train_pairs']} "
         f"train pairs + {notes['monolingual']} monolingual sentences, {notes['dev_pairs']} dev pairs"
@@ -1452,7 +1463,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             merged = json.loads(Path(other).read_text(encoding="utf-8"))
             results["runs"].update(merged["runs"])
             for name, notes in merged["tiers"].items():
-                results["tiers"].setdefault(name, {}).update(notes)
+                mine = results["tiers"].setdefault(name, {})
+                settings = notes.get("settings") and grid_settings(mine.get("settings"), notes["settings"])
+                mine.update(notes, **({"settings": settings} if settings else {}))
     except (AblationError, ValueError, OSError, KeyError) as error:
         print(f"ablation: error: {error}", file=sys.stderr)
         return 2

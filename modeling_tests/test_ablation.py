@@ -678,6 +678,26 @@ def test_report_only_rewrites_the_report_and_leaves_the_results_alone(tmp_path):
         )
 
 
+def test_merging_a_run_of_a_few_seeds_keeps_the_grid_it_is_counted_against(tmp_path):
+    full = ablation.asdict(ablation.TIERS["E20"])
+    few = {**full, "variants": ("base-b", "warm-start"), "seeds": (2,)}
+    run = {**_early_run("base-b", 2, [(0, 9.0), (50, 5.0)], 5.3, 17.0), "tier": "E20"}
+    notes = dict(encoder="e5", encoder_type="bert", encoder_shape="12 x 384", train_pairs=260, monolingual=1,
+                 dev_pairs=2, vocab_size=3)  # fmt: skip
+    side = {"runs": {"E20/base-b/2": run}, "tiers": {"E20": {**notes, "settings": few}}}
+    (tmp_path / "side.json").write_text(json.dumps(side), encoding="utf-8")
+    main = {"runs": {}, "tiers": {"E20": {**notes, "settings": full}}}
+    (tmp_path / "results.json").write_text(json.dumps(main), encoding="utf-8")
+    args = ["--report-only", "--output-dir", str(tmp_path), "--merge", str(tmp_path / "side.json")]
+    assert ablation.main(args) == 0
+    merged = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert list(merged["runs"]) == ["E20/base-b/2"]
+    assert merged["tiers"]["E20"]["settings"]["variants"] == list(full["variants"])
+    assert merged["tiers"]["E20"]["settings"]["seeds"] == [0, 1, 2]
+    assert "(1 of 12 runs done)" in (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    assert ablation.grid_settings(few, few) == few and ablation.grid_settings(None, few) == few
+
+
 def test_cache_fingerprint_holds_in_any_clone(tmp_path, monkeypatch):
     """Cached runs are keyed by settings, not by where the repository is checked out; the encoder's report counts."""
 
