@@ -211,6 +211,8 @@ TIERS["E20"] = replace(
     min_steps=750,
     description="multilingual-e5-small, 20% of the pairs, trained until the dev loss stops improving",
 )
+# Tiers that stop on the dev loss and keep their best checkpoint: reported by `early_stopping_markdown`.
+EARLY_TIERS = tuple(name for name, tier in TIERS.items() if tier.patience is not None)
 DEFAULT_TIERS = "A,B,C,D"
 
 
@@ -1061,7 +1063,7 @@ def early_stopping_markdown(name: str, results: dict) -> list[str]:
 
 
 def tier_markdown(name: str, results: dict) -> list[str]:
-    if TIERS[name].patience is not None:
+    if name in EARLY_TIERS:
         return early_stopping_markdown(name, results)
     runs, notes = tier_runs(results, name), results["tiers"].get(name, {})
     if not runs:
@@ -1180,12 +1182,7 @@ def claim_lines(results: dict) -> list[str]:
             f"{_fmt(summary[first]['chrf'], 1)} vs {_fmt(summary[second]['chrf'], 1)} (paired Δ {_fmt(diff['chrf'], 1)}, "
             f"higher on {diff['chrf']['wins']}/{diff['seeds']})."
         )
-    lines += [
-        line
-        for name in TIERS
-        if TIERS[name].patience is not None
-        for line in early_claim_lines(name, results)
-    ]
+    lines += [line for name in EARLY_TIERS for line in early_claim_lines(name, results)]
     return ["## The claims, checked", "", *lines, ""] if lines else []
 
 
@@ -1277,9 +1274,8 @@ def results_markdown(results: dict) -> str:
             f"excluded), tested by tiers B-D: `{next(iter(results['best_recipe'].values()))}`.",
             "",
         ]
-    early = [name for name in TIERS if TIERS[name].patience is not None]
     lines += ["## Headline: XLM-SWCM vs EncoderDecoderModel warm start vs a random decoder", ""]
-    lines += [f"- {headline(name, results)}" for name in early] + [""]
+    lines += [f"- {headline(name, results)}" for name in EARLY_TIERS] + [""]
     lines += claim_lines(results)
     for name in TIERS:
         lines += tier_markdown(name, results)
@@ -1464,8 +1460,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["runs"].update(merged["runs"])
             for name, notes in merged["tiers"].items():
                 mine = results["tiers"].setdefault(name, {})
-                settings = notes.get("settings") and grid_settings(mine.get("settings"), notes["settings"])
-                mine.update(notes, **({"settings": settings} if settings else {}))
+                before = mine.get("settings")
+                mine.update(notes)
+                if "settings" in notes:
+                    mine["settings"] = grid_settings(before, notes["settings"])
     except (AblationError, ValueError, OSError, KeyError) as error:
         print(f"ablation: error: {error}", file=sys.stderr)
         return 2
@@ -1496,8 +1494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.report_only or args.merge:
         save()
     plot_dev_loss(results, output / "dev_loss.png")
-    for name in TIERS:
-        if TIERS[name].patience is not None and tier_runs(results, name):
+    for name in EARLY_TIERS:
+        if tier_runs(results, name):
             plot_early_stopping(results, name, output / f"dev_loss_{name.lower()}.png")
     markdown = results_markdown(results)
     target = output / "RESULTS.md"
