@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import torch
+from packaging.version import Version
 from tiny import SOURCE_SHAPE
 from transformers import (
     AutoConfig,
@@ -623,6 +624,10 @@ def test_inputs_embeds_with_padding_get_the_positions_of_their_ids():
     torch.testing.assert_close(from_embeds.logits, from_ids.logits)
 
 
+@pytest.mark.skipif(
+    Version(torch.__version__).release < (2, 11),
+    reason="transformers' DynamoExporter needs torch 2.11 or newer",
+)
 def test_torch_export_through_transformers_exporters():
     """transformers.exporters' path (it calls get_encoder(modality=...)): the exported program computes the model's
     logits. It stands in for transformers' ExportTesterMixin, which is not vendored."""

@@ -1,6 +1,7 @@
 """The supported transformers versions: the vendored common tests match their provenance, the suite picks the
 copy for the installed release, and an unsupported release is one clear line rather than a collection error."""
 
+import configparser
 import hashlib
 import json
 import re
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import transformers
+from packaging.requirements import Requirement
 from packaging.version import Version
 from transformers_common import installed
 
@@ -18,6 +20,35 @@ COMMON = ROOT / "modeling_tests" / "transformers_common"
 def declared_range() -> tuple[Version, Version]:
     spec = re.search(r"^\s*transformers>=([\d.]+),<([\d.]+)\s*$", (ROOT / "setup.cfg").read_text(), re.M)
     return Version(spec[1]), Version(spec[2])
+
+
+def declared_requirements() -> list[Requirement]:
+    """setup.cfg's install_requires and its `assets` and `test` extras (what CI installs)."""
+    options = configparser.ConfigParser()
+    options.read(ROOT / "setup.cfg")
+    extras = options["options.extras_require"]
+    lines = "\n".join([options["options"]["install_requires"], extras["assets"], extras["test"]])
+    return [
+        Requirement(line) for line in lines.splitlines() if line.strip() and not line.strip().startswith("#")
+    ]
+
+
+def locked(name: str) -> dict[str, Version]:
+    """A lock file's pins, by normalised package name."""
+    pins = [line.split("==") for line in (ROOT / ".ci" / name).read_text().splitlines() if "==" in line]
+    return {re.sub(r"[-_.]+", "-", package.lower()): Version(version) for package, version in pins}
+
+
+def test_locks_test_both_ends_of_every_declared_range():
+    """Every floor in setup.cfg is the version the floor lock pins (CI's compatibility stage runs it) and both locks
+    lie inside every declared range: no version is declared whose end CI does not run."""
+    floor_lock, newest_lock = locked("constraints-floor.txt"), locked("constraints.txt")
+    for requirement in declared_requirements():
+        name = re.sub(r"[-_.]+", "-", requirement.name.lower())
+        for lock in (floor_lock, newest_lock):
+            assert lock[name] in requirement.specifier, f"{requirement}: a lock pins {lock[name]}"
+        floors = [Version(spec.version) for spec in requirement.specifier if spec.operator in (">=", "==")]
+        assert floors == [floor_lock[name]], f"{requirement}: the floor lock pins {floor_lock[name]}"
 
 
 def test_vendored_files_are_the_recorded_ones():

@@ -2,6 +2,7 @@
 """Runs the test suite against one set of dependency versions, in a fresh virtual environment of its own.
 
     python tools/check_transformers.py 5.26.0                 # a new transformers release, the rest as CI locks them
+    python tools/check_transformers.py --torch 2.15.0         # a new torch release, the rest as CI locks them
     python tools/check_transformers.py --lock .ci/constraints-floor.txt   # exactly a locked set (CI's floor stage)
     python tools/check_transformers.py --lock .ci/constraints.txt --all   # the whole suite (CI's main stage)
 
@@ -44,13 +45,21 @@ COMPAT_TESTS = [
 ]
 
 
-def requirements(lock: Path, transformers: str | None) -> str:
-    """The lock's lines, with `transformers==VERSION` in place of its own pin when a version is given."""
+def requirements(lock: Path, transformers: str | None, torch: str | None = None) -> str:
+    """The lock's lines, with `transformers==VERSION` / `torch==VERSION` in place of its own pins when given. The lock's
+    pins of torch's own dependencies (sympy, and a CUDA build's nvidia-* and triton) go with its torch pin."""
     lines = [line for line in lock.read_text().splitlines() if line.strip() and not line.startswith("#")]
     if transformers:
         lines = [line for line in lines if not re.match(r"transformers\s*==", line)]
         lines.append(f"transformers=={transformers}")
+    if torch:
+        lines = [line for line in lines if not re.match(r"(torch|sympy|triton|nvidia-[\w-]+)\s*==", line)]
+        lines.append(f"torch=={torch}")
     return "\n".join(lines) + "\n"
+
+
+def torch_pin(pins: str) -> str:
+    return re.search(r"^torch\s*==.*$", pins, re.M)[0]
 
 
 def pip(python: Path, *args: str) -> None:
@@ -66,7 +75,8 @@ def make_venv(folder: Path, pins: str) -> Path:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write(pins)
     try:
-        pip(python, "torch==2.13.0")  # first, so that the CPU build on disk is taken
+        # torch first and alone: 2.13.0 is then the CPU build on this machine's disk, not PyPI's CUDA build
+        pip(python, torch_pin(pins))
         pip(python, "-r", handle.name)
     finally:
         os.unlink(handle.name)
@@ -121,14 +131,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--venv", type=Path, help="where to build the venv (default: .venvs/<lock or version>)"
     )
+    parser.add_argument("--torch", help="torch release to test instead of the lock's, e.g. 2.15.0")
     parser.add_argument("--all", action="store_true", help="run every test, not only the compatibility stage")
     args, pytest_args = parser.parse_known_args(argv)  # anything else goes to pytest, e.g. -x or -k NAME
-    if args.version and not re.fullmatch(r"\d+\.\d+\.\d+\w*", args.version):
-        parser.error(f"{args.version!r} is not a version number such as 5.26.0")
+    for option, value, example in [("", args.version, "5.26.0"), ("--torch ", args.torch, "2.15.0")]:
+        if value and not re.fullmatch(r"\d+\.\d+\.\d+\w*", value):
+            parser.error(f"{option}{value!r} is not a version number such as {example}")
     if not args.lock.is_file():
         parser.error(f"lock file {args.lock} does not exist")
 
-    name = f"transformers-{args.version}" if args.version else args.lock.stem
+    parts = [f"transformers-{args.version}"] if args.version else []
+    parts += [f"torch-{args.torch}"] if args.torch else []
+    name = "-".join(parts) or args.lock.stem
     folder = args.venv or ROOT / ".venvs" / name
     started = time.time()
     if args.version:
@@ -142,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         f"building {folder} from {args.lock.relative_to(ROOT) if args.lock.is_relative_to(ROOT) else args.lock}",
         flush=True,
     )
-    python = make_venv(folder, requirements(args.lock, args.version))
+    python = make_venv(folder, requirements(args.lock, args.version, args.torch))
     print(f"venv ready in {time.time() - started:.0f} s", flush=True)
-    label = f"transformers {installed_version(python, 'transformers')} ({name})"
+    label = f"transformers {installed_version(python, 'transformers')}, torch {installed_version(python, 'torch')} ({name})"
     status, output = run_tests(python, [] if args.all else COMPAT_TESTS, pytest_args)
     print(summary(label, status, output, time.time() - started))
     return status
