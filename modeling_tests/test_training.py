@@ -582,6 +582,44 @@ def test_train_translate_command_line(setup, tmp_path):
     )
 
 
+def test_train_can_keep_the_checkpoint_with_the_best_chrf(setup, tmp_path):
+    """With scarce data the lowest dev loss can come before the model generates anything (experiments/RESULTS.md,
+    tier E20), so the guide advises keeping the checkpoint with the best chrF: transformers' own
+    --load_best_model_at_end --metric_for_best_model chrf. The saved model is that checkpoint's weights."""
+    data = write_pairs(tmp_path / "train.jsonl", setup.pairs, source="en", target="ug")
+    out = tmp_path / "ft"
+    command = [sys.executable, "-m", "xlm_swcm.training", "--model", str(setup.seed_dir), "--data", str(data)]
+    command += [
+        "--output_dir",
+        str(out),
+        "--source_column",
+        "en",
+        "--target_column",
+        "ug",
+        "--target_lang",
+        "ug",
+    ]
+    command += ["--max_steps", "8", "--eval_steps", "2", "--learning_rate", "3e-3", "--eval_fraction", "0.2"]
+    command += ["--max_length", "32", "--generation_max_length", "16", "--disable_tqdm=true"]
+    command += ["--load_best_model_at_end", "--metric_for_best_model", "chrf"]
+    result = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    state = json.loads((out / "trainer_state.json").read_text())
+    scores = {e["step"]: e["eval_chrf"] for e in state["log_history"] if "eval_chrf" in e}
+    assert sorted(scores) == [2, 4, 6, 8]
+    best_step = int(Path(state["best_model_checkpoint"]).name.split("-")[1])
+    assert scores[best_step] == state["best_metric"] == max(scores.values())
+    kept = load_file(out / f"checkpoint-{best_step}" / "model.safetensors")
+    saved = load_file(out / "model.safetensors")
+    assert sorted(kept) == sorted(saved)
+    for name, tensor in kept.items():
+        assert torch.equal(saved[name], tensor), name
+    if best_step != 8:  # and not the last step's weights
+        last = load_file(out / "checkpoint-8" / "model.safetensors")
+        assert any(not torch.equal(saved[name], last[name]) for name in saved)
+
+
 def test_finetune_alias_takes_its_old_spellings_and_resumes(setup, tmp_path):
     data = write_pairs(tmp_path / "train.jsonl", setup.pairs)
     out = tmp_path / "ft"
