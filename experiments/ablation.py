@@ -1230,14 +1230,17 @@ def headline(tier: str, results: dict) -> str:
         "no clear difference": f"the losses tie (within {TIE_NATS} nats)",
     }[verdict(diff)]
     wins = diff["chrf"]["wins"]
-    chrf = "higher on every seed" if wins == n else f"higher on {wins}/{n} seeds"
+    chrf = {
+        n: "XLM-SWCM's chrF is higher on every seed",
+        0: "the warm start's chrF is higher on every seed",
+    }.get(wins, f"XLM-SWCM's chrF is higher on {wins}/{n} seeds")
     return (
         f"With {data} (tier {tier}, {results['tiers'][tier]['train_pairs']:,} training pairs, {n} seeds), XLM-SWCM's "
         f"best checkpoint reaches a held-out loss of {mean('paper', 'best_dev_loss'):.2f} nats and chrF "
         f"{mean('paper', 'chrf'):.1f}, the warm start {mean('warm-start', 'best_dev_loss'):.2f} and "
         f"{mean('warm-start', 'chrf'):.1f}, a random decoder {mean('random', 'best_dev_loss'):.2f} and "
-        f"{mean('random', 'chrf'):.1f}; against the warm start, {loss} (paired Δ {diff['dev_loss']['mean']:+.2f} nats), "
-        f"its chrF {chrf} (Δ {diff['chrf']['mean']:+.1f})."
+        f"{mean('random', 'chrf'):.1f}; against the warm start, {loss} and {chrf} (XLM-SWCM minus the warm start, "
+        f"paired by seed: {diff['dev_loss']['mean']:+.2f} nats, {diff['chrf']['mean']:+.1f} chrF)."
     )
 
 
