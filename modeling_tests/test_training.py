@@ -528,9 +528,9 @@ def test_torchrun_two_processes_denoise_translate_end_with_identical_weights(set
 # ----------------------------------------------------------------------------------------------------------------
 # python -m xlm_swcm.training, xlm-swcm-finetune
 # ----------------------------------------------------------------------------------------------------------------
-def test_train_translate_command_line(setup, tmp_path):
-    data = write_pairs(tmp_path / "train.jsonl", setup.pairs, source="en", target="ug")
-    out = tmp_path / "ft"
+def run_train_command(setup, out: Path, *options: str) -> subprocess.CompletedProcess:
+    """`python -m xlm_swcm.training` on the en -> ug pairs into `out`, small enough for a test; asserts it succeeds."""
+    data = write_pairs(out.parent / "train.jsonl", setup.pairs, source="en", target="ug")
     command = [sys.executable, "-m", "xlm_swcm.training", "--model", str(setup.seed_dir), "--data", str(data)]
     command += [
         "--output_dir",
@@ -542,20 +542,18 @@ def test_train_translate_command_line(setup, tmp_path):
         "--target_lang",
         "ug",
     ]
-    command += ["--max_steps", "10", "--eval_steps", "5", "--learning_rate", "3e-3", "--eval_fraction", "0.2"]
-    command += [
-        "--max_length",
-        "32",
-        "--generation_max_length",
-        "16",
-        "--logging_steps",
-        "5",
-        "--disable_tqdm=true",
-    ]
+    command += ["--learning_rate", "3e-3", "--eval_fraction", "0.2", "--max_length", "32"]
+    command += ["--generation_max_length", "16", "--disable_tqdm=true", *options]
     start = time.perf_counter()
     result = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
     print(f"xlm_swcm.training took {time.perf_counter() - start:.1f} s")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_train_translate_command_line(setup, tmp_path):
+    out = tmp_path / "ft"
+    result = run_train_command(setup, out, "--max_steps", "10", "--eval_steps", "5", "--logging_steps", "5")
 
     metrics = json.loads((out / "eval_results.json").read_text())
     for key in ("eval_loss", "eval_rougeL", "eval_rougeL_precision", "eval_rougeL_recall", "eval_chrf"):
@@ -586,24 +584,9 @@ def test_train_can_keep_the_checkpoint_with_the_best_chrf(setup, tmp_path):
     """With scarce data the lowest dev loss can come before the model generates anything (experiments/RESULTS.md,
     tier E20), so the guide advises keeping the checkpoint with the best chrF: transformers' own
     --load_best_model_at_end --metric_for_best_model chrf. The saved model is that checkpoint's weights."""
-    data = write_pairs(tmp_path / "train.jsonl", setup.pairs, source="en", target="ug")
     out = tmp_path / "ft"
-    command = [sys.executable, "-m", "xlm_swcm.training", "--model", str(setup.seed_dir), "--data", str(data)]
-    command += [
-        "--output_dir",
-        str(out),
-        "--source_column",
-        "en",
-        "--target_column",
-        "ug",
-        "--target_lang",
-        "ug",
-    ]
-    command += ["--max_steps", "8", "--eval_steps", "2", "--learning_rate", "3e-3", "--eval_fraction", "0.2"]
-    command += ["--max_length", "32", "--generation_max_length", "16", "--disable_tqdm=true"]
-    command += ["--load_best_model_at_end", "--metric_for_best_model", "chrf"]
-    result = subprocess.run(command, env=subprocess_env(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    best_by_chrf = ["--load_best_model_at_end", "--metric_for_best_model", "chrf"]
+    run_train_command(setup, out, "--max_steps", "8", "--eval_steps", "2", *best_by_chrf)
 
     state = json.loads((out / "trainer_state.json").read_text())
     scores = {e["step"]: e["eval_chrf"] for e in state["log_history"] if "eval_chrf" in e}
