@@ -4,22 +4,17 @@ copy for the installed release, and an unsupported release is one clear line rat
 import configparser
 import hashlib
 import json
-import re
 from pathlib import Path
 
 import pytest
 import transformers
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from transformers_common import installed
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMON = ROOT / "modeling_tests" / "transformers_common"
-
-
-def declared_range() -> tuple[Version, Version]:
-    spec = re.search(r"^\s*transformers>=([\d.]+),<([\d.]+)\s*$", (ROOT / "setup.cfg").read_text(), re.M)
-    return Version(spec[1]), Version(spec[2])
 
 
 def declared_requirements() -> list[Requirement]:
@@ -33,10 +28,17 @@ def declared_requirements() -> list[Requirement]:
     ]
 
 
+def declared_range() -> tuple[Version, Version]:
+    """transformers' floor and cap in setup.cfg."""
+    (requirement,) = [r for r in declared_requirements() if r.name == "transformers"]
+    bounds = {spec.operator: Version(spec.version) for spec in requirement.specifier}
+    return bounds[">="], bounds["<"]
+
+
 def locked(name: str) -> dict[str, Version]:
     """A lock file's pins, by normalised package name."""
     pins = [line.split("==") for line in (ROOT / ".ci" / name).read_text().splitlines() if "==" in line]
-    return {re.sub(r"[-_.]+", "-", package.lower()): Version(version) for package, version in pins}
+    return {canonicalize_name(package): Version(version) for package, version in pins}
 
 
 def test_locks_test_both_ends_of_every_declared_range():
@@ -44,7 +46,7 @@ def test_locks_test_both_ends_of_every_declared_range():
     lie inside every declared range: no version is declared whose end CI does not run."""
     floor_lock, newest_lock = locked("constraints-floor.txt"), locked("constraints.txt")
     for requirement in declared_requirements():
-        name = re.sub(r"[-_.]+", "-", requirement.name.lower())
+        name = canonicalize_name(requirement.name)
         for lock in (floor_lock, newest_lock):
             assert lock[name] in requirement.specifier, f"{requirement}: a lock pins {lock[name]}"
         floors = [Version(spec.version) for spec in requirement.specifier if spec.operator in (">=", "==")]
